@@ -1,0 +1,95 @@
+//! The envelope types shared by every backend. This file is the contract the other crates
+//! code against: keep field names stable.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+/// Who did it and why; stored beside the payload and covered by the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Metadata {
+    /// The authenticated subject that caused the event, never a client-supplied value.
+    pub actor: String,
+    pub correlation_id: Option<Uuid>,
+    pub causation_id: Option<Uuid>,
+}
+
+/// An event as a writer hands it to the store. `recorded_at`, version and position are the
+/// store's to assign.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewEvent {
+    /// Client-chosen id: appending the same id twice with the same content is a no-op.
+    pub id: Uuid,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: Value,
+    pub metadata: Metadata,
+    /// Business time the caller reports; `None` means "when recorded".
+    pub effective_at: Option<DateTime<Utc>>,
+}
+
+/// What a writer expects the stream's current version to be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExpectedVersion {
+    /// No check.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream's last version must be exactly this (0-based).
+    Exact(u64),
+}
+
+/// An event as stored: the envelope plus what the store assigned.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordedEvent {
+    pub id: Uuid,
+    pub stream: String,
+    /// 0-based, dense within the stream.
+    pub version: u64,
+    /// 1-based, dense and strictly increasing in commit order across the whole log.
+    pub position: u64,
+    pub event_type: String,
+    pub schema_version: i32,
+    pub payload: Value,
+    pub metadata: Metadata,
+    /// Server clock at append, UTC, microsecond precision.
+    pub recorded_at: DateTime<Utc>,
+    pub effective_at: DateTime<Utc>,
+    /// Hex SHA-256 of the previous event of the same stream ("" for version 0).
+    pub prev_hash: String,
+    /// Hex SHA-256 over the canonical envelope and `prev_hash`.
+    pub hash: String,
+}
+
+/// Where an append landed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppendResult {
+    pub stream: String,
+    /// Global positions of the appended (or, on an idempotent retry, the original) events.
+    pub positions: Vec<u64>,
+    /// The stream's version after the append.
+    pub last_version: u64,
+}
+
+/// Outcome of walking the hash chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VerifyReport {
+    pub events_checked: u64,
+    /// The first event whose stored hash or link does not match, if any.
+    pub first_broken: Option<BrokenLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BrokenLink {
+    pub stream: String,
+    pub version: u64,
+    pub position: u64,
+    pub reason: String,
+}
