@@ -1,0 +1,227 @@
+//! Canonical encodings and the hash chain.
+//!
+//! # The hash of an event
+//!
+//! `hash = lowercase hex( SHA-256( F("seguimiento.event.v1") || F(id) || F(stream) ||
+//! F(version) || F(event_type) || F(schema_version) || F(payload) || F(metadata) ||
+//! F(recorded_at) || F(effective_at) || F(prev_hash) ) )`
+//!
+//! where `F(s)` is the UTF-8 bytes of `s` prefixed by their length as a big-endian `u64`
+//! (so field boundaries are unambiguous), and:
+//! - `id` is the hyphenated lowercase UUID;
+//! - `version` and `schema_version` are decimal integers;
+//! - `payload` and `metadata` are [canonical JSON](canonical_json): objects with keys sorted
+//!   by their UTF-8 bytes, no insignificant whitespace, serde_json's string escaping and number
+//!   formatting. The store persists exactly this text, so a verifier hashes the stored bytes;
+//! - `recorded_at` / `effective_at` are RFC 3339 UTC with exactly six fractional digits,
+//!   e.g. `2024-05-01T13:45:07.123456Z` ([`format_ts`]);
+//! - `prev_hash` is the `hash` of the previous version of the same stream, `""` for version 0.
+//!
+//! Global positions are deliberately not hashed: the chain is per stream.
+
+use chrono::{DateTime, SecondsFormat, Timelike, Utc};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// Domain-separation tag, first field of every hashed envelope.
+pub const HASH_DOMAIN: &str = "seguimiento.event.v1";
+
+/// Canonical JSON text: object keys sorted (bytewise), compact, serde_json escaping/numbers.
+/// Independent of whether serde_json's `preserve_order` feature is enabled anywhere.
+pub fn canonical_json(value: &Value) -> String {
+    let mut out = String::new();
+    write_canonical(value, &mut out);
+    out
+}
+
+fn write_canonical(value: &Value, out: &mut String) {
+    match value {
+        Value::Object(map) => {
+            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
+            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
+            out.push('{');
+            for (i, (k, v)) in entries.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_string(k, out);
+                out.push(':');
+                write_canonical(v, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, v) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                write_canonical(v, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => write_string(s, out),
+        // null, booleans and numbers have a single serde_json rendering.
+        other => out.push_str(&other.to_string()),
+    }
+}
+
+fn write_string(s: &str, out: &mut String) {
+    // Serialising a `Value::String` cannot fail; the fallback is unreachable in practice.
+    match serde_json::to_string(s) {
+        Ok(quoted) => out.push_str(&quoted),
+        Err(_) => {
+            out.push('"');
+            out.push_str(s);
+            out.push('"');
+        }
+    }
+}
+
+/// Truncates to whole microseconds (both backends store microseconds exactly).
+pub fn truncate_micros(ts: DateTime<Utc>) -> DateTime<Utc> {
+    let nanos = ts.nanosecond();
+    // `with_nanosecond` only fails for values >= 2e9; nanos/1000*1000 <= nanos keeps it valid.
+    ts.with_nanosecond(nanos / 1_000 * 1_000).unwrap_or(ts)
+}
+
+/// RFC 3339, UTC, exactly six fractional digits, `Z` suffix: `2024-05-01T13:45:07.123456Z`.
+/// Lexicographic order of these strings is chronological order (years 0000–9999).
+pub fn format_ts(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+/// Parses what [`format_ts`] produced (any RFC 3339 is accepted).
+pub fn parse_ts(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The fields an event hash covers, in their canonical string forms.
+pub struct HashInput<'a> {
+    pub id: Uuid,
+    pub stream: &'a str,
+    pub version: u64,
+    pub event_type: &'a str,
+    pub schema_version: i32,
+    /// Canonical JSON text of the payload (as stored).
+    pub payload: &'a str,
+    /// Canonical JSON text of the metadata (as stored).
+    pub metadata: &'a str,
+    pub recorded_at: DateTime<Utc>,
+    pub effective_at: DateTime<Utc>,
+    pub prev_hash: &'a str,
+}
+
+/// Computes the lowercase hex SHA-256 described in the [module docs](self).
+pub fn event_hash(input: &HashInput<'_>) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    field(HASH_DOMAIN);
+    field(&input.id.hyphenated().to_string());
+    field(input.stream);
+    field(&input.version.to_string());
+    field(input.event_type);
+    field(&input.schema_version.to_string());
+    field(input.payload);
+    field(input.metadata);
+    field(&format_ts(input.recorded_at));
+    field(&format_ts(input.effective_at));
+    field(input.prev_hash);
+    hex::encode(h.finalize())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn canonical_json_sorts_keys_recursively_and_is_compact() {
+        let v = json!({"b": 1, "a": {"z": [1, {"y": null, "x": "é\""}], "c": true}});
+        assert_eq!(
+            canonical_json(&v),
+            r#"{"a":{"c":true,"z":[1,{"x":"é\"","y":null}]},"b":1}"#
+        );
+    }
+
+    #[test]
+    fn canonical_json_round_trips_through_parsing() {
+        let v = json!({"n": 0.1, "m": -0.0, "big": 18446744073709551615u64, "f": 1e300});
+        let text = canonical_json(&v);
+        let back: Value = serde_json::from_str(&text).expect("parse");
+        assert_eq!(canonical_json(&back), text);
+    }
+
+    #[test]
+    fn timestamps_have_fixed_micro_precision() {
+        let t = DateTime::parse_from_rfc3339("2024-05-01T13:45:07.123456789Z")
+            .expect("ts")
+            .with_timezone(&Utc);
+        let t = truncate_micros(t);
+        assert_eq!(format_ts(t), "2024-05-01T13:45:07.123456Z");
+        let whole = DateTime::parse_from_rfc3339("2024-05-01T13:45:07Z")
+            .expect("ts")
+            .with_timezone(&Utc);
+        assert_eq!(format_ts(whole), "2024-05-01T13:45:07.000000Z");
+        assert_eq!(parse_ts(&format_ts(t)), Some(t));
+    }
+
+    #[test]
+    fn hash_changes_with_every_field() {
+        let t = truncate_micros(Utc::now());
+        let base = HashInput {
+            id: Uuid::nil(),
+            stream: "s",
+            version: 0,
+            event_type: "T",
+            schema_version: 1,
+            payload: "{}",
+            metadata: "{}",
+            recorded_at: t,
+            effective_at: t,
+            prev_hash: "",
+        };
+        let h0 = event_hash(&base);
+        assert_eq!(h0.len(), 64);
+        let variants = [
+            HashInput {
+                stream: "t",
+                ..base
+            },
+            HashInput { version: 1, ..base },
+            HashInput {
+                event_type: "U",
+                ..base
+            },
+            HashInput {
+                schema_version: 2,
+                ..base
+            },
+            HashInput {
+                payload: "{\"a\":1}",
+                ..base
+            },
+            HashInput {
+                metadata: "[]",
+                ..base
+            },
+            HashInput {
+                prev_hash: "00",
+                ..base
+            },
+            HashInput {
+                id: Uuid::max(),
+                ..base
+            },
+        ];
+        for v in &variants {
+            assert_ne!(event_hash(v), h0);
+        }
+    }
+}

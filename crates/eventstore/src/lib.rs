@@ -1,0 +1,61 @@
+//! # seguimiento-eventstore
+//!
+//! The append-only, hash-chained event log every other crate builds on, over SQLite (single
+//! node, tests, offline) or PostgreSQL (production), behind one API: [`EventStore`].
+//!
+//! ## Guarantees
+//!
+//! - **Streams and versions.** Every event belongs to a stream; versions are 0-based and dense
+//!   per stream. The unique key `(stream, version)` enforces optimistic concurrency:
+//!   [`ExpectedVersion`] `Any` / `NoStream` / `Exact(n)` and a typed
+//!   [`StoreError::Conflict`] when it does not hold — racing writers cannot both win.
+//! - **Global order.** Positions are 1-based, dense and strictly increasing *in commit order*
+//!   on both backends, so a reader tailing `position > n` never skips an event that commits
+//!   later with a smaller number (PostgreSQL: positions are assigned under a
+//!   transaction-scoped advisory lock, see [`write`]; SQLite: one writer at a time).
+//! - **Atomicity.** An [`append`](EventStore::append) or a whole
+//!   [`append_batch`](EventStore::append_batch) is one transaction: all or nothing.
+//! - **Envelope.** `recorded_at` is set by the store (UTC, truncated to microseconds so both
+//!   backends round-trip it exactly, non-decreasing along positions); `effective_at` defaults
+//!   to it.
+//! - **Idempotency.** Re-appending an event id with identical content is a no-op returning the
+//!   original positions (a retried request gets the same [`AppendResult`]); the same id with
+//!   different content is [`StoreError::IdempotencyMismatch`].
+//! - **Immutability.** Database triggers reject `UPDATE` and `DELETE` (and `TRUNCATE` on
+//!   PostgreSQL) on `events`; this crate never issues them.
+//! - **Tamper evidence.** Each event stores `prev_hash` (its stream predecessor's hash) and a
+//!   SHA-256 `hash` over a canonical encoding of its envelope (see [`hash`]);
+//!   [`verify`](EventStore::verify) recomputes the chain and reports the first broken link.
+//! - **Subscriptions.** [`subscribe`](EventStore::subscribe) catches up then follows the log
+//!   live (PostgreSQL `LISTEN/NOTIFY` on [`NOTIFY_CHANNEL`]; in-process wake-ups on SQLite),
+//!   without tight polling and without missing events committed during catch-up.
+//! - **Migrations** in `migrations/{sqlite,postgres}` are embedded and applied by
+//!   [`EventStore::connect`]; other crates add their own tables there (see
+//!   `migrations/README.md` for the numbering scheme).
+//!
+//! ## Layout
+//!
+//! - [`types`] — the envelope contract (`NewEvent`, `RecordedEvent`, ...).
+//! - `store` — [`EventStore`], [`Backend`], [`DbPool`]: connect, reads, subscriptions.
+//! - [`write`] — the append path (planning, locking, multi-row insert).
+//! - [`hash`] — canonical JSON, timestamp format, the event hash.
+//! - `verify` — hash-chain verification.
+//! - [`error`] — [`StoreError`].
+//! - `testing` (feature `testing`) — throw-away SQLite/PostgreSQL stores for tests.
+
+pub mod error;
+pub mod hash;
+mod row;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod types;
+mod verify;
+pub mod write;
+
+pub use error::StoreError;
+pub use store::{Backend, DbPool, EventStore};
+pub use types::{
+    AppendResult, BrokenLink, ExpectedVersion, Metadata, NewEvent, RecordedEvent, VerifyReport,
+};
+pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};

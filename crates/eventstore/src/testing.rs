@@ -1,0 +1,234 @@
+//! Throw-away stores for tests (feature `testing`), usable from any crate's tests:
+//!
+//! ```ignore
+//! use seguimiento_eventstore::testing::{pg_store, sqlite_store};
+//! let db = sqlite_store().await?;            // temp file, removed on drop
+//! let store = db.store().clone();
+//! // ...
+//! db.cleanup().await;                        // or just let it drop
+//! if let Some(db) = pg_store().await? { /* TEST_DATABASE_URL set */ }
+//! ```
+//!
+//! PostgreSQL: [`pg_store`] reads `TEST_DATABASE_URL` (e.g.
+//! `postgres://postgres@127.0.0.1:5432/postgres`), creates a uniquely named database
+//! `seg_test_<uuid>` through it, connects the store there, and drops exactly that database
+//! (`DROP DATABASE ... WITH (FORCE)`) on cleanup/drop. No other database is touched. When the
+//! variable is unset it prints `SKIPPED: TEST_DATABASE_URL not set` to stderr and returns
+//! `None` (cargo has no "skipped" status, so the calling test passes).
+
+use std::future::Future;
+use std::path::PathBuf;
+
+use sqlx::{Connection, PgConnection};
+use uuid::Uuid;
+
+use crate::{EventStore, StoreError};
+
+/// Environment variable naming the PostgreSQL server used for tests.
+pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
+
+enum Resource {
+    SqliteFile(PathBuf),
+    PgDatabase { admin_url: String, name: String },
+    Nothing,
+}
+
+/// A store on a throw-away database; the database is removed by [`TestDb::cleanup`] or, failing
+/// that, on drop (also when the test panics).
+pub struct TestDb {
+    store: EventStore,
+    resource: Resource,
+}
+
+impl std::fmt::Debug for TestDb {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestDb")
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TestDb {
+    /// The store.
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    /// The database name (PostgreSQL) or file path (SQLite).
+    pub fn name(&self) -> String {
+        match &self.resource {
+            Resource::SqliteFile(p) => p.display().to_string(),
+            Resource::PgDatabase { name, .. } => name.clone(),
+            Resource::Nothing => String::new(),
+        }
+    }
+
+    /// Closes the store and removes the database.
+    pub async fn cleanup(mut self) {
+        self.store.close().await;
+        let resource = std::mem::replace(&mut self.resource, Resource::Nothing);
+        match resource {
+            Resource::SqliteFile(path) => remove_sqlite_files(&path),
+            Resource::PgDatabase { admin_url, name } => {
+                if let Err(e) = drop_pg_database(&admin_url, &name).await {
+                    eprintln!("warning: could not drop test database {name}: {e}");
+                }
+            }
+            Resource::Nothing => {}
+        }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let resource = std::mem::replace(&mut self.resource, Resource::Nothing);
+        match resource {
+            Resource::SqliteFile(path) => remove_sqlite_files(&path),
+            Resource::PgDatabase { admin_url, name } => {
+                // No async drop: run the DROP on a private runtime in a helper thread (works
+                // whether or not we are inside a tokio runtime, and during unwinding).
+                let handle = std::thread::spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build();
+                    match rt {
+                        Ok(rt) => {
+                            if let Err(e) = rt.block_on(drop_pg_database(&admin_url, &name)) {
+                                eprintln!("warning: could not drop test database {name}: {e}");
+                            }
+                        }
+                        Err(e) => eprintln!("warning: no runtime to drop {name}: {e}"),
+                    }
+                });
+                let _ = handle.join();
+            }
+            Resource::Nothing => {}
+        }
+    }
+}
+
+fn remove_sqlite_files(path: &std::path::Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(p));
+    }
+}
+
+async fn drop_pg_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    let mut conn = PgConnection::connect(admin_url).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await
+}
+
+/// A store on a new SQLite file under [`std::env::temp_dir`], removed on cleanup/drop.
+pub async fn sqlite_store() -> Result<TestDb, StoreError> {
+    let path = std::env::temp_dir().join(format!("seg_test_{}.db", Uuid::new_v4().simple()));
+    let url = format!("sqlite://{}", path.display());
+    let store = EventStore::connect(&url).await?;
+    Ok(TestDb {
+        store,
+        resource: Resource::SqliteFile(path),
+    })
+}
+
+/// A store on a new PostgreSQL database created through `TEST_DATABASE_URL`, or `None` (after
+/// printing `SKIPPED: TEST_DATABASE_URL not set` to stderr) when the variable is unset.
+pub async fn pg_store() -> Result<Option<TestDb>, StoreError> {
+    let Ok(admin_url) = std::env::var(TEST_DATABASE_URL) else {
+        eprintln!("SKIPPED: {TEST_DATABASE_URL} not set (PostgreSQL half of this test not run)");
+        return Ok(None);
+    };
+    let name = format!("seg_test_{}", Uuid::new_v4().simple());
+    let url = replace_database(&admin_url, &name)?;
+    {
+        let mut conn = PgConnection::connect(&admin_url).await?;
+        sqlx::query(&format!("CREATE DATABASE \"{name}\""))
+            .execute(&mut conn)
+            .await?;
+        conn.close().await?;
+    }
+    match EventStore::connect(&url).await {
+        Ok(store) => Ok(Some(TestDb {
+            store,
+            resource: Resource::PgDatabase { admin_url, name },
+        })),
+        Err(e) => {
+            let _ = drop_pg_database(&admin_url, &name).await;
+            Err(e)
+        }
+    }
+}
+
+/// `admin_url` with its database path replaced by `name` (query string kept).
+fn replace_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base
+        .find("://")
+        .map(|i| i + 3)
+        .ok_or_else(|| StoreError::InvalidUrl(admin_url.to_owned()))?;
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    Ok(match query {
+        Some(q) => format!("{host_part}/{name}?{q}"),
+        None => format!("{host_part}/{name}"),
+    })
+}
+
+/// Runs `test` against a throw-away SQLite store, then cleans up.
+pub async fn run_on_sqlite<F, Fut>(test: F)
+where
+    F: FnOnce(EventStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = match sqlite_store().await {
+        Ok(db) => db,
+        Err(e) => panic!("cannot create SQLite test store: {e}"),
+    };
+    test(db.store().clone()).await;
+    db.cleanup().await;
+}
+
+/// Runs `test` against a throw-away PostgreSQL database (skipping, with a message on stderr,
+/// when `TEST_DATABASE_URL` is unset), then drops it.
+pub async fn run_on_postgres<F, Fut>(test: F)
+where
+    F: FnOnce(EventStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let db = match pg_store().await {
+        Ok(Some(db)) => db,
+        Ok(None) => return,
+        Err(e) => panic!("cannot create PostgreSQL test database: {e}"),
+    };
+    test(db.store().clone()).await;
+    db.cleanup().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::replace_database;
+
+    #[test]
+    fn replace_database_swaps_only_the_path() {
+        assert_eq!(
+            replace_database("postgres://postgres@127.0.0.1:5432/postgres", "x").ok(),
+            Some("postgres://postgres@127.0.0.1:5432/x".to_owned())
+        );
+        assert_eq!(
+            replace_database("postgres://u:p@h/db?sslmode=disable", "x").ok(),
+            Some("postgres://u:p@h/x?sslmode=disable".to_owned())
+        );
+        assert_eq!(
+            replace_database("postgres://h:5432", "x").ok(),
+            Some("postgres://h:5432/x".to_owned())
+        );
+    }
+}
