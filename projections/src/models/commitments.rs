@@ -1,0 +1,97 @@
+//! Compromisos de campaña: per commitment its text, agencies, actions registered,
+//! investment and progress (mean item progress of its actions; 0 without actions); and
+//! the overall compliance.
+
+use std::collections::BTreeMap;
+
+use rust_decimal::Decimal;
+use seguimiento_eventstore::EventStore;
+use serde::{Deserialize, Serialize};
+
+use super::compliance::{Compliance, ComplianceRow};
+use super::item::Tally;
+use super::{mean, round_half_up};
+use crate::error::Result;
+use crate::rows::Rows;
+use crate::runner::as_of::{load, View};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitmentRow {
+    pub number: u32,
+    pub text: String,
+    pub agencies: Vec<String>,
+    pub actions: u64,
+    pub concluded: u64,
+    pub in_progress: u64,
+    pub pending: u64,
+    /// Exact decimal string, two decimals.
+    pub investment_mxn: String,
+    /// Mean item progress of its actions, two decimals.
+    pub progress_pct: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CommitmentsReport {
+    /// By number.
+    pub rows: Vec<CommitmentRow>,
+    pub commitments: u64,
+    pub actions: u64,
+    pub investment_mxn: String,
+    /// Mean of the commitments' progress (each commitment weighs the same).
+    pub compliance_pct: Decimal,
+    /// Mean item progress over all actions (each action weighs the same).
+    pub actions_compliance_pct: Decimal,
+}
+
+pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {
+    let mut by_number: BTreeMap<u32, (Option<&super::compliance::CommitmentDoc>, Tally, Decimal)> =
+        BTreeMap::new();
+    for (_, row) in rows.iter() {
+        match row {
+            ComplianceRow::Commitment(c) => by_number.entry(c.number).or_default().0 = Some(c),
+            ComplianceRow::Action(a) => {
+                let e = by_number.entry(a.number).or_default();
+                e.1.add_track(&a.track, None);
+                e.2 += a.investment_mxn;
+            }
+            _ => {}
+        }
+    }
+    let mut all = Tally::default();
+    let mut sum_of_means = Decimal::ZERO;
+    let mut investment = Decimal::ZERO;
+    let mut out = Vec::new();
+    for (number, (doc, tally, inv)) in by_number {
+        let Some(doc) = doc else { continue };
+        all.merge(&tally);
+        sum_of_means += tally.mean();
+        investment += inv;
+        out.push(CommitmentRow {
+            number,
+            text: doc.text.clone(),
+            agencies: doc.agencies.clone(),
+            actions: tally.items,
+            concluded: tally.concluded,
+            in_progress: tally.in_progress,
+            pending: tally.pending,
+            investment_mxn: format!("{inv:.2}"),
+            progress_pct: tally.pct(),
+        });
+    }
+    let n = out.len() as u64;
+    CommitmentsReport {
+        commitments: n,
+        actions: all.items,
+        investment_mxn: format!("{investment:.2}"),
+        compliance_pct: round_half_up(mean(sum_of_means, n), 2),
+        actions_compliance_pct: all.pct(),
+        rows: out,
+    }
+}
+
+pub async fn query(store: &EventStore, view: View) -> Result<CommitmentsReport> {
+    let rows = load::<Compliance>(store, view).await?;
+    Ok(report(&rows))
+}

@@ -1,0 +1,229 @@
+//! Projector `petitions`: monthly citizen petitions (peticiones ciudadanas) by topic and
+//! channel, tours (giras) and their follow-ups, attended vs the annual goal.
+//!
+//! No personal data: neither the contact nor the citizen id is copied into any row.
+//! Keys: `month/<yyyy>-<mm>` and `petition/<stream>` (only the tour id and flags).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use seguimiento_domain::values::{Channel, Topic};
+use seguimiento_domain::DomainEvent;
+use seguimiento_eventstore::EventStore;
+use serde::{Deserialize, Serialize};
+
+use super::{percent, year_month};
+use crate::error::Result;
+use crate::event::ProjectedEvent;
+use crate::projector::Projector;
+use crate::rows::Rows;
+use crate::runner::as_of::{load, View};
+
+/// Meta anual 2023: 40,000 petitions attended.
+pub const ANNUAL_GOAL: u64 = 40_000;
+
+/// The projector (registered as `petitions`).
+pub struct Petitions;
+
+/// Counters of one month.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PetitionMonth {
+    pub received: u64,
+    pub by_topic: BTreeMap<Topic, u64>,
+    pub by_channel: BTreeMap<Channel, u64>,
+    /// Distinct tour ids of petitions received this month.
+    pub tours: BTreeSet<String>,
+    pub turned: u64,
+    pub follow_ups: u64,
+    /// Follow-ups on petitions collected on a tour.
+    pub tour_follow_ups: u64,
+    pub attended: u64,
+    pub closed: u64,
+}
+
+impl PetitionMonth {
+    fn add(&mut self, o: &PetitionMonth) {
+        self.received += o.received;
+        for (k, v) in &o.by_topic {
+            *self.by_topic.entry(*k).or_default() += v;
+        }
+        for (k, v) in &o.by_channel {
+            *self.by_channel.entry(*k).or_default() += v;
+        }
+        self.tours.extend(o.tours.iter().cloned());
+        self.turned += o.turned;
+        self.follow_ups += o.follow_ups;
+        self.tour_follow_ups += o.tour_follow_ups;
+        self.attended += o.attended;
+        self.closed += o.closed;
+    }
+}
+
+/// What a petition row keeps: nothing personal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PetitionDoc {
+    pub tour_id: Option<String>,
+    pub attended: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum PetitionRow {
+    Month(PetitionMonth),
+    Petition(PetitionDoc),
+}
+
+fn bump(rows: &mut Rows<PetitionRow>, t: DateTime<Utc>, f: impl FnOnce(&mut PetitionMonth)) {
+    let (y, m) = year_month(t);
+    let row = rows.upsert_with(format!("month/{y:04}-{m:02}"), || {
+        PetitionRow::Month(PetitionMonth::default())
+    });
+    if let PetitionRow::Month(pm) = row {
+        f(pm);
+    }
+}
+
+impl Projector for Petitions {
+    const NAME: &'static str = "petitions";
+    type Row = PetitionRow;
+
+    fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {
+        use DomainEvent as E;
+        let key = format!("petition/{}", ev.stream);
+        let tour = match rows.get(&key) {
+            Some(PetitionRow::Petition(p)) => Some(p.tour_id.is_some()),
+            _ => None,
+        };
+        match &ev.event {
+            E::PetitionReceived {
+                channel,
+                topic,
+                tour_id,
+                received_at,
+                ..
+            } => {
+                rows.insert(
+                    key,
+                    PetitionRow::Petition(PetitionDoc {
+                        tour_id: tour_id.clone(),
+                        attended: false,
+                    }),
+                );
+                bump(rows, *received_at, |m| {
+                    m.received += 1;
+                    *m.by_topic.entry(*topic).or_default() += 1;
+                    *m.by_channel.entry(*channel).or_default() += 1;
+                    if let Some(t) = tour_id {
+                        m.tours.insert(t.clone());
+                    }
+                });
+            }
+            E::PetitionTurned { turned_at, .. } if tour.is_some() => {
+                bump(rows, *turned_at, |m| m.turned += 1);
+            }
+            E::PetitionFollowUpRecorded { at, .. } => {
+                if let Some(on_tour) = tour {
+                    bump(rows, *at, |m| {
+                        m.follow_ups += 1;
+                        if on_tour {
+                            m.tour_follow_ups += 1;
+                        }
+                    });
+                }
+            }
+            E::PetitionAttended { at } if tour.is_some() => {
+                if let Some(PetitionRow::Petition(p)) = rows.get_mut(&key) {
+                    p.attended = true;
+                }
+                bump(rows, *at, |m| m.attended += 1);
+            }
+            E::PetitionClosed { at } if tour.is_some() => {
+                bump(rows, *at, |m| m.closed += 1);
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn scopes(ev: &ProjectedEvent) -> Vec<String> {
+        match ev.event.aggregate_kind() {
+            seguimiento_domain::AggregateKind::Petition => vec!["PETITIONS".to_owned()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// One month of the report.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PetitionMonthRow {
+    pub month: u32,
+    pub received: u64,
+    pub by_topic: BTreeMap<Topic, u64>,
+    pub by_channel: BTreeMap<Channel, u64>,
+    /// Distinct tours with petitions received this month.
+    pub tours: u64,
+    pub tour_follow_ups: u64,
+    pub follow_ups: u64,
+    pub turned: u64,
+    pub attended: u64,
+    pub closed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PetitionsReport {
+    pub year: i32,
+    /// Always 12 rows.
+    pub months: Vec<PetitionMonthRow>,
+    /// Year totals (`tours`: distinct over the year).
+    pub total: PetitionMonthRow,
+    pub annual_goal: u64,
+    /// Attended in the year vs the goal, two decimals.
+    pub goal_pct: Decimal,
+}
+
+fn to_row(month: u32, m: &PetitionMonth) -> PetitionMonthRow {
+    PetitionMonthRow {
+        month,
+        received: m.received,
+        by_topic: m.by_topic.clone(),
+        by_channel: m.by_channel.clone(),
+        tours: m.tours.len() as u64,
+        tour_follow_ups: m.tour_follow_ups,
+        follow_ups: m.follow_ups,
+        turned: m.turned,
+        attended: m.attended,
+        closed: m.closed,
+    }
+}
+
+pub fn report(rows: &Rows<PetitionRow>, year: i32) -> PetitionsReport {
+    let mut total = PetitionMonth::default();
+    let empty = PetitionMonth::default();
+    let months = (1..=12u32)
+        .map(|m| {
+            let pm = match rows.get(&format!("month/{year:04}-{m:02}")) {
+                Some(PetitionRow::Month(pm)) => pm,
+                _ => &empty,
+            };
+            total.add(pm);
+            to_row(m, pm)
+        })
+        .collect();
+    PetitionsReport {
+        year,
+        months,
+        total: to_row(0, &total),
+        annual_goal: ANNUAL_GOAL,
+        goal_pct: percent(total.attended, ANNUAL_GOAL),
+    }
+}
+
+pub async fn query(store: &EventStore, view: View, year: i32) -> Result<PetitionsReport> {
+    let rows = load::<Petitions>(store, view).await?;
+    Ok(report(&rows, year))
+}

@@ -1,0 +1,285 @@
+//! Semáforo (compliance per agency) for three scopes, computed from the `compliance`
+//! rows: per key, assigned / items / concluded / in progress / pending / overdue and the
+//! mean item progress (exact decimals; two decimals and whole percent, half up).
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use seguimiento_domain::values::Status;
+use seguimiento_eventstore::EventStore;
+use serde::{Deserialize, Serialize};
+
+use super::compliance::{agency_key, Compliance, ComplianceRow};
+use super::item::{EventRef, Tally, Track};
+use crate::error::Result;
+use crate::rows::Rows;
+use crate::runner::as_of::{load, View};
+
+/// Which items a semáforo counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Scope {
+    /// Acciones registradas sobre compromisos de campaña, per agency.
+    CommitmentActions,
+    /// Acuerdos e instrucciones (not cancelled), counted for every responsible agency.
+    CabinetAgreements,
+    /// (actividad, responsable) pairs, per responsible person.
+    Activities,
+}
+
+impl Scope {
+    pub const ALL: [Scope; 3] = [
+        Scope::CommitmentActions,
+        Scope::CabinetAgreements,
+        Scope::Activities,
+    ];
+
+    /// The scope name used in notifications.
+    pub fn name(self) -> &'static str {
+        use super::compliance::scope;
+        match self {
+            Scope::CommitmentActions => scope::COMMITMENT_ACTIONS,
+            Scope::CabinetAgreements => scope::CABINET_AGREEMENTS,
+            Scope::Activities => scope::ACTIVITIES,
+        }
+    }
+}
+
+/// One row of a semáforo.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SemaforoRow {
+    /// Agency acronym or responsible person; `TOTAL` for the total row.
+    pub key: String,
+    /// Agency name from the catalog (the acronym when unknown) or the person.
+    pub name: String,
+    /// Commitments assigned (commitment actions) or items (other scopes).
+    pub assigned: u64,
+    pub items: u64,
+    pub concluded: u64,
+    pub in_progress: u64,
+    pub pending: u64,
+    /// Due before the report date and not concluded.
+    pub overdue: u64,
+    /// Mean item progress, two decimals, half up.
+    pub compliance_pct: Decimal,
+    /// Mean item progress, whole percent, half up (as published).
+    pub compliance_whole: Decimal,
+    /// Sum of the actions' investment (commitment actions; "0" otherwise), exact.
+    pub investment_mxn: String,
+}
+
+/// A semáforo: rows sorted by compliance (descending, exact), then key; plus the total.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SemaforoReport {
+    pub scope: Scope,
+    pub report_date: NaiveDate,
+    pub rows: Vec<SemaforoRow>,
+    pub total: SemaforoRow,
+}
+
+/// One item behind a semáforo row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExplainedItem {
+    /// Action, agreement or activity id.
+    pub item_id: String,
+    /// Human reference: "Compromiso 12", the agreement's description, the activity title.
+    pub reference: String,
+    pub status: Status,
+    /// The progress the item counts with.
+    pub progress_used: Decimal,
+    pub overdue: bool,
+    /// The event that set the current status.
+    pub status_event: Option<EventRef>,
+    /// The event the used progress comes from.
+    pub progress_event: Option<EventRef>,
+}
+
+struct Item<'a> {
+    key: String,
+    id: String,
+    reference: String,
+    track: &'a Track,
+    investment: Decimal,
+}
+
+fn items<'a>(rows: &'a Rows<ComplianceRow>, scope: Scope) -> Vec<Item<'a>> {
+    let mut out = Vec::new();
+    for (_, row) in rows.iter() {
+        match (scope, row) {
+            (Scope::CommitmentActions, ComplianceRow::Action(a)) => out.push(Item {
+                key: a.agency.clone(),
+                id: a.action_id.to_string(),
+                reference: format!("Compromiso {}", a.number),
+                track: &a.track,
+                investment: a.investment_mxn,
+            }),
+            (Scope::CabinetAgreements, ComplianceRow::Agreement(a)) if !a.cancelled => {
+                for agency in &a.agencies {
+                    out.push(Item {
+                        key: agency.clone(),
+                        id: a.agreement_id.to_string(),
+                        reference: a.description.clone(),
+                        track: &a.track,
+                        investment: Decimal::ZERO,
+                    });
+                }
+            }
+            (Scope::Activities, ComplianceRow::Activity(a)) => {
+                for (person, track) in &a.responsibles {
+                    out.push(Item {
+                        key: person.clone(),
+                        id: a.activity_id.to_string(),
+                        reference: a.title.clone(),
+                        track,
+                        investment: Decimal::ZERO,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn name_of(rows: &Rows<ComplianceRow>, scope: Scope, key: &str) -> String {
+    match (scope, rows.get(&agency_key(key))) {
+        (Scope::Activities, _) => key.to_owned(),
+        (_, Some(ComplianceRow::Agency(a))) => a.name.clone(),
+        _ => key.to_owned(),
+    }
+}
+
+fn row(key: String, name: String, assigned: u64, t: &Tally, investment: Decimal) -> SemaforoRow {
+    SemaforoRow {
+        key,
+        name,
+        assigned,
+        items: t.items,
+        concluded: t.concluded,
+        in_progress: t.in_progress,
+        pending: t.pending,
+        overdue: t.overdue,
+        compliance_pct: t.pct(),
+        compliance_whole: t.whole(),
+        investment_mxn: format!("{investment:.2}"),
+    }
+}
+
+/// Computes a semáforo from the `compliance` rows; `report_date` decides "overdue".
+pub fn semaforo(
+    rows: &Rows<ComplianceRow>,
+    scope: Scope,
+    report_date: NaiveDate,
+) -> SemaforoReport {
+    let mut tallies: BTreeMap<String, (Tally, Decimal)> = BTreeMap::new();
+    for it in items(rows, scope) {
+        let e = tallies.entry(it.key).or_default();
+        e.0.add_track(it.track, Some(report_date));
+        e.1 += it.investment;
+    }
+    let mut assigned: BTreeMap<String, u64> = BTreeMap::new();
+    if scope == Scope::CommitmentActions {
+        for (_, r) in rows.iter() {
+            if let ComplianceRow::Commitment(c) = r {
+                for a in &c.agencies {
+                    *assigned.entry(a.clone()).or_default() += 1;
+                    tallies.entry(a.clone()).or_default();
+                }
+            }
+        }
+    }
+    let mut total = Tally::default();
+    let mut total_inv = Decimal::ZERO;
+    let mut total_assigned = 0;
+    let mut out: Vec<(Decimal, SemaforoRow)> = Vec::new();
+    for (key, (t, inv)) in &tallies {
+        let asg = match scope {
+            Scope::CommitmentActions => assigned.get(key).copied().unwrap_or(0),
+            _ => t.items,
+        };
+        total.merge(t);
+        total_inv += *inv;
+        total_assigned += asg;
+        out.push((
+            t.mean(),
+            row(key.clone(), name_of(rows, scope, key), asg, t, *inv),
+        ));
+    }
+    out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
+    SemaforoReport {
+        scope,
+        report_date,
+        rows: out.into_iter().map(|(_, r)| r).collect(),
+        total: row(
+            "TOTAL".into(),
+            "Total".into(),
+            total_assigned,
+            &total,
+            total_inv,
+        ),
+    }
+}
+
+/// The items behind one semáforo row, in key order of the items.
+pub fn explain(
+    rows: &Rows<ComplianceRow>,
+    scope: Scope,
+    key: &str,
+    report_date: NaiveDate,
+) -> Vec<ExplainedItem> {
+    items(rows, scope)
+        .into_iter()
+        .filter(|it| it.key == key)
+        .map(|it| ExplainedItem {
+            item_id: it.id,
+            reference: it.reference,
+            status: it.track.status(),
+            progress_used: it.track.progress_used(),
+            overdue: it.track.overdue(report_date),
+            status_event: it.track.status_source(),
+            progress_event: it.track.progress_source(),
+        })
+        .collect()
+}
+
+/// Semáforo from the store: the live read model, or a past view (see [`View`]).
+/// `report_date` defaults to the view's instant or today (in Sonora).
+pub async fn query(
+    store: &EventStore,
+    scope: Scope,
+    view: View,
+    report_date: Option<NaiveDate>,
+) -> Result<SemaforoReport> {
+    let rows = load::<Compliance>(store, view).await?;
+    Ok(semaforo(
+        &rows,
+        scope,
+        report_date.unwrap_or_else(|| default_date(view)),
+    ))
+}
+
+/// [`explain`] from the store.
+pub async fn query_explain(
+    store: &EventStore,
+    scope: Scope,
+    key: &str,
+    view: View,
+    report_date: Option<NaiveDate>,
+) -> Result<Vec<ExplainedItem>> {
+    let rows = load::<Compliance>(store, view).await?;
+    Ok(explain(
+        &rows,
+        scope,
+        key,
+        report_date.unwrap_or_else(|| default_date(view)),
+    ))
+}
+
+/// The report date of a view: its instant, or now, as a date in Sonora.
+pub fn default_date(view: View) -> NaiveDate {
+    super::local_date(view.instant().unwrap_or_else(chrono::Utc::now))
+}

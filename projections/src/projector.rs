@@ -1,0 +1,128 @@
+//! The [`Projector`] trait (a pure fold) and its type-erased form used by the runners.
+
+use std::collections::BTreeMap;
+use std::fmt::Debug;
+use std::marker::PhantomData;
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::event::ProjectedEvent;
+use crate::rows::Rows;
+
+/// A read model as a pure fold over events into keyed rows.
+///
+/// `apply` must be deterministic and depend only on the state and the event (no clock, no
+/// I/O): the live, rebuild and as-of runners all run this same code and must agree.
+pub trait Projector: Send + Sync + 'static {
+    /// Stable name: the key of its rows, checkpoints and active generation in storage.
+    const NAME: &'static str;
+    /// One stored document (serialized as JSON per key).
+    type Row: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
+
+    /// Folds one event into the state.
+    fn apply(rows: &mut Rows<Self::Row>, event: &ProjectedEvent) -> Result<()>;
+
+    /// Scopes whose published figures this event may change (for change notifications,
+    /// e.g. `"CABINET_AGREEMENTS"`). Default: none beyond the projection itself.
+    fn scopes(_event: &ProjectedEvent) -> Vec<String> {
+        Vec::new()
+    }
+}
+
+/// Folds a sequence of events into a fresh state (the pure, in-memory runner).
+pub fn fold<'a, P: Projector>(
+    events: impl IntoIterator<Item = &'a ProjectedEvent>,
+) -> Result<Rows<P::Row>> {
+    let mut rows = Rows::new();
+    for ev in events {
+        P::apply(&mut rows, ev)?;
+    }
+    rows.take_dirty();
+    Ok(rows)
+}
+
+/// Decodes stored rows (key → JSON text) into typed state.
+pub fn rows_from_docs<P: Projector>(docs: Vec<(String, String)>) -> Result<Rows<P::Row>> {
+    let mut map = BTreeMap::new();
+    for (k, doc) in docs {
+        map.insert(k, serde_json::from_str(&doc)?);
+    }
+    Ok(Rows::from_map(map))
+}
+
+/// One pending write of a runner: upsert `Some(doc)` or delete `None`.
+pub type RowChange = (String, Option<String>);
+
+/// A projector behind a vtable, so runners handle every registered projection alike.
+pub trait DynProjector: Send + Sync {
+    fn name(&self) -> &'static str;
+    /// Empty state (position 0).
+    fn empty(&self) -> Box<dyn DynState>;
+    /// State loaded from stored rows.
+    fn load(&self, docs: Vec<(String, String)>) -> Result<Box<dyn DynState>>;
+}
+
+/// Type-erased fold state.
+pub trait DynState: Send {
+    fn apply(&mut self, event: &ProjectedEvent) -> Result<()>;
+    fn scopes(&self, event: &ProjectedEvent) -> Vec<String>;
+    /// Serialized changes since the last call.
+    fn drain_changes(&mut self) -> Result<Vec<RowChange>>;
+    /// Every row serialized (for comparisons and full writes).
+    fn docs(&self) -> Result<BTreeMap<String, String>>;
+}
+
+/// The [`DynProjector`] of a [`Projector`] type.
+pub struct Erased<P: Projector>(PhantomData<fn() -> P>);
+
+/// Boxes a projector for the registry.
+pub fn erase<P: Projector>() -> Box<dyn DynProjector> {
+    Box::new(Erased::<P>(PhantomData))
+}
+
+struct TypedState<P: Projector> {
+    rows: Rows<P::Row>,
+}
+
+impl<P: Projector> DynProjector for Erased<P> {
+    fn name(&self) -> &'static str {
+        P::NAME
+    }
+    fn empty(&self) -> Box<dyn DynState> {
+        Box::new(TypedState::<P> { rows: Rows::new() })
+    }
+    fn load(&self, docs: Vec<(String, String)>) -> Result<Box<dyn DynState>> {
+        Ok(Box::new(TypedState::<P> {
+            rows: rows_from_docs::<P>(docs)?,
+        }))
+    }
+}
+
+impl<P: Projector> DynState for TypedState<P> {
+    fn apply(&mut self, event: &ProjectedEvent) -> Result<()> {
+        P::apply(&mut self.rows, event)
+    }
+    fn scopes(&self, event: &ProjectedEvent) -> Vec<String> {
+        P::scopes(event)
+    }
+    fn drain_changes(&mut self) -> Result<Vec<RowChange>> {
+        let dirty = self.rows.take_dirty();
+        let mut out = Vec::with_capacity(dirty.len());
+        for key in dirty {
+            let doc = match self.rows.get(&key) {
+                Some(row) => Some(serde_json::to_string(row)?),
+                None => None,
+            };
+            out.push((key, doc));
+        }
+        Ok(out)
+    }
+    fn docs(&self) -> Result<BTreeMap<String, String>> {
+        self.rows
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), serde_json::to_string(v)?)))
+            .collect()
+    }
+}

@@ -1,0 +1,346 @@
+//! Read-model tables, identical on SQLite and PostgreSQL (plain runtime queries, `$n`
+//! binds, JSON documents as TEXT):
+//!
+//! - `read_model_rows(projection, generation, key, doc)`
+//! - `projection_checkpoints(projection, generation, position)`
+//! - `projection_active(projection, generation)`
+//!
+//! The tables come with migration `0100_projections.sql`; [`ensure_schema`] creates them
+//! too (`IF NOT EXISTS`) in case the store was migrated by an older binary.
+
+use seguimiento_eventstore::DbPool;
+
+use crate::error::{ProjectionError, Result};
+use crate::projector::RowChange;
+
+/// Runs the same code against whichever pool the store uses.
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            DbPool::Sqlite($p) => $body,
+            DbPool::Postgres($p) => $body,
+        }
+    };
+}
+
+const SCHEMA: [&str; 3] = [
+    "CREATE TABLE IF NOT EXISTS read_model_rows (
+        projection TEXT NOT NULL, generation BIGINT NOT NULL, key TEXT NOT NULL,
+        doc TEXT NOT NULL, PRIMARY KEY (projection, generation, key))",
+    "CREATE TABLE IF NOT EXISTS projection_checkpoints (
+        projection TEXT NOT NULL, generation BIGINT NOT NULL, position BIGINT NOT NULL,
+        PRIMARY KEY (projection, generation))",
+    "CREATE TABLE IF NOT EXISTS projection_active (
+        projection TEXT PRIMARY KEY NOT NULL, generation BIGINT NOT NULL)",
+];
+
+const UPSERT_ROW: &str = "INSERT INTO read_model_rows (projection, generation, key, doc) \
+     VALUES ($1, $2, $3, $4) \
+     ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc";
+const DELETE_ROW: &str =
+    "DELETE FROM read_model_rows WHERE projection = $1 AND generation = $2 AND key = $3";
+const UPSERT_CHECKPOINT: &str =
+    "INSERT INTO projection_checkpoints (projection, generation, position) VALUES ($1, $2, $3) \
+     ON CONFLICT (projection, generation) DO UPDATE SET position = excluded.position";
+
+/// Creates the read-model tables when missing.
+pub async fn ensure_schema(pool: &DbPool) -> Result<()> {
+    for stmt in SCHEMA {
+        on_pool!(pool, |p| sqlx::query(stmt).execute(p).await.map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// The generation a projection serves, if it was ever initialized.
+pub async fn active_generation(pool: &DbPool, projection: &str) -> Result<Option<i64>> {
+    let sql = "SELECT generation FROM projection_active WHERE projection = $1";
+    let g: Option<(i64,)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .fetch_optional(p)
+        .await)?;
+    Ok(g.map(|(g,)| g))
+}
+
+/// Makes sure the projection has an active generation (1, at position 0, when new) and
+/// returns it.
+pub async fn init_projection(pool: &DbPool, projection: &str) -> Result<i64> {
+    ensure_schema(pool).await?;
+    if let Some(g) = active_generation(pool, projection).await? {
+        return Ok(g);
+    }
+    let cp = "INSERT INTO projection_checkpoints (projection, generation, position) \
+              VALUES ($1, 1, 0) ON CONFLICT (projection, generation) DO NOTHING";
+    let act = "INSERT INTO projection_active (projection, generation) VALUES ($1, 1) \
+               ON CONFLICT (projection) DO NOTHING";
+    on_pool!(pool, |p| {
+        let mut tx = p.begin().await?;
+        sqlx::query(cp).bind(projection).execute(&mut *tx).await?;
+        sqlx::query(act).bind(projection).execute(&mut *tx).await?;
+        tx.commit().await
+    })?;
+    active_generation(pool, projection)
+        .await?
+        .ok_or_else(|| ProjectionError::UnknownProjection(projection.to_owned()))
+}
+
+/// The checkpoint (last folded position) of a generation; 0 when none is stored.
+pub async fn checkpoint(pool: &DbPool, projection: &str, generation: i64) -> Result<u64> {
+    let sql =
+        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND generation = $2";
+    let pos: Option<(i64,)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .bind(generation)
+        .fetch_optional(p)
+        .await)?;
+    Ok(pos.map_or(0, |(p,)| u64::try_from(p).unwrap_or(0)))
+}
+
+/// Every stored document of a generation, by key.
+pub async fn load_docs(
+    pool: &DbPool,
+    projection: &str,
+    generation: i64,
+) -> Result<Vec<(String, String)>> {
+    let sql = "SELECT key, doc FROM read_model_rows WHERE projection = $1 AND generation = $2 \
+               ORDER BY key";
+    let rows: Vec<(String, String)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .bind(generation)
+        .fetch_all(p)
+        .await)?;
+    Ok(rows)
+}
+
+/// Documents of the active generation whose key starts with `prefix` (for point queries).
+pub async fn load_active_prefix(
+    pool: &DbPool,
+    projection: &str,
+    prefix: &str,
+) -> Result<Vec<(String, String)>> {
+    let sql = "SELECT r.key, r.doc FROM read_model_rows r JOIN projection_active a \
+               ON a.projection = r.projection AND a.generation = r.generation \
+               WHERE r.projection = $1 AND r.key >= $2 AND r.key < $3 ORDER BY r.key";
+    let upper = format!("{prefix}\u{10FFFF}");
+    let rows: Vec<(String, String)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .bind(prefix)
+        .bind(&upper)
+        .fetch_all(p)
+        .await)?;
+    Ok(rows)
+}
+
+/// The active generation with its checkpoint and documents, read in one transaction so
+/// the documents match the checkpoint. `None` when the projection was never initialized.
+pub async fn load_active(
+    pool: &DbPool,
+    projection: &str,
+) -> Result<Option<(i64, u64, Vec<(String, String)>)>> {
+    let gen_sql = "SELECT generation FROM projection_active WHERE projection = $1";
+    let cp_sql =
+        "SELECT position FROM projection_checkpoints WHERE projection = $1 AND generation = $2";
+    let rows_sql = "SELECT key, doc FROM read_model_rows WHERE projection = $1 \
+                    AND generation = $2 ORDER BY key";
+    on_pool!(pool, |p| {
+        let mut tx = p.begin().await?;
+        let g: Option<(i64,)> = sqlx::query_as(gen_sql)
+            .bind(projection)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some((g,)) = g else {
+            tx.rollback().await?;
+            return Ok(None);
+        };
+        let cp: Option<(i64,)> = sqlx::query_as(cp_sql)
+            .bind(projection)
+            .bind(g)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let docs: Vec<(String, String)> = sqlx::query_as(rows_sql)
+            .bind(projection)
+            .bind(g)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(Some((
+            g,
+            cp.map_or(0, |(c,)| u64::try_from(c).unwrap_or(0)),
+            docs,
+        )))
+    })
+}
+
+/// What a flush should check before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Guard {
+    /// The generation must still be the active one (live runner).
+    MustBeActive,
+    /// A generation being built, not served yet (rebuild).
+    Building,
+    /// Write, then make this generation the active one (rebuild's switch).
+    Activate,
+}
+
+/// Writes changed rows and the checkpoint of one generation in ONE transaction.
+///
+/// With [`Guard::MustBeActive`] the active pointer is read first (locked on PostgreSQL);
+/// when another generation became active nothing is written and
+/// [`ProjectionError::GenerationSwitched`] is returned.
+pub async fn flush(
+    pool: &DbPool,
+    projection: &str,
+    generation: i64,
+    changes: &[RowChange],
+    position: u64,
+    guard: Guard,
+) -> Result<()> {
+    let position = i64::try_from(position)
+        .map_err(|_| ProjectionError::InvalidArgument("position overflows i64".into()))?;
+    let lock_sql = match pool {
+        DbPool::Postgres(_) => {
+            "SELECT generation FROM projection_active WHERE projection = $1 FOR UPDATE"
+        }
+        DbPool::Sqlite(_) => "SELECT generation FROM projection_active WHERE projection = $1",
+    };
+    let activate = "INSERT INTO projection_active (projection, generation) VALUES ($1, $2) \
+                    ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation";
+    on_pool!(pool, |p| {
+        let mut tx = p.begin().await?;
+        if guard != Guard::Building {
+            let active: Option<(i64,)> = sqlx::query_as(lock_sql)
+                .bind(projection)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if guard == Guard::MustBeActive {
+                match active {
+                    Some((g,)) if g == generation => {}
+                    other => {
+                        tx.rollback().await?;
+                        return Err(ProjectionError::GenerationSwitched {
+                            projection: projection.to_owned(),
+                            active: other.map_or(0, |(g,)| g),
+                        });
+                    }
+                }
+            }
+        }
+        for (key, doc) in changes {
+            match doc {
+                Some(doc) => {
+                    sqlx::query(UPSERT_ROW)
+                        .bind(projection)
+                        .bind(generation)
+                        .bind(key)
+                        .bind(doc)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                None => {
+                    sqlx::query(DELETE_ROW)
+                        .bind(projection)
+                        .bind(generation)
+                        .bind(key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+        }
+        sqlx::query(UPSERT_CHECKPOINT)
+            .bind(projection)
+            .bind(generation)
+            .bind(position)
+            .execute(&mut *tx)
+            .await?;
+        if guard == Guard::Activate {
+            sqlx::query(activate)
+                .bind(projection)
+                .bind(generation)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    })
+}
+
+/// A fresh generation number (above every stored one), registered at position 0 with no
+/// rows, so concurrent rebuilds never share one.
+pub async fn new_generation(pool: &DbPool, projection: &str) -> Result<i64> {
+    ensure_schema(pool).await?;
+    let sql =
+        "SELECT COALESCE(MAX(generation), 0) FROM projection_checkpoints WHERE projection = $1";
+    let act = "SELECT COALESCE(MAX(generation), 0) FROM projection_active WHERE projection = $1";
+    loop {
+        let (a,): (i64,) = on_pool!(pool, |p| sqlx::query_as(sql)
+            .bind(projection)
+            .fetch_one(p)
+            .await)?;
+        let (b,): (i64,) = on_pool!(pool, |p| sqlx::query_as(act)
+            .bind(projection)
+            .fetch_one(p)
+            .await)?;
+        let g = a.max(b) + 1;
+        let ins = "INSERT INTO projection_checkpoints (projection, generation, position) \
+                   VALUES ($1, $2, 0) ON CONFLICT (projection, generation) DO NOTHING";
+        let done = on_pool!(pool, |p| sqlx::query(ins)
+            .bind(projection)
+            .bind(g)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
+        if done == 1 {
+            // Leftovers of an abandoned rebuild with this number cannot exist (it would
+            // have a checkpoint row), but be safe.
+            drop_generation(pool, projection, g, false).await?;
+            return Ok(g);
+        }
+    }
+}
+
+/// Deletes a generation's rows (and, with `checkpoint`, its checkpoint). Refuses the
+/// active generation.
+pub async fn drop_generation(
+    pool: &DbPool,
+    projection: &str,
+    generation: i64,
+    checkpoint: bool,
+) -> Result<()> {
+    if active_generation(pool, projection).await? == Some(generation) {
+        return Err(ProjectionError::InvalidArgument(format!(
+            "generation {generation} of {projection} is active"
+        )));
+    }
+    let rows = "DELETE FROM read_model_rows WHERE projection = $1 AND generation = $2";
+    let cps = "DELETE FROM projection_checkpoints WHERE projection = $1 AND generation = $2";
+    on_pool!(pool, |p| sqlx::query(rows)
+        .bind(projection)
+        .bind(generation)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    if checkpoint {
+        on_pool!(pool, |p| sqlx::query(cps)
+            .bind(projection)
+            .bind(generation)
+            .execute(p)
+            .await
+            .map(|_| ()))?;
+    }
+    Ok(())
+}
+
+/// Generations of a projection other than the active one (left by rebuilds).
+pub async fn inactive_generations(pool: &DbPool, projection: &str) -> Result<Vec<i64>> {
+    let active = active_generation(pool, projection).await?;
+    let sql = "SELECT generation FROM projection_checkpoints WHERE projection = $1 \
+               ORDER BY generation";
+    let gens: Vec<(i64,)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .fetch_all(p)
+        .await)?;
+    Ok(gens
+        .into_iter()
+        .map(|(g,)| g)
+        .filter(|g| Some(*g) != active)
+        .collect())
+}
