@@ -1,0 +1,77 @@
+//! Reunión de gabinete (stream `cabinet-meeting-<uuid>`).
+//!
+//! Workflow: a meeting of one cabinet type (Legal, Legal y Ampliado, Sectorial, Regional or
+//! a priority cabinet) is held on a date with its agencies; agreements created in it point
+//! back to it and copy its type.
+
+use chrono::NaiveDate;
+use uuid::Uuid;
+
+use crate::command::Command;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::rules::active_agencies;
+use crate::values::MeetingType;
+use crate::Context;
+
+/// A held meeting.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeetingState {
+    pub meeting_id: Uuid,
+    pub meeting_type: MeetingType,
+    pub date: NaiveDate,
+    pub agencies: Vec<String>,
+}
+
+/// State of a `cabinet-meeting-<uuid>` stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CabinetState {
+    pub meeting: Option<MeetingState>,
+}
+
+impl CabinetState {
+    pub fn from_events(history: &[DomainEvent]) -> Self {
+        let mut s = Self::default();
+        history.iter().for_each(|e| s.apply(e));
+        s
+    }
+
+    pub fn apply(&mut self, event: &DomainEvent) {
+        if let DomainEvent::CabinetMeetingHeld {
+            meeting_id,
+            meeting_type,
+            date,
+            agencies,
+        } = event
+        {
+            self.meeting = Some(MeetingState {
+                meeting_id: *meeting_id,
+                meeting_type: *meeting_type,
+                date: *date,
+                agencies: agencies.clone(),
+            });
+        }
+    }
+}
+
+pub fn decide(
+    state: &CabinetState,
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    match cmd {
+        Command::HoldCabinetMeeting(i) => {
+            if state.meeting.is_some() {
+                return Err(DomainError::AlreadyExists(cmd.stream_id()));
+            }
+            let agencies = active_agencies("agencies", ctx.agencies, &i.agencies)?;
+            Ok(vec![DomainEvent::CabinetMeetingHeld {
+                meeting_id: i.meeting_id,
+                meeting_type: i.meeting_type,
+                date: i.date,
+                agencies,
+            }])
+        }
+        other => Err(crate::wrong_aggregate(other, "cabinet meeting")),
+    }
+}

@@ -1,0 +1,499 @@
+//! What users ask for (comandos). One variant per command, each wrapping an input struct
+//! whose camelCase fields are the JSON (and, with feature `graphql`, the GraphQL input).
+//!
+//! JSON form: `{"command": "registerAgency", "input": {"acronym": "SIDUR", "name": "…"}}`.
+//! Ids of new things (agreementId, activityId, meetingId, petitionId, actionId) are chosen
+//! by the caller so a retried command is idempotent.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::event::{AggregateKind, DomainEvent};
+use crate::values::{
+    normalize_acronym, Channel, CitizenContact, Classification, FollowUpKind, InstructionStage,
+    ItemKind, MeetingType, Mxn, Origin, Priority, Progress, Status, Topic, TurnTarget, Unit,
+    YearBudget,
+};
+use crate::{
+    activity_stream, agreement_stream, commitment_stream, letter_stream, meeting_stream,
+    petition_stream, AGENCY_CATALOG_STREAM,
+};
+
+/// Declares a command input struct with the derives every one of them shares.
+macro_rules! input {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty),* $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
+        pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+    };
+}
+
+input! {
+    /// Registrar dependencia.
+    pub struct RegisterAgencyInput { pub acronym: String, pub name: String, pub sector_head: Option<String> }
+}
+input! {
+    pub struct RenameAgencyInput { pub acronym: String, pub name: String }
+}
+input! {
+    pub struct DeactivateAgencyInput { pub acronym: String }
+}
+input! {
+    /// Designar enlace.
+    pub struct DesignateLiaisonInput {
+        pub acronym: String,
+        pub name: String,
+        pub position: String,
+        pub contact: String,
+        pub designation_letter: String,
+    }
+}
+input! {
+    /// Registrar reunión de gabinete.
+    pub struct HoldCabinetMeetingInput {
+        pub meeting_id: Uuid,
+        pub meeting_type: MeetingType,
+        pub date: NaiveDate,
+        pub agencies: Vec<String>,
+    }
+}
+input! {
+    /// Registrar acuerdo o instrucción.
+    pub struct CreateAgreementInput {
+        pub agreement_id: Uuid,
+        pub kind: ItemKind,
+        pub origin: Origin,
+        /// Required when the origin is a cabinet meeting.
+        pub meeting_id: Option<Uuid>,
+        pub description: String,
+        pub agencies: Vec<String>,
+        pub responsible_person: String,
+        pub issuer: String,
+        pub issued_on: NaiveDate,
+        pub due_on: Option<NaiveDate>,
+        #[serde(default)]
+        #[cfg_attr(feature = "graphql", graphql(default))]
+        pub budget: Vec<YearBudget>,
+    }
+}
+input! {
+    pub struct ChangeInstructionStageInput { pub agreement_id: Uuid, pub stage: InstructionStage }
+}
+input! {
+    pub struct ReportAgreementProgressInput {
+        pub agreement_id: Uuid,
+        pub progress: Progress,
+        pub note: Option<String>,
+    }
+}
+input! {
+    /// Registrar "última acción realizada".
+    pub struct RecordFollowUpActionInput { pub agreement_id: Uuid, pub text: String, pub date: NaiveDate }
+}
+input! {
+    pub struct ChangeAgreementStatusInput { pub agreement_id: Uuid, pub status: Status }
+}
+input! {
+    pub struct ReassignAgreementInput {
+        pub agreement_id: Uuid,
+        pub agencies: Vec<String>,
+        pub responsible_person: String,
+    }
+}
+input! {
+    pub struct CancelAgreementInput { pub agreement_id: Uuid, pub reason: String }
+}
+input! {
+    /// Corregir un evento: the values given win over the corrected event's.
+    pub struct CorrectAgreementEventInput {
+        pub agreement_id: Uuid,
+        pub corrected_event_id: Uuid,
+        pub reason: String,
+        pub status: Option<Status>,
+        pub progress: Option<Progress>,
+        pub due_on: Option<NaiveDate>,
+        pub description: Option<String>,
+    }
+}
+input! {
+    /// Registrar compromiso de campaña.
+    pub struct RegisterCommitmentInput { pub number: u32, pub text: String }
+}
+input! {
+    pub struct AssignCommitmentInput { pub number: u32, pub agencies: Vec<String> }
+}
+input! {
+    /// Registrar acción de una dependencia sobre un compromiso.
+    pub struct RegisterActionInput {
+        pub number: u32,
+        pub action_id: Uuid,
+        pub agency: String,
+        pub description: String,
+        pub status: Status,
+        pub progress: Option<Progress>,
+        pub investment_mxn: Mxn,
+        pub date: NaiveDate,
+    }
+}
+input! {
+    pub struct ChangeActionStatusInput { pub number: u32, pub action_id: Uuid, pub status: Status }
+}
+input! {
+    pub struct ReportActionProgressInput { pub number: u32, pub action_id: Uuid, pub progress: Progress }
+}
+input! {
+    /// Registrar actividad.
+    pub struct CreateActivityInput {
+        pub activity_id: Uuid,
+        pub title: String,
+        pub priority: Priority,
+        pub due_on: NaiveDate,
+        pub responsibles: Vec<String>,
+    }
+}
+input! {
+    pub struct ReportActivityInput {
+        pub activity_id: Uuid,
+        pub responsible: String,
+        pub status: Status,
+        pub progress: Progress,
+    }
+}
+input! {
+    pub struct CloseActivityResponsibilityInput { pub activity_id: Uuid, pub responsible: String }
+}
+input! {
+    /// Recibir oficio (registrar folio).
+    pub struct ReceiveLetterInput {
+        pub folio: String,
+        pub unit: Unit,
+        pub classification: Classification,
+        pub sender: String,
+        pub subject: String,
+        pub received_at: DateTime<Utc>,
+    }
+}
+input! {
+    /// Turnar oficio.
+    pub struct TurnLetterInput { pub folio: String, pub agency: String, pub turned_at: DateTime<Utc> }
+}
+input! {
+    /// Abrir expediente.
+    pub struct OpenCaseFileInput { pub folio: String, pub case_file: String, pub opened_at: DateTime<Utc> }
+}
+input! {
+    /// Emitir oficio de salida.
+    pub struct IssueOutgoingLetterInput {
+        pub folio: String,
+        pub number: String,
+        pub recipient: String,
+        pub issued_at: DateTime<Utc>,
+    }
+}
+input! {
+    pub struct RecordLetterFollowUpInput { pub folio: String, pub note: String, pub recorded_at: DateTime<Utc> }
+}
+input! {
+    pub struct AnswerLetterInput { pub folio: String, pub answered_at: DateTime<Utc> }
+}
+input! {
+    /// Recibir petición ciudadana.
+    pub struct ReceivePetitionInput {
+        pub petition_id: Uuid,
+        pub channel: Channel,
+        pub topic: Topic,
+        pub municipality: String,
+        pub citizen_id: Uuid,
+        pub contact: CitizenContact,
+        /// Required when the channel is a tour (gira).
+        pub tour_id: Option<String>,
+        pub received_at: DateTime<Utc>,
+    }
+}
+input! {
+    pub struct TurnPetitionInput { pub petition_id: Uuid, pub target: TurnTarget, pub turned_at: DateTime<Utc> }
+}
+input! {
+    pub struct RecordPetitionFollowUpInput { pub petition_id: Uuid, pub kind: FollowUpKind, pub at: DateTime<Utc> }
+}
+input! {
+    pub struct AttendPetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
+}
+input! {
+    pub struct ClosePetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
+}
+
+/// Every command.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "command", content = "input", rename_all = "camelCase")]
+pub enum Command {
+    RegisterAgency(RegisterAgencyInput),
+    RenameAgency(RenameAgencyInput),
+    DeactivateAgency(DeactivateAgencyInput),
+    DesignateLiaison(DesignateLiaisonInput),
+    HoldCabinetMeeting(HoldCabinetMeetingInput),
+    CreateAgreement(CreateAgreementInput),
+    ChangeInstructionStage(ChangeInstructionStageInput),
+    ReportAgreementProgress(ReportAgreementProgressInput),
+    RecordFollowUpAction(RecordFollowUpActionInput),
+    ChangeAgreementStatus(ChangeAgreementStatusInput),
+    ReassignAgreement(ReassignAgreementInput),
+    CancelAgreement(CancelAgreementInput),
+    CorrectAgreementEvent(CorrectAgreementEventInput),
+    RegisterCommitment(RegisterCommitmentInput),
+    AssignCommitment(AssignCommitmentInput),
+    RegisterAction(RegisterActionInput),
+    ChangeActionStatus(ChangeActionStatusInput),
+    ReportActionProgress(ReportActionProgressInput),
+    CreateActivity(CreateActivityInput),
+    ReportActivity(ReportActivityInput),
+    CloseActivityResponsibility(CloseActivityResponsibilityInput),
+    ReceiveLetter(ReceiveLetterInput),
+    TurnLetter(TurnLetterInput),
+    OpenCaseFile(OpenCaseFileInput),
+    IssueOutgoingLetter(IssueOutgoingLetterInput),
+    RecordLetterFollowUp(RecordLetterFollowUpInput),
+    AnswerLetter(AnswerLetterInput),
+    ReceivePetition(ReceivePetitionInput),
+    TurnPetition(TurnPetitionInput),
+    RecordPetitionFollowUp(RecordPetitionFollowUpInput),
+    AttendPetition(AttendPetitionInput),
+    ClosePetition(ClosePetitionInput),
+}
+
+impl Command {
+    /// The command name as in JSON and GraphQL (`registerAgency`).
+    pub fn name(&self) -> &'static str {
+        use Command::*;
+        match self {
+            RegisterAgency(_) => "registerAgency",
+            RenameAgency(_) => "renameAgency",
+            DeactivateAgency(_) => "deactivateAgency",
+            DesignateLiaison(_) => "designateLiaison",
+            HoldCabinetMeeting(_) => "holdCabinetMeeting",
+            CreateAgreement(_) => "createAgreement",
+            ChangeInstructionStage(_) => "changeInstructionStage",
+            ReportAgreementProgress(_) => "reportAgreementProgress",
+            RecordFollowUpAction(_) => "recordFollowUpAction",
+            ChangeAgreementStatus(_) => "changeAgreementStatus",
+            ReassignAgreement(_) => "reassignAgreement",
+            CancelAgreement(_) => "cancelAgreement",
+            CorrectAgreementEvent(_) => "correctAgreementEvent",
+            RegisterCommitment(_) => "registerCommitment",
+            AssignCommitment(_) => "assignCommitment",
+            RegisterAction(_) => "registerAction",
+            ChangeActionStatus(_) => "changeActionStatus",
+            ReportActionProgress(_) => "reportActionProgress",
+            CreateActivity(_) => "createActivity",
+            ReportActivity(_) => "reportActivity",
+            CloseActivityResponsibility(_) => "closeActivityResponsibility",
+            ReceiveLetter(_) => "receiveLetter",
+            TurnLetter(_) => "turnLetter",
+            OpenCaseFile(_) => "openCaseFile",
+            IssueOutgoingLetter(_) => "issueOutgoingLetter",
+            RecordLetterFollowUp(_) => "recordLetterFollowUp",
+            AnswerLetter(_) => "answerLetter",
+            ReceivePetition(_) => "receivePetition",
+            TurnPetition(_) => "turnPetition",
+            RecordPetitionFollowUp(_) => "recordPetitionFollowUp",
+            AttendPetition(_) => "attendPetition",
+            ClosePetition(_) => "closePetition",
+        }
+    }
+
+    /// The aggregate the command is decided against.
+    pub fn aggregate_kind(&self) -> AggregateKind {
+        use Command::*;
+        match self {
+            RegisterAgency(_) | RenameAgency(_) | DeactivateAgency(_) | DesignateLiaison(_) => {
+                AggregateKind::AgencyCatalog
+            }
+            HoldCabinetMeeting(_) => AggregateKind::CabinetMeeting,
+            CreateAgreement(_)
+            | ChangeInstructionStage(_)
+            | ReportAgreementProgress(_)
+            | RecordFollowUpAction(_)
+            | ChangeAgreementStatus(_)
+            | ReassignAgreement(_)
+            | CancelAgreement(_)
+            | CorrectAgreementEvent(_) => AggregateKind::Agreement,
+            RegisterCommitment(_)
+            | AssignCommitment(_)
+            | RegisterAction(_)
+            | ChangeActionStatus(_)
+            | ReportActionProgress(_) => AggregateKind::Commitment,
+            CreateActivity(_) | ReportActivity(_) | CloseActivityResponsibility(_) => {
+                AggregateKind::Activity
+            }
+            ReceiveLetter(_)
+            | TurnLetter(_)
+            | OpenCaseFile(_)
+            | IssueOutgoingLetter(_)
+            | RecordLetterFollowUp(_)
+            | AnswerLetter(_) => AggregateKind::Letter,
+            ReceivePetition(_)
+            | TurnPetition(_)
+            | RecordPetitionFollowUp(_)
+            | AttendPetition(_)
+            | ClosePetition(_) => AggregateKind::Petition,
+        }
+    }
+
+    /// The stream the command reads and appends to.
+    pub fn stream_id(&self) -> String {
+        use Command::*;
+        match self {
+            RegisterAgency(_) | RenameAgency(_) | DeactivateAgency(_) | DesignateLiaison(_) => {
+                AGENCY_CATALOG_STREAM.to_owned()
+            }
+            HoldCabinetMeeting(i) => meeting_stream(i.meeting_id),
+            CreateAgreement(i) => agreement_stream(i.agreement_id),
+            ChangeInstructionStage(i) => agreement_stream(i.agreement_id),
+            ReportAgreementProgress(i) => agreement_stream(i.agreement_id),
+            RecordFollowUpAction(i) => agreement_stream(i.agreement_id),
+            ChangeAgreementStatus(i) => agreement_stream(i.agreement_id),
+            ReassignAgreement(i) => agreement_stream(i.agreement_id),
+            CancelAgreement(i) => agreement_stream(i.agreement_id),
+            CorrectAgreementEvent(i) => agreement_stream(i.agreement_id),
+            RegisterCommitment(i) => commitment_stream(i.number),
+            AssignCommitment(i) => commitment_stream(i.number),
+            RegisterAction(i) => commitment_stream(i.number),
+            ChangeActionStatus(i) => commitment_stream(i.number),
+            ReportActionProgress(i) => commitment_stream(i.number),
+            CreateActivity(i) => activity_stream(i.activity_id),
+            ReportActivity(i) => activity_stream(i.activity_id),
+            CloseActivityResponsibility(i) => activity_stream(i.activity_id),
+            ReceiveLetter(i) => letter_stream(&i.folio),
+            TurnLetter(i) => letter_stream(&i.folio),
+            OpenCaseFile(i) => letter_stream(&i.folio),
+            IssueOutgoingLetter(i) => letter_stream(&i.folio),
+            RecordLetterFollowUp(i) => letter_stream(&i.folio),
+            AnswerLetter(i) => letter_stream(&i.folio),
+            ReceivePetition(i) => petition_stream(i.petition_id),
+            TurnPetition(i) => petition_stream(i.petition_id),
+            RecordPetitionFollowUp(i) => petition_stream(i.petition_id),
+            AttendPetition(i) => petition_stream(i.petition_id),
+            ClosePetition(i) => petition_stream(i.petition_id),
+        }
+    }
+
+    /// The cabinet meeting whose state the application must load into
+    /// [`crate::Context::meeting`] before deciding.
+    pub fn meeting_ref(&self) -> Option<Uuid> {
+        match self {
+            Command::CreateAgreement(i) => i.meeting_id,
+            _ => None,
+        }
+    }
+
+    /// The agency named in the input as the one a capturista writes for (an action is
+    /// registered *by* an agency). Commands on existing items: see
+    /// [`Command::agencies_touched`].
+    pub fn agency(&self) -> Option<&str> {
+        match self {
+            Command::RegisterAction(i) => Some(i.agency.as_str()),
+            _ => None,
+        }
+    }
+
+    /// The agencies whose records the command writes to, for authorizing an enlace:
+    /// the agencies named in the input plus, for commands on existing items, the agencies
+    /// the item is assigned or turned to according to `history` (the stream's events).
+    /// Acronyms are normalized; the list has no duplicates.
+    pub fn agencies_touched(&self, history: &[DomainEvent]) -> Vec<String> {
+        use Command::*;
+        let mut out: Vec<String> = Vec::new();
+        let mut push = |a: &str| {
+            let a = normalize_acronym(a);
+            if !out.contains(&a) {
+                out.push(a);
+            }
+        };
+        match self {
+            RegisterAgency(i) => push(&i.acronym),
+            RenameAgency(i) => push(&i.acronym),
+            DeactivateAgency(i) => push(&i.acronym),
+            DesignateLiaison(i) => push(&i.acronym),
+            HoldCabinetMeeting(i) => i.agencies.iter().for_each(|a| push(a)),
+            CreateAgreement(i) => i.agencies.iter().for_each(|a| push(a)),
+            ReassignAgreement(i) => {
+                agreement_agencies(history).iter().for_each(|a| push(a));
+                i.agencies.iter().for_each(|a| push(a));
+            }
+            ChangeInstructionStage(_)
+            | ReportAgreementProgress(_)
+            | RecordFollowUpAction(_)
+            | ChangeAgreementStatus(_)
+            | CancelAgreement(_)
+            | CorrectAgreementEvent(_) => {
+                agreement_agencies(history).iter().for_each(|a| push(a));
+            }
+            RegisterCommitment(_) => {}
+            AssignCommitment(i) => i.agencies.iter().for_each(|a| push(a)),
+            RegisterAction(i) => push(&i.agency),
+            ChangeActionStatus(ChangeActionStatusInput { action_id, .. })
+            | ReportActionProgress(ReportActionProgressInput { action_id, .. }) => {
+                if let Some(a) = action_agency(history, *action_id) {
+                    push(&a);
+                }
+            }
+            CreateActivity(_) | ReportActivity(_) | CloseActivityResponsibility(_) => {}
+            ReceiveLetter(_) => {}
+            TurnLetter(i) => push(&i.agency),
+            OpenCaseFile(_)
+            | IssueOutgoingLetter(_)
+            | RecordLetterFollowUp(_)
+            | AnswerLetter(_) => {
+                for e in history {
+                    if let DomainEvent::LetterTurned { agency, .. } = e {
+                        push(agency);
+                    }
+                }
+            }
+            ReceivePetition(_) => {}
+            TurnPetition(i) => {
+                if let TurnTarget::Agency(a) = &i.target {
+                    push(a);
+                }
+            }
+            RecordPetitionFollowUp(_) | AttendPetition(_) | ClosePetition(_) => {
+                for e in history {
+                    if let DomainEvent::PetitionTurned {
+                        target: TurnTarget::Agency(a),
+                        ..
+                    } = e
+                    {
+                        push(a);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// The agencies an agreement is currently assigned to.
+fn agreement_agencies(history: &[DomainEvent]) -> Vec<String> {
+    let mut current = Vec::new();
+    for e in history {
+        match e {
+            DomainEvent::AgreementCreated { agencies, .. }
+            | DomainEvent::AgreementReassigned { agencies, .. } => current.clone_from(agencies),
+            _ => {}
+        }
+    }
+    current
+}
+
+/// The agency that registered an action.
+fn action_agency(history: &[DomainEvent], id: Uuid) -> Option<String> {
+    history.iter().find_map(|e| match e {
+        DomainEvent::ActionRegistered {
+            action_id, agency, ..
+        } if *action_id == id => Some(agency.clone()),
+        _ => None,
+    })
+}

@@ -1,0 +1,68 @@
+//! Why a command was refused, or why a stored event could not be read.
+//!
+//! One variant per rule. Messages say what is wrong and name streams, agencies, numbers
+//! and field names only: never a citizen's personal data.
+
+use uuid::Uuid;
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DomainError {
+    #[error("unknown agency {0}")]
+    UnknownAgency(String),
+    #[error("agency {0} is inactive")]
+    AgencyInactive(String),
+    #[error("agency acronym {0} is already registered")]
+    DuplicateAcronym(String),
+    #[error("commitment number {0} is already used")]
+    NumberAlreadyUsed(u32),
+    #[error("stream {0} already exists")]
+    AlreadyExists(String),
+    #[error("stream {0} does not exist yet")]
+    NotFound(String),
+    #[error("progress {0} is not a percentage between 0 and 100 with at most two decimals")]
+    ProgressOutOfRange(String),
+    #[error("amount {0} is not a non-negative MXN amount with at most two decimals")]
+    InvalidAmount(String),
+    #[error("forbidden transition from {from} to {to}")]
+    ForbiddenTransition { from: String, to: String },
+    #[error("{responsible} is not a responsible of this activity")]
+    NotResponsible { responsible: String },
+    #[error("{0} is already closed")]
+    AlreadyClosed(String),
+    #[error("{later} cannot be before {earlier}")]
+    DatesOutOfOrder {
+        earlier: &'static str,
+        later: &'static str,
+    },
+    #[error("agency {0} is not assigned to this item")]
+    AgencyNotAssigned(String),
+    #[error("agency {0} is already assigned to this item")]
+    AlreadyAssigned(String),
+    #[error("unknown cabinet meeting {0}")]
+    UnknownMeeting(Uuid),
+    #[error("event {0} is not part of this stream")]
+    UnknownEvent(Uuid),
+    #[error("unknown action {0}")]
+    UnknownAction(Uuid),
+    #[error("action {0} is already registered")]
+    DuplicateAction(Uuid),
+    #[error("field {0} must not be empty")]
+    EmptyField(&'static str),
+    #[error("only an instruction has stages; this item is a cabinet agreement")]
+    NotAnInstruction,
+    #[error("command {command} does not apply to a stream holding {found} events")]
+    WrongAggregate {
+        command: &'static str,
+        found: &'static str,
+    },
+    #[error("{0} cannot take effect in the future")]
+    InFuture(&'static str),
+    #[error("unknown event type {0}")]
+    UnknownEventType(String),
+    #[error("cannot read {event_type} v{version}: {reason}")]
+    Upcast {
+        event_type: String,
+        version: i32,
+        reason: String,
+    },
+}

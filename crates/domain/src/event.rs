@@ -1,0 +1,487 @@
+//! The facts the system records (hechos), their stored form and their schema versions.
+//!
+//! Stored form: `to_stored` gives the event type (the PascalCase variant name), the schema
+//! version and the payload, a JSON object with camelCase fields. Every variant below lists
+//! its payload fields. `Mxn` and `Progress` values are decimal strings (`"1234.50"`,
+//! `"37.5"`), dates are `"2023-06-30"`, instants RFC 3339 UTC, enums SCREAMING_SNAKE_CASE.
+//!
+//! Versioning: `schema_version()` is the version written today. `from_stored` runs the
+//! upcaster chain on older payloads, one version step at a time, before deserializing.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use crate::error::DomainError;
+use crate::values::{
+    Channel, CitizenContact, Classification, FollowUpKind, InstructionStage, ItemKind, MeetingType,
+    Mxn, Origin, Priority, Progress, Status, Topic, TurnTarget, Unit, YearBudget,
+};
+
+/// Which aggregate (and so which kind of stream) an event or command belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AggregateKind {
+    AgencyCatalog,
+    CabinetMeeting,
+    Agreement,
+    Commitment,
+    Activity,
+    Letter,
+    Petition,
+}
+
+impl AggregateKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            AggregateKind::AgencyCatalog => "agency catalog",
+            AggregateKind::CabinetMeeting => "cabinet meeting",
+            AggregateKind::Agreement => "agreement",
+            AggregateKind::Commitment => "commitment",
+            AggregateKind::Activity => "activity",
+            AggregateKind::Letter => "letter",
+            AggregateKind::Petition => "petition",
+        }
+    }
+}
+
+/// Every fact of every aggregate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
+pub enum DomainEvent {
+    // ----- Catálogo de dependencias (stream `agencies`) -----
+    /// Dependencia registrada. Fields: `acronym`, `name`, `sectorHead` (acronym or null).
+    AgencyRegistered {
+        acronym: String,
+        name: String,
+        sector_head: Option<String>,
+    },
+    /// Fields: `acronym`, `name`.
+    AgencyRenamed { acronym: String, name: String },
+    /// Fields: `acronym`.
+    AgencyDeactivated { acronym: String },
+    /// Enlace designado. Fields: `acronym`, `name`, `position`, `contact`,
+    /// `designationLetter` (the oficio of designation).
+    LiaisonDesignated {
+        acronym: String,
+        name: String,
+        position: String,
+        contact: String,
+        designation_letter: String,
+    },
+
+    // ----- Reunión de gabinete (stream `cabinet-meeting-<uuid>`) -----
+    /// Fields: `meetingId`, `meetingType`, `date`, `agencies` (acronyms).
+    CabinetMeetingHeld {
+        meeting_id: Uuid,
+        meeting_type: MeetingType,
+        date: NaiveDate,
+        agencies: Vec<String>,
+    },
+
+    // ----- Acuerdo / instrucción (stream `agreement-<uuid>`) -----
+    /// Fields: `agreementId`, `kind`, `origin`, `meetingId`, `meetingType` (copied from the
+    /// meeting so projections need no join), `description`, `agencies`,
+    /// `responsiblePerson`, `issuer`, `issuedOn`, `dueOn`, `budget`
+    /// (`[{"year": 2023, "amountMxn": "1000.00"}]`).
+    AgreementCreated {
+        agreement_id: Uuid,
+        kind: ItemKind,
+        origin: Origin,
+        meeting_id: Option<Uuid>,
+        meeting_type: Option<MeetingType>,
+        description: String,
+        agencies: Vec<String>,
+        responsible_person: String,
+        issuer: String,
+        issued_on: NaiveDate,
+        due_on: Option<NaiveDate>,
+        budget: Vec<YearBudget>,
+    },
+    /// Fields: `stage`.
+    InstructionStageChanged { stage: InstructionStage },
+    /// Fields: `progress`, `note`.
+    ProgressReported {
+        progress: Progress,
+        note: Option<String>,
+    },
+    /// "Última acción realizada". Fields: `text`, `date`.
+    FollowUpActionRecorded { text: String, date: NaiveDate },
+    /// Fields: `status`.
+    StatusChanged { status: Status },
+    /// Fields: `agencies`, `responsiblePerson`.
+    AgreementReassigned {
+        agencies: Vec<String>,
+        responsible_person: String,
+    },
+    /// Fields: `reason`.
+    AgreementCancelled { reason: String },
+    /// A correction: the corrected event stays in the stream, the values given here win.
+    /// Fields: `correctedEventId`, `reason`, `status`, `progress`, `dueOn`, `description`
+    /// (each corrected value or null).
+    EventCorrected {
+        corrected_event_id: Uuid,
+        reason: String,
+        status: Option<Status>,
+        progress: Option<Progress>,
+        due_on: Option<NaiveDate>,
+        description: Option<String>,
+    },
+
+    // ----- Compromiso de campaña (stream `commitment-<number>`) -----
+    /// Fields: `number`, `text`.
+    CommitmentRegistered { number: u32, text: String },
+    /// Agencies added to the commitment. Fields: `agencies`.
+    CommitmentAssigned { agencies: Vec<String> },
+    /// Schema v2. Fields: `actionId`, `agency`, `description`, `status`, `progress`
+    /// (or null), `investmentMxn` (decimal string), `date`.
+    /// v1 (spreadsheet import) had `investment` as a JSON number and no `progress`.
+    ActionRegistered {
+        action_id: Uuid,
+        agency: String,
+        description: String,
+        status: Status,
+        progress: Option<Progress>,
+        investment_mxn: Mxn,
+        date: NaiveDate,
+    },
+    /// Fields: `actionId`, `status`.
+    ActionStatusChanged { action_id: Uuid, status: Status },
+    /// Fields: `actionId`, `progress`.
+    ActionProgressReported { action_id: Uuid, progress: Progress },
+
+    // ----- Actividad (stream `activity-<uuid>`) -----
+    /// Fields: `activityId`, `title`, `priority`, `dueOn`, `responsibles`.
+    ActivityCreated {
+        activity_id: Uuid,
+        title: String,
+        priority: Priority,
+        due_on: NaiveDate,
+        responsibles: Vec<String>,
+    },
+    /// Fields: `responsible`, `status`, `progress`.
+    ResponsibleReported {
+        responsible: String,
+        status: Status,
+        progress: Progress,
+    },
+    /// Fields: `responsible`.
+    ResponsibleClosed { responsible: String },
+    /// Emitted with the last `ResponsibleClosed`. Payload: `{}`.
+    ActivityConcluded {},
+
+    // ----- Correspondencia (stream `letter-<folio>`) -----
+    /// Fields: `folio`, `unit`, `classification`, `sender`, `subject`, `receivedAt`.
+    LetterReceived {
+        folio: String,
+        unit: Unit,
+        classification: Classification,
+        sender: String,
+        subject: String,
+        received_at: DateTime<Utc>,
+    },
+    /// Turnado. Fields: `agency`, `turnedAt`.
+    LetterTurned {
+        agency: String,
+        turned_at: DateTime<Utc>,
+    },
+    /// Expediente abierto. Fields: `caseFile`, `openedAt`.
+    CaseFileOpened {
+        case_file: String,
+        opened_at: DateTime<Utc>,
+    },
+    /// Oficio de salida. Fields: `number`, `recipient`, `issuedAt`.
+    OutgoingLetterIssued {
+        number: String,
+        recipient: String,
+        issued_at: DateTime<Utc>,
+    },
+    /// Fields: `note`, `recordedAt`.
+    LetterFollowUpRecorded {
+        note: String,
+        recorded_at: DateTime<Utc>,
+    },
+    /// Closes the letter. Fields: `answeredAt`.
+    LetterAnswered { answered_at: DateTime<Utc> },
+
+    // ----- Petición ciudadana (stream `petition-<uuid>`) -----
+    /// Fields: `petitionId`, `channel`, `topic`, `municipality`, `citizenId`, `contact`
+    /// (`{name, phone, email, address}`: personal data, encrypted as one field by the
+    /// application layer), `tourId` (or null), `receivedAt`.
+    PetitionReceived {
+        petition_id: Uuid,
+        channel: Channel,
+        topic: Topic,
+        municipality: String,
+        citizen_id: Uuid,
+        contact: CitizenContact,
+        tour_id: Option<String>,
+        received_at: DateTime<Utc>,
+    },
+    /// Fields: `target` (`{"agency": "SIDUR"}` or `{"governmentLevel": "FEDERAL"}`),
+    /// `turnedAt`.
+    PetitionTurned {
+        target: TurnTarget,
+        turned_at: DateTime<Utc>,
+    },
+    /// Fields: `kind`, `at`.
+    PetitionFollowUpRecorded {
+        kind: FollowUpKind,
+        at: DateTime<Utc>,
+    },
+    /// Fields: `at`.
+    PetitionAttended { at: DateTime<Utc> },
+    /// Fields: `at`.
+    PetitionClosed { at: DateTime<Utc> },
+}
+
+/// Every event type name with its current schema version.
+pub const EVENT_TYPES: &[(&str, i32)] = &[
+    ("AgencyRegistered", 1),
+    ("AgencyRenamed", 1),
+    ("AgencyDeactivated", 1),
+    ("LiaisonDesignated", 1),
+    ("CabinetMeetingHeld", 1),
+    ("AgreementCreated", 1),
+    ("InstructionStageChanged", 1),
+    ("ProgressReported", 1),
+    ("FollowUpActionRecorded", 1),
+    ("StatusChanged", 1),
+    ("AgreementReassigned", 1),
+    ("AgreementCancelled", 1),
+    ("EventCorrected", 1),
+    ("CommitmentRegistered", 1),
+    ("CommitmentAssigned", 1),
+    ("ActionRegistered", 2),
+    ("ActionStatusChanged", 1),
+    ("ActionProgressReported", 1),
+    ("ActivityCreated", 1),
+    ("ResponsibleReported", 1),
+    ("ResponsibleClosed", 1),
+    ("ActivityConcluded", 1),
+    ("LetterReceived", 1),
+    ("LetterTurned", 1),
+    ("CaseFileOpened", 1),
+    ("OutgoingLetterIssued", 1),
+    ("LetterFollowUpRecorded", 1),
+    ("LetterAnswered", 1),
+    ("PetitionReceived", 1),
+    ("PetitionTurned", 1),
+    ("PetitionFollowUpRecorded", 1),
+    ("PetitionAttended", 1),
+    ("PetitionClosed", 1),
+];
+
+/// The current schema version of an event type, if the type is known.
+pub fn current_schema_version(event_type: &str) -> Option<i32> {
+    EVENT_TYPES
+        .iter()
+        .find(|(name, _)| *name == event_type)
+        .map(|(_, v)| *v)
+}
+
+impl DomainEvent {
+    /// The stored type name: the variant name.
+    pub fn event_type(&self) -> &'static str {
+        use DomainEvent::*;
+        match self {
+            AgencyRegistered { .. } => "AgencyRegistered",
+            AgencyRenamed { .. } => "AgencyRenamed",
+            AgencyDeactivated { .. } => "AgencyDeactivated",
+            LiaisonDesignated { .. } => "LiaisonDesignated",
+            CabinetMeetingHeld { .. } => "CabinetMeetingHeld",
+            AgreementCreated { .. } => "AgreementCreated",
+            InstructionStageChanged { .. } => "InstructionStageChanged",
+            ProgressReported { .. } => "ProgressReported",
+            FollowUpActionRecorded { .. } => "FollowUpActionRecorded",
+            StatusChanged { .. } => "StatusChanged",
+            AgreementReassigned { .. } => "AgreementReassigned",
+            AgreementCancelled { .. } => "AgreementCancelled",
+            EventCorrected { .. } => "EventCorrected",
+            CommitmentRegistered { .. } => "CommitmentRegistered",
+            CommitmentAssigned { .. } => "CommitmentAssigned",
+            ActionRegistered { .. } => "ActionRegistered",
+            ActionStatusChanged { .. } => "ActionStatusChanged",
+            ActionProgressReported { .. } => "ActionProgressReported",
+            ActivityCreated { .. } => "ActivityCreated",
+            ResponsibleReported { .. } => "ResponsibleReported",
+            ResponsibleClosed { .. } => "ResponsibleClosed",
+            ActivityConcluded {} => "ActivityConcluded",
+            LetterReceived { .. } => "LetterReceived",
+            LetterTurned { .. } => "LetterTurned",
+            CaseFileOpened { .. } => "CaseFileOpened",
+            OutgoingLetterIssued { .. } => "OutgoingLetterIssued",
+            LetterFollowUpRecorded { .. } => "LetterFollowUpRecorded",
+            LetterAnswered { .. } => "LetterAnswered",
+            PetitionReceived { .. } => "PetitionReceived",
+            PetitionTurned { .. } => "PetitionTurned",
+            PetitionFollowUpRecorded { .. } => "PetitionFollowUpRecorded",
+            PetitionAttended { .. } => "PetitionAttended",
+            PetitionClosed { .. } => "PetitionClosed",
+        }
+    }
+
+    /// The schema version this code writes for the event's type.
+    pub fn schema_version(&self) -> i32 {
+        current_schema_version(self.event_type()).unwrap_or(1)
+    }
+
+    /// The aggregate whose stream holds this event.
+    pub fn aggregate_kind(&self) -> AggregateKind {
+        use DomainEvent::*;
+        match self {
+            AgencyRegistered { .. }
+            | AgencyRenamed { .. }
+            | AgencyDeactivated { .. }
+            | LiaisonDesignated { .. } => AggregateKind::AgencyCatalog,
+            CabinetMeetingHeld { .. } => AggregateKind::CabinetMeeting,
+            AgreementCreated { .. }
+            | InstructionStageChanged { .. }
+            | ProgressReported { .. }
+            | FollowUpActionRecorded { .. }
+            | StatusChanged { .. }
+            | AgreementReassigned { .. }
+            | AgreementCancelled { .. }
+            | EventCorrected { .. } => AggregateKind::Agreement,
+            CommitmentRegistered { .. }
+            | CommitmentAssigned { .. }
+            | ActionRegistered { .. }
+            | ActionStatusChanged { .. }
+            | ActionProgressReported { .. } => AggregateKind::Commitment,
+            ActivityCreated { .. }
+            | ResponsibleReported { .. }
+            | ResponsibleClosed { .. }
+            | ActivityConcluded {} => AggregateKind::Activity,
+            LetterReceived { .. }
+            | LetterTurned { .. }
+            | CaseFileOpened { .. }
+            | OutgoingLetterIssued { .. }
+            | LetterFollowUpRecorded { .. }
+            | LetterAnswered { .. } => AggregateKind::Letter,
+            PetitionReceived { .. }
+            | PetitionTurned { .. }
+            | PetitionFollowUpRecorded { .. }
+            | PetitionAttended { .. }
+            | PetitionClosed { .. } => AggregateKind::Petition,
+        }
+    }
+
+    /// The business instant the event reports, when its payload carries one. A bare date
+    /// is taken at midnight in Sonora (UTC−7 all year, no daylight saving), the timezone
+    /// the office works in. The application uses it as the envelope's `effective_at`.
+    pub fn effective_at(&self) -> Option<DateTime<Utc>> {
+        use DomainEvent::*;
+        match self {
+            CabinetMeetingHeld { date, .. }
+            | FollowUpActionRecorded { date, .. }
+            | ActionRegistered { date, .. } => Some(sonora_midnight(*date)),
+            AgreementCreated { issued_on, .. } => Some(sonora_midnight(*issued_on)),
+            LetterReceived { received_at: t, .. }
+            | LetterTurned { turned_at: t, .. }
+            | CaseFileOpened { opened_at: t, .. }
+            | OutgoingLetterIssued { issued_at: t, .. }
+            | LetterFollowUpRecorded { recorded_at: t, .. }
+            | LetterAnswered { answered_at: t }
+            | PetitionReceived { received_at: t, .. }
+            | PetitionTurned { turned_at: t, .. }
+            | PetitionFollowUpRecorded { at: t, .. }
+            | PetitionAttended { at: t }
+            | PetitionClosed { at: t } => Some(*t),
+            _ => None,
+        }
+    }
+
+    /// Splits the event into its stored parts: type name, schema version, payload object.
+    pub fn to_stored(&self) -> (String, i32, Value) {
+        let payload = match serde_json::to_value(self) {
+            Ok(Value::Object(mut tagged)) => tagged
+                .remove("data")
+                .unwrap_or_else(|| Value::Object(Map::new())),
+            // Serializing plain data structs to a Value cannot fail; an empty object keeps
+            // the function total rather than panicking.
+            _ => Value::Object(Map::new()),
+        };
+        (self.event_type().to_owned(), self.schema_version(), payload)
+    }
+
+    /// Reads a stored event, upcasting older schema versions first.
+    pub fn from_stored(
+        event_type: &str,
+        schema_version: i32,
+        payload: Value,
+    ) -> Result<Self, DomainError> {
+        let current = current_schema_version(event_type)
+            .ok_or_else(|| DomainError::UnknownEventType(event_type.to_owned()))?;
+        if schema_version < 1 || schema_version > current {
+            return Err(upcast_error(
+                event_type,
+                schema_version,
+                format!("unsupported version (current is v{current})"),
+            ));
+        }
+        let mut payload = payload;
+        let mut version = schema_version;
+        while version < current {
+            payload = upcast(event_type, version, payload)?;
+            version += 1;
+        }
+        let mut tagged = Map::new();
+        tagged.insert("type".into(), Value::String(event_type.to_owned()));
+        tagged.insert("data".into(), payload);
+        serde_json::from_value(Value::Object(tagged)).map_err(|e| {
+            // serde quotes offending values; a petition payload holds personal data, so
+            // its errors keep only the position-free category.
+            let reason = if event_type == "PetitionReceived" {
+                format!("invalid payload ({:?})", e.classify())
+            } else {
+                e.to_string()
+            };
+            upcast_error(event_type, schema_version, reason)
+        })
+    }
+}
+
+fn sonora_midnight(date: NaiveDate) -> DateTime<Utc> {
+    // 00:00 at UTC−7 is 07:00 UTC the same day.
+    (date.and_time(chrono::NaiveTime::MIN) + chrono::TimeDelta::hours(7)).and_utc()
+}
+
+fn upcast_error(event_type: &str, version: i32, reason: String) -> DomainError {
+    DomainError::Upcast {
+        event_type: event_type.to_owned(),
+        version,
+        reason,
+    }
+}
+
+/// One step of the upcaster chain: turns a payload of `version` into `version + 1`.
+fn upcast(event_type: &str, version: i32, payload: Value) -> Result<Value, DomainError> {
+    match (event_type, version) {
+        ("ActionRegistered", 1) => upcast_action_registered_v1(payload),
+        _ => Err(upcast_error(
+            event_type,
+            version,
+            "no upcaster for this version".into(),
+        )),
+    }
+}
+
+/// v1 → v2 of `ActionRegistered`: the spreadsheet import stored `investment` as a JSON
+/// number and had no `progress`. The amount is converted from the number's text (never
+/// through f64 arithmetic) and must be a valid `Mxn`.
+fn upcast_action_registered_v1(payload: Value) -> Result<Value, DomainError> {
+    let err = |reason: String| upcast_error("ActionRegistered", 1, reason);
+    let Value::Object(mut obj) = payload else {
+        return Err(err("payload is not an object".into()));
+    };
+    let text = match obj.remove("investment") {
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::String(s)) => s,
+        Some(Value::Null) | None => "0".to_owned(),
+        Some(_) => return Err(err("investment is not a number".into())),
+    };
+    let amount: Mxn = text.parse().map_err(|e: DomainError| err(e.to_string()))?;
+    obj.insert("investmentMxn".into(), Value::String(amount.to_string()));
+    obj.entry("progress").or_insert(Value::Null);
+    Ok(Value::Object(obj))
+}

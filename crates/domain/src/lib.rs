@@ -1,0 +1,205 @@
+//! # seguimiento-domain
+//!
+//! The pure domain of the follow-up system of the Oficina del Ejecutivo del Estado de
+//! Sonora: commands in, events out. No SQL, no HTTP, no clock, no I/O. The application
+//! layer loads a stream's events, calls [`decide`] with a [`Context`] of outside facts,
+//! and appends the returned events; projections fold the same events into reports.
+//!
+//! ## Layout
+//! - [`values`]: newtypes and vocabularies (`Mxn`, `Progress`, `Status`, `MeetingType`…).
+//! - [`event`]: [`DomainEvent`], its stored form (`to_stored` / `from_stored`), schema
+//!   versions and upcasters.
+//! - [`command`]: [`Command`] and its input structs; stream routing and authorization
+//!   helpers (`stream_id`, `meeting_ref`, `agency`, `agencies_touched`).
+//! - [`error`]: [`DomainError`], one variant per rule.
+//! - One module per aggregate, each with its state (`apply`) and `decide`:
+//!   [`agency`] (catálogo de dependencias, stream `agencies`),
+//!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
+//!   [`agreement`] (acuerdo / instrucción, `agreement-<uuid>`),
+//!   [`commitment`] (compromiso de campaña, `commitment-<number>`),
+//!   [`activity`] (actividad, `activity-<uuid>`),
+//!   [`correspondence`] (oficio recibido, `letter-<folio>`),
+//!   [`petition`] (petición ciudadana, `petition-<uuid>`).
+//!
+//! ## Rules that span aggregates
+//! Agencies are checked against the catalog in [`Context::agencies`]; an agreement from a
+//! cabinet meeting is checked against [`Context::meeting`] (see [`Command::meeting_ref`]);
+//! corrections name an event by its store id, checked against [`Context::event_ids`].
+//! No fact may take effect in the future of [`Context::now`].
+
+pub mod activity;
+pub mod agency;
+pub mod agreement;
+pub mod cabinet;
+pub mod command;
+pub mod commitment;
+pub mod correspondence;
+pub mod error;
+pub mod event;
+pub mod petition;
+mod rules;
+pub mod values;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+pub use command::Command;
+pub use error::DomainError;
+pub use event::{AggregateKind, DomainEvent};
+
+use activity::ActivityState;
+use agency::AgencyCatalog;
+use agreement::AgreementState;
+use cabinet::{CabinetState, MeetingState};
+use commitment::CommitmentState;
+use correspondence::LetterState;
+use petition::PetitionState;
+
+/// The single stream holding the whole agency catalog.
+pub const AGENCY_CATALOG_STREAM: &str = "agencies";
+
+/// `cabinet-meeting-<uuid>`
+pub fn meeting_stream(meeting_id: Uuid) -> String {
+    format!("cabinet-meeting-{meeting_id}")
+}
+/// `agreement-<uuid>`
+pub fn agreement_stream(agreement_id: Uuid) -> String {
+    format!("agreement-{agreement_id}")
+}
+/// `commitment-<number>`
+pub fn commitment_stream(number: u32) -> String {
+    format!("commitment-{number}")
+}
+/// `activity-<uuid>`
+pub fn activity_stream(activity_id: Uuid) -> String {
+    format!("activity-{activity_id}")
+}
+/// `letter-<folio>` (the folio trimmed).
+pub fn letter_stream(folio: &str) -> String {
+    format!("letter-{}", folio.trim())
+}
+/// `petition-<uuid>`
+pub fn petition_stream(petition_id: Uuid) -> String {
+    format!("petition-{petition_id}")
+}
+
+/// Facts from outside the stream a command needs (the app layer loads them).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The folded `agencies` stream.
+    pub agencies: &'a AgencyCatalog,
+    /// The meeting named by [`Command::meeting_ref`], folded from its stream, if it exists.
+    pub meeting: Option<&'a MeetingState>,
+    /// Server clock; business times may not lie after it (beyond [`CLOCK_SKEW`]).
+    pub now: DateTime<Utc>,
+    /// Store ids of the stream's events, needed only to check that a correction names an
+    /// event of this stream. Empty is fine for every other command.
+    pub event_ids: &'a [Uuid],
+}
+
+/// How far in the future a business time may be, to tolerate client clock drift.
+pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+impl<'a> Context<'a> {
+    pub fn new(agencies: &'a AgencyCatalog, now: DateTime<Utc>) -> Self {
+        Context {
+            agencies,
+            meeting: None,
+            now,
+            event_ids: &[],
+        }
+    }
+
+    pub fn with_meeting(mut self, meeting: Option<&'a MeetingState>) -> Self {
+        self.meeting = meeting;
+        self
+    }
+
+    pub fn with_event_ids(mut self, event_ids: &'a [Uuid]) -> Self {
+        self.event_ids = event_ids;
+        self
+    }
+}
+
+/// A stream folded into the state of its aggregate.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StreamState {
+    /// No events yet.
+    Empty,
+    Agencies(AgencyCatalog),
+    Meeting(CabinetState),
+    Agreement(AgreementState),
+    Commitment(CommitmentState),
+    Activity(ActivityState),
+    Letter(LetterState),
+    Petition(PetitionState),
+}
+
+/// Folds a stream's history; the aggregate is told by its events.
+pub fn fold(history: &[DomainEvent]) -> StreamState {
+    match history.first().map(DomainEvent::aggregate_kind) {
+        None => StreamState::Empty,
+        Some(kind) => fold_as(kind, history),
+    }
+}
+
+/// Folds a history as the given aggregate (an empty history gives its empty state).
+pub fn fold_as(kind: AggregateKind, history: &[DomainEvent]) -> StreamState {
+    match kind {
+        AggregateKind::AgencyCatalog => StreamState::Agencies(AgencyCatalog::from_events(history)),
+        AggregateKind::CabinetMeeting => StreamState::Meeting(CabinetState::from_events(history)),
+        AggregateKind::Agreement => StreamState::Agreement(AgreementState::from_events(history)),
+        AggregateKind::Commitment => StreamState::Commitment(CommitmentState::from_events(history)),
+        AggregateKind::Activity => StreamState::Activity(ActivityState::from_events(history)),
+        AggregateKind::Letter => StreamState::Letter(LetterState::from_events(history)),
+        AggregateKind::Petition => StreamState::Petition(PetitionState::from_events(history)),
+    }
+}
+
+/// Decides a command against its stream's history: the events to append, or why not.
+pub fn decide(
+    history: &[DomainEvent],
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let kind = cmd.aggregate_kind();
+    if let Some(found) = history
+        .iter()
+        .map(DomainEvent::aggregate_kind)
+        .find(|k| *k != kind)
+    {
+        return Err(DomainError::WrongAggregate {
+            command: cmd.name(),
+            found: found.name(),
+        });
+    }
+    let events = match fold_as(kind, history) {
+        StreamState::Agencies(s) => agency::decide(&s, cmd)?,
+        StreamState::Meeting(s) => cabinet::decide(&s, cmd, ctx)?,
+        StreamState::Agreement(s) => agreement::decide(&s, cmd, ctx)?,
+        StreamState::Commitment(s) => commitment::decide(&s, cmd, ctx)?,
+        StreamState::Activity(s) => activity::decide(&s, cmd)?,
+        StreamState::Letter(s) => correspondence::decide(&s, cmd, ctx)?,
+        StreamState::Petition(s) => petition::decide(&s, cmd, ctx)?,
+        StreamState::Empty => Vec::new(),
+    };
+    for e in &events {
+        if let Some(at) = e.effective_at() {
+            if at > ctx.now + CLOCK_SKEW {
+                return Err(DomainError::InFuture(e.event_type()));
+            }
+        }
+    }
+    Ok(events)
+}
+
+/// The error for a command routed to the wrong aggregate's `decide`.
+pub(crate) fn wrong_aggregate(cmd: &Command, found: &'static str) -> DomainError {
+    DomainError::WrongAggregate {
+        command: cmd.name(),
+        found,
+    }
+}
+
+#[cfg(test)]
+mod tests;

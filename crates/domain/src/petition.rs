@@ -1,0 +1,171 @@
+//! Petición ciudadana (stream `petition-<uuid>`).
+//!
+//! Workflow: received through a channel (call center, chat, e-mail, correspondence,
+//! hearing, tour, social media) with a topic, municipality and the citizen's contact data
+//! → turned to an agency or another level of government → followed up many times →
+//! attended (atendida) → closed. The contact data is personal: it lives only in the
+//! `PetitionReceived` event and is never kept in this state or shown in errors.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::command::Command;
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::rules::{in_order, optional, required};
+use crate::values::{Channel, Topic, TurnTarget};
+use crate::Context;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Petition {
+    pub petition_id: Uuid,
+    pub channel: Channel,
+    pub topic: Topic,
+    pub municipality: String,
+    pub tour_id: Option<String>,
+    pub received_at: DateTime<Utc>,
+    pub turned_to: Vec<TurnTarget>,
+    pub follow_ups: u32,
+    pub attended_at: Option<DateTime<Utc>>,
+    pub closed_at: Option<DateTime<Utc>>,
+}
+
+/// State of a `petition-<uuid>` stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PetitionState {
+    pub petition: Option<Petition>,
+}
+
+impl PetitionState {
+    pub fn from_events(history: &[DomainEvent]) -> Self {
+        let mut s = Self::default();
+        history.iter().for_each(|e| s.apply(e));
+        s
+    }
+
+    pub fn apply(&mut self, event: &DomainEvent) {
+        if let DomainEvent::PetitionReceived {
+            petition_id,
+            channel,
+            topic,
+            municipality,
+            tour_id,
+            received_at,
+            ..
+        } = event
+        {
+            self.petition = Some(Petition {
+                petition_id: *petition_id,
+                channel: *channel,
+                topic: *topic,
+                municipality: municipality.clone(),
+                tour_id: tour_id.clone(),
+                received_at: *received_at,
+                turned_to: Vec::new(),
+                follow_ups: 0,
+                attended_at: None,
+                closed_at: None,
+            });
+            return;
+        }
+        let Some(p) = self.petition.as_mut() else {
+            return;
+        };
+        match event {
+            DomainEvent::PetitionTurned { target, .. } => p.turned_to.push(target.clone()),
+            DomainEvent::PetitionFollowUpRecorded { .. } => p.follow_ups += 1,
+            DomainEvent::PetitionAttended { at } => p.attended_at = Some(*at),
+            DomainEvent::PetitionClosed { at } => p.closed_at = Some(*at),
+            _ => {}
+        }
+    }
+}
+
+/// The petition, which must exist, be open, and have been received no later than `at`.
+fn open_petition<'s>(
+    state: &'s PetitionState,
+    cmd: &Command,
+    field: &'static str,
+    at: DateTime<Utc>,
+) -> Result<&'s Petition, DomainError> {
+    let p = state
+        .petition
+        .as_ref()
+        .ok_or_else(|| DomainError::NotFound(cmd.stream_id()))?;
+    if p.closed_at.is_some() {
+        return Err(DomainError::AlreadyClosed(cmd.stream_id()));
+    }
+    in_order("receivedAt", p.received_at, field, at)?;
+    Ok(p)
+}
+
+pub fn decide(
+    state: &PetitionState,
+    cmd: &Command,
+    ctx: &Context,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    match cmd {
+        Command::ReceivePetition(i) => {
+            if state.petition.is_some() {
+                return Err(DomainError::AlreadyExists(cmd.stream_id()));
+            }
+            let municipality = required("municipality", &i.municipality)?;
+            let mut contact = i.contact.clone();
+            contact.name = required("contact.name", &contact.name)?;
+            contact.phone = optional(contact.phone.as_ref());
+            contact.email = optional(contact.email.as_ref());
+            contact.address = optional(contact.address.as_ref());
+            let tour_id = optional(i.tour_id.as_ref());
+            // Tour petitions are reported per tour, so the tour must be known.
+            if i.channel == Channel::Tour && tour_id.is_none() {
+                return Err(DomainError::EmptyField("tourId"));
+            }
+            Ok(vec![DomainEvent::PetitionReceived {
+                petition_id: i.petition_id,
+                channel: i.channel,
+                topic: i.topic,
+                municipality,
+                citizen_id: i.citizen_id,
+                contact,
+                tour_id,
+                received_at: i.received_at,
+            }])
+        }
+        Command::TurnPetition(i) => {
+            open_petition(state, cmd, "turnedAt", i.turned_at)?;
+            let target = match &i.target {
+                TurnTarget::Agency(a) => TurnTarget::Agency(ctx.agencies.require_active(a)?),
+                level => level.clone(),
+            };
+            Ok(vec![DomainEvent::PetitionTurned {
+                target,
+                turned_at: i.turned_at,
+            }])
+        }
+        Command::RecordPetitionFollowUp(i) => {
+            open_petition(state, cmd, "at", i.at)?;
+            Ok(vec![DomainEvent::PetitionFollowUpRecorded {
+                kind: i.kind,
+                at: i.at,
+            }])
+        }
+        Command::AttendPetition(i) => {
+            let p = open_petition(state, cmd, "at", i.at)?;
+            if p.attended_at.is_some() {
+                return Err(DomainError::ForbiddenTransition {
+                    from: "Attended".into(),
+                    to: "Attended".into(),
+                });
+            }
+            Ok(vec![DomainEvent::PetitionAttended { at: i.at }])
+        }
+        Command::ClosePetition(i) => {
+            let p = open_petition(state, cmd, "at", i.at)?;
+            if let Some(attended) = p.attended_at {
+                in_order("attendedAt", attended, "at", i.at)?;
+            }
+            Ok(vec![DomainEvent::PetitionClosed { at: i.at }])
+        }
+        other => Err(crate::wrong_aggregate(other, "petition")),
+    }
+}

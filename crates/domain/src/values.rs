@@ -1,0 +1,505 @@
+//! Value types shared by every aggregate: money, progress and the closed vocabularies of
+//! the follow-up system (estatus, etapas, tipos de gabinete, canales…).
+//!
+//! Every plain enum serializes as SCREAMING_SNAKE_CASE, the same spelling GraphQL uses for
+//! enums, so a value reads the same in a payload, a query and a CSV export.
+
+use std::fmt;
+use std::str::FromStr;
+
+use rust_decimal::Decimal;
+use serde::de::{self, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::error::DomainError;
+
+/// Parses a decimal from its textual form. Numbers in exponent notation ("1e3") are
+/// accepted because that is how some JSON writers print large values.
+fn parse_decimal(text: &str) -> Option<Decimal> {
+    let text = text.trim();
+    Decimal::from_str(text)
+        .ok()
+        .or_else(|| Decimal::from_scientific(text).ok())
+}
+
+/// Accepts a JSON string or a JSON number and hands back its *textual* form, so decimals
+/// never go through f64 arithmetic (an f64 prints as its shortest round-trip text).
+struct DecimalText;
+
+impl Visitor<'_> for DecimalText {
+    type Value = String;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a decimal as a string or a number")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<String, E> {
+        Ok(v.to_owned())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
+        Ok(v.to_string())
+    }
+}
+
+/// Pesos mexicanos: a non-negative amount with at most two decimal places (centavos).
+///
+/// JSON form: an exact decimal string with two decimals, `"1234.50"`. Parsing accepts a
+/// string or a number and fails with [`DomainError::InvalidAmount`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Mxn(Decimal);
+
+impl Mxn {
+    pub const ZERO: Mxn = Mxn(Decimal::ZERO);
+
+    /// Validates an amount: not negative, at most two decimal places.
+    pub fn new(amount: Decimal) -> Result<Self, DomainError> {
+        let normalized = amount.normalize();
+        if amount < Decimal::ZERO || normalized.scale() > 2 {
+            return Err(DomainError::InvalidAmount(amount.to_string()));
+        }
+        Ok(Mxn(normalized))
+    }
+
+    /// The amount as a decimal.
+    pub fn amount(&self) -> Decimal {
+        self.0
+    }
+}
+
+impl FromStr for Mxn {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let d = parse_decimal(s).ok_or_else(|| DomainError::InvalidAmount(s.to_owned()))?;
+        Mxn::new(d)
+    }
+}
+
+impl TryFrom<Decimal> for Mxn {
+    type Error = DomainError;
+    fn try_from(d: Decimal) -> Result<Self, Self::Error> {
+        Mxn::new(d)
+    }
+}
+
+impl fmt::Display for Mxn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
+}
+
+impl std::ops::Add for Mxn {
+    type Output = Mxn;
+    /// Sums of non-negative two-decimal amounts stay valid, so no check is needed.
+    fn add(self, rhs: Mxn) -> Mxn {
+        Mxn(self.0 + rhs.0)
+    }
+}
+
+impl std::iter::Sum for Mxn {
+    fn sum<I: Iterator<Item = Mxn>>(iter: I) -> Mxn {
+        iter.fold(Mxn::ZERO, |a, b| a + b)
+    }
+}
+
+impl Serialize for Mxn {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Mxn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = d.deserialize_any(DecimalText)?;
+        Mxn::from_str(&text).map_err(de::Error::custom)
+    }
+}
+
+/// Avance / porcentaje de cumplimiento: a percentage from 0 to 100 inclusive with at most
+/// two decimal places.
+///
+/// JSON form: a decimal string, `"37.5"`. Parsing accepts a string or a number and fails
+/// with [`DomainError::ProgressOutOfRange`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Progress(Decimal);
+
+impl Progress {
+    pub const ZERO: Progress = Progress(Decimal::ZERO);
+    pub const HUNDRED: Progress = Progress(Decimal::ONE_HUNDRED);
+
+    /// Validates a percentage: within 0–100, at most two decimal places.
+    pub fn new(value: Decimal) -> Result<Self, DomainError> {
+        let normalized = value.normalize();
+        if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED || normalized.scale() > 2 {
+            return Err(DomainError::ProgressOutOfRange(value.to_string()));
+        }
+        Ok(Progress(normalized))
+    }
+
+    /// The percentage as a decimal.
+    pub fn value(&self) -> Decimal {
+        self.0
+    }
+}
+
+impl FromStr for Progress {
+    type Err = DomainError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let d = parse_decimal(s).ok_or_else(|| DomainError::ProgressOutOfRange(s.to_owned()))?;
+        Progress::new(d)
+    }
+}
+
+impl TryFrom<Decimal> for Progress {
+    type Error = DomainError;
+    fn try_from(d: Decimal) -> Result<Self, Self::Error> {
+        Progress::new(d)
+    }
+}
+
+impl fmt::Display for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl Serialize for Progress {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.to_string())
+    }
+}
+
+impl<'de> Deserialize<'de> for Progress {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = d.deserialize_any(DecimalText)?;
+        Progress::from_str(&text).map_err(de::Error::custom)
+    }
+}
+
+#[cfg(feature = "graphql")]
+async_graphql::scalar!(
+    Mxn,
+    "Mxn",
+    "Pesos mexicanos: a non-negative decimal string with at most two decimals, e.g. \"1234.50\"."
+);
+
+#[cfg(feature = "graphql")]
+async_graphql::scalar!(
+    Progress,
+    "Progress",
+    "Percentage 0–100 with at most two decimals, as a decimal string, e.g. \"37.5\"."
+);
+
+/// Declares a plain vocabulary enum with the derives every one of them shares.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+        #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+        pub enum $name { $($(#[$vmeta])* $variant),+ }
+    };
+}
+
+vocabulary! {
+    /// Estatus: pendiente / en proceso / concluido.
+    pub enum Status { Pending, InProgress, Concluded }
+}
+
+impl Status {
+    /// The progress an item counts with in a semáforo: 100 when concluded, 0 when pending,
+    /// and when in progress its last recorded progress or 50 when none was recorded.
+    pub fn item_progress(self, last: Option<Progress>) -> Decimal {
+        match self {
+            Status::Pending => Decimal::ZERO,
+            Status::Concluded => Decimal::ONE_HUNDRED,
+            Status::InProgress => last.map_or(Decimal::from(50), |p| p.value()),
+        }
+    }
+}
+
+vocabulary! {
+    /// Etapa de una instrucción del Gobernador, in the order they are passed:
+    /// Oficio → Contestación de oficio → Mesa de trabajo → Proyectos y acuerdos →
+    /// Ejecución de acuerdos avanzando → Ejecución al 100%.
+    pub enum InstructionStage {
+        Oficio,
+        ContestacionOficio,
+        MesaTrabajo,
+        ProyectosAcuerdos,
+        EjecucionAvanzando,
+        #[serde(rename = "EJECUCION_100")]
+        #[cfg_attr(feature = "graphql", graphql(name = "EJECUCION_100"))]
+        Ejecucion100,
+    }
+}
+
+vocabulary! {
+    /// Tipo de gabinete.
+    pub enum MeetingType {
+        Legal,
+        LegalAmpliado,
+        Sectorial,
+        Regional,
+        PriorityWater,
+        PriorityInfrastructure,
+        PriorityBacanora,
+        PriorityWellbeing,
+        PriorityHousing,
+        PriorityTransport,
+    }
+}
+
+impl MeetingType {
+    /// Every meeting type in the order of the published cabinet compliance report.
+    pub const ALL: [MeetingType; 10] = [
+        MeetingType::LegalAmpliado,
+        MeetingType::Legal,
+        MeetingType::Sectorial,
+        MeetingType::Regional,
+        MeetingType::PriorityWater,
+        MeetingType::PriorityInfrastructure,
+        MeetingType::PriorityBacanora,
+        MeetingType::PriorityWellbeing,
+        MeetingType::PriorityHousing,
+        MeetingType::PriorityTransport,
+    ];
+
+    /// The label exactly as the published report prints it.
+    pub fn label(&self) -> &'static str {
+        match self {
+            MeetingType::Legal => "GABINETE LEGAL",
+            MeetingType::LegalAmpliado => "GABINETE LEGAL Y AMPLIADO",
+            MeetingType::Sectorial => "GABINETES SECTORIALES",
+            MeetingType::Regional => "GABINETE REGIONAL",
+            MeetingType::PriorityWater => "GABINETE PRIORITARIO DE AGUA",
+            MeetingType::PriorityInfrastructure => "GABINETE PRIORITARIO DE INFRAESTRUCTURA",
+            MeetingType::PriorityBacanora => "GABINETE PRIORITARIO DEL BACANORA",
+            MeetingType::PriorityWellbeing => "GABINETE PRIORITARIO DEL BIENESTAR",
+            MeetingType::PriorityHousing => "GABINETE PRIORITARIO DE VIVIENDA",
+            MeetingType::PriorityTransport => "GABINETE PRIORITARIO DE TRANSPORTE",
+        }
+    }
+}
+
+vocabulary! {
+    /// Origen de un acuerdo o instrucción: reunión de gabinete, conferencia de prensa,
+    /// proyecto especial.
+    pub enum Origin { CabinetMeeting, PressConference, SpecialProject }
+}
+
+vocabulary! {
+    /// Acuerdo (of a cabinet meeting) or instrucción del Gobernador.
+    pub enum ItemKind { Agreement, Instruction }
+}
+
+vocabulary! {
+    /// Prioridad de una actividad: ALTA / NORMAL / BAJA.
+    pub enum Priority { Alta, Normal, Baja }
+}
+
+vocabulary! {
+    /// Unidad receptora de correspondencia: DGGD (Dirección General de Gestión Documental)
+    /// or OEE (Oficina del Ejecutivo del Estado).
+    pub enum Unit { Dggd, Oee }
+}
+
+vocabulary! {
+    /// Clasificación de correspondencia: relevante, or CCP (received as a copy).
+    pub enum Classification { Relevant, Cc }
+}
+
+vocabulary! {
+    /// Canal de recepción de una petición ciudadana.
+    pub enum Channel { CallCenter, Chat, Email, Correspondence, Hearing, Tour, SocialMedia }
+}
+
+vocabulary! {
+    /// Tema de una petición ciudadana.
+    pub enum Topic {
+        LegalAdvice,
+        ImmediateAttention,
+        InformationRequest,
+        Health,
+        Housing,
+        Employment,
+        SocialSupport,
+        Complaint,
+        Other,
+    }
+}
+
+vocabulary! {
+    /// Tipo de seguimiento: llamada, chat, correo, visita, respuesta.
+    pub enum FollowUpKind { Call, Chat, Email, Visit, Reply }
+}
+
+vocabulary! {
+    /// Orden o poder de gobierno fuera del Ejecutivo estatal al que se turna una petición.
+    pub enum GovernmentLevel { Federal, Municipal, Judicial, Legislative, Autonomous }
+}
+
+/// Where a petition is turned: a state agency (by acronym) or another level of government.
+///
+/// JSON form: `{"agency": "SIDUR"}` or `{"governmentLevel": "FEDERAL"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject))]
+pub enum TurnTarget {
+    Agency(String),
+    GovernmentLevel(GovernmentLevel),
+}
+
+/// Presupuesto de un año.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
+pub struct YearBudget {
+    pub year: i32,
+    pub amount_mxn: Mxn,
+}
+
+/// Datos de contacto del ciudadano: personal data. `Debug` is redacted, there is no
+/// `Display`, and it travels only in the `contact` field of `PetitionReceived`, which the
+/// application layer encrypts as one unit.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
+pub struct CitizenContact {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<String>,
+}
+
+impl fmt::Debug for CitizenContact {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("CitizenContact(<redacted>)")
+    }
+}
+
+/// Agency acronyms are compared trimmed and upper-cased so "sidur " and "SIDUR" are one.
+pub fn normalize_acronym(acronym: &str) -> String {
+    acronym.trim().to_uppercase()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_amount_serializes_as_an_exact_two_decimal_string() {
+        let m: Mxn = "1234.5".parse().unwrap();
+        assert_eq!(
+            serde_json::to_value(m).unwrap(),
+            serde_json::json!("1234.50")
+        );
+        let back: Mxn = serde_json::from_value(serde_json::json!("1234.50")).unwrap();
+        assert_eq!(back, m);
+    }
+
+    #[test]
+    fn an_amount_is_accepted_from_a_json_number_without_float_error() {
+        let m: Mxn = serde_json::from_str("0.1").unwrap();
+        assert_eq!(m.to_string(), "0.10");
+        let m: Mxn = serde_json::from_str("98765432.12").unwrap();
+        assert_eq!(m.to_string(), "98765432.12");
+    }
+
+    #[test]
+    fn a_negative_amount_or_one_with_three_decimals_is_invalid() {
+        assert!(matches!(
+            "-1".parse::<Mxn>(),
+            Err(DomainError::InvalidAmount(_))
+        ));
+        assert!(matches!(
+            "1.005".parse::<Mxn>(),
+            Err(DomainError::InvalidAmount(_))
+        ));
+        assert!(matches!(
+            "abc".parse::<Mxn>(),
+            Err(DomainError::InvalidAmount(_))
+        ));
+        assert!("1.500".parse::<Mxn>().is_ok());
+    }
+
+    #[test]
+    fn progress_outside_zero_to_hundred_is_refused() {
+        assert!(matches!(
+            "100.01".parse::<Progress>(),
+            Err(DomainError::ProgressOutOfRange(_))
+        ));
+        assert!(matches!(
+            "-0.5".parse::<Progress>(),
+            Err(DomainError::ProgressOutOfRange(_))
+        ));
+        assert!(matches!(
+            "33.333".parse::<Progress>(),
+            Err(DomainError::ProgressOutOfRange(_))
+        ));
+        assert!(serde_json::from_str::<Progress>("101").is_err());
+        assert_eq!("100".parse::<Progress>().unwrap(), Progress::HUNDRED);
+        assert_eq!("0".parse::<Progress>().unwrap(), Progress::ZERO);
+    }
+
+    #[test]
+    fn progress_serializes_as_a_decimal_string() {
+        let p: Progress = serde_json::from_str("37.50").unwrap();
+        assert_eq!(serde_json::to_string(&p).unwrap(), "\"37.5\"");
+    }
+
+    #[test]
+    fn item_progress_follows_the_semaforo_rule() {
+        let p: Progress = "30".parse().unwrap();
+        assert_eq!(Status::Pending.item_progress(Some(p)), Decimal::ZERO);
+        assert_eq!(Status::Concluded.item_progress(None), Decimal::ONE_HUNDRED);
+        assert_eq!(Status::InProgress.item_progress(None), Decimal::from(50));
+        assert_eq!(Status::InProgress.item_progress(Some(p)), Decimal::from(30));
+    }
+
+    #[test]
+    fn meeting_types_are_listed_in_published_order_with_their_labels() {
+        let labels: Vec<_> = MeetingType::ALL.iter().map(|m| m.label()).collect();
+        assert_eq!(labels[0], "GABINETE LEGAL Y AMPLIADO");
+        assert_eq!(labels[1], "GABINETE LEGAL");
+        assert_eq!(labels[9], "GABINETE PRIORITARIO DE TRANSPORTE");
+        assert_eq!(
+            serde_json::to_value(MeetingType::PriorityWater).unwrap(),
+            serde_json::json!("PRIORITY_WATER")
+        );
+    }
+
+    #[test]
+    fn instruction_stages_are_ordered() {
+        assert!(InstructionStage::Oficio < InstructionStage::ContestacionOficio);
+        assert!(InstructionStage::EjecucionAvanzando < InstructionStage::Ejecucion100);
+        assert_eq!(
+            serde_json::to_value(InstructionStage::Ejecucion100).unwrap(),
+            serde_json::json!("EJECUCION_100")
+        );
+    }
+
+    #[test]
+    fn citizen_contact_debug_is_redacted() {
+        let c = CitizenContact {
+            name: "Juana Pérez".into(),
+            phone: Some("6621234567".into()),
+            email: None,
+            address: None,
+        };
+        let shown = format!("{c:?}");
+        assert_eq!(shown, "CitizenContact(<redacted>)");
+    }
+
+    #[test]
+    fn a_turn_target_reads_as_agency_or_level() {
+        let t: TurnTarget = serde_json::from_str(r#"{"agency":"SIDUR"}"#).unwrap();
+        assert_eq!(t, TurnTarget::Agency("SIDUR".into()));
+        let t: TurnTarget = serde_json::from_str(r#"{"governmentLevel":"FEDERAL"}"#).unwrap();
+        assert_eq!(t, TurnTarget::GovernmentLevel(GovernmentLevel::Federal));
+    }
+}
