@@ -1,0 +1,88 @@
+//! The API's one error type, converted at the boundary into a GraphQL error with a stable
+//! `extensions.code`. Infrastructure details are logged (without personal data), never
+//! returned.
+
+use async_graphql::ErrorExtensions;
+use seguimiento_app::AppError;
+use seguimiento_eventstore::StoreError;
+use seguimiento_projections::ProjectionError;
+
+/// Stable codes clients can rely on (`extensions.code`).
+pub mod code {
+    pub const VALIDATION: &str = "VALIDATION";
+    pub const CONFLICT: &str = "CONFLICT";
+    pub const NOT_FOUND: &str = "NOT_FOUND";
+    pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
+    pub const FORBIDDEN: &str = "FORBIDDEN";
+    pub const LIMIT_EXCEEDED: &str = "LIMIT_EXCEEDED";
+    pub const INTERNAL: &str = "INTERNAL";
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// Refused or failed in the application layer; its `code()` decides the client code.
+    #[error(transparent)]
+    App(#[from] AppError),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0} not found")]
+    NotFound(String),
+    #[error("missing or invalid bearer token")]
+    Unauthenticated,
+    #[error("not allowed: {0}")]
+    Forbidden(String),
+    #[error("limit exceeded: {0}")]
+    LimitExceeded(String),
+    /// Reading the log or a read model failed; details are logged, not shown.
+    #[error("internal error")]
+    Store(#[from] StoreError),
+    #[error("internal error")]
+    Projection(#[from] ProjectionError),
+}
+
+impl ApiError {
+    /// The stable client code.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::App(e) => e.code(),
+            ApiError::Validation(_) => code::VALIDATION,
+            ApiError::NotFound(_) => code::NOT_FOUND,
+            ApiError::Unauthenticated => code::UNAUTHENTICATED,
+            ApiError::Forbidden(_) => code::FORBIDDEN,
+            ApiError::LimitExceeded(_) => code::LIMIT_EXCEEDED,
+            ApiError::Store(_) => code::INTERNAL,
+            ApiError::Projection(ProjectionError::InvalidArgument(_)) => code::VALIDATION,
+            ApiError::Projection(_) => code::INTERNAL,
+        }
+    }
+
+    /// The message shown to clients: the error's text, except for internal failures,
+    /// whose details (SQL, paths) stay in the log.
+    fn public_message(&self) -> String {
+        if self.code() == code::INTERNAL {
+            "internal error".to_owned()
+        } else {
+            self.to_string()
+        }
+    }
+}
+
+impl ErrorExtensions for ApiError {
+    fn extend(&self) -> async_graphql::Error {
+        let code = self.code();
+        if code == code::INTERNAL {
+            // Store and projection errors name streams, positions and SQL, never payloads.
+            tracing::error!(error = ?self, "internal error answering a GraphQL request");
+        }
+        async_graphql::Error::new(self.public_message()).extend_with(|_, e| e.set("code", code))
+    }
+}
+
+/// Result of resolvers: errors carry their code (convert with [`gql`], not `?` on a raw
+/// error, which would lose the code).
+pub type ApiResult<T> = Result<T, async_graphql::Error>;
+
+/// Shorthand used by resolvers: converts any `Into<ApiError>` into an extended error.
+pub fn gql<E: Into<ApiError>>(e: E) -> async_graphql::Error {
+    e.into().extend()
+}

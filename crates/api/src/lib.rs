@@ -1,0 +1,58 @@
+//! # seguimiento-api
+//!
+//! The GraphQL API of `seguimiento` (async-graphql on axum): queries over the read models
+//! (live tables, or an in-memory fold "as of" a past date), one mutation per domain command
+//! through the application's single write path, subscriptions over WebSocket, with bearer
+//! tokens, roles, limits and Prometheus metrics.
+//!
+//! ```ignore
+//! let state = ApiState::new(app, Arc::new(runner), ApiConfig::default());
+//! serve(listener, router(state), shutdown).await?;
+//! ```
+//!
+//! ## Errors
+//! Every GraphQL error carries `extensions.code`: `VALIDATION`, `CONFLICT`, `NOT_FOUND`,
+//! `UNAUTHENTICATED`, `FORBIDDEN`, `LIMIT_EXCEEDED` or `INTERNAL` (details logged, never
+//! returned).
+//!
+//! ## Layout
+//! - [`server`]: routes (`/graphql`, `/graphql/ws`, `/healthz`, `/metrics`), handlers,
+//!   [`ApiState`], [`router`], [`serve`].
+//! - [`schema`]: the roots — `query` (aggregates, catalog, records, history),
+//!   `mutation` (one per command), `subscription` (events, compliance changes).
+//! - [`types`]: GraphQL output types mirroring read models and aggregate states.
+//! - [`auth`]: bearer tokens and role checks.
+//! - [`limits`]: [`ApiConfig`] and re-coding of depth/complexity errors.
+//! - [`loaders`]: DataLoaders (agencies) so nested objects cost one read per request.
+//! - [`metrics`]: the Prometheus registry.
+//! - [`error`]: [`ApiError`] and its stable codes.
+
+pub mod auth;
+pub mod error;
+pub mod limits;
+pub mod loaders;
+pub mod metrics;
+pub mod schema;
+pub mod server;
+pub mod types;
+
+use std::sync::Arc;
+
+pub use error::ApiError;
+pub use limits::ApiConfig;
+pub use schema::AppSchema;
+pub use server::{router, serve, ApiState};
+
+use seguimiento_app::App;
+use seguimiento_projections::LiveRunner;
+
+/// The schema over `app` and the live projection runner (for embedding without the
+/// router; [`ApiState::new`] builds the same schema for serving).
+pub fn build_schema(app: App, projections: Arc<LiveRunner>, config: ApiConfig) -> AppSchema {
+    ApiState::new(app, projections, config).schema().clone()
+}
+
+/// The schema in SDL, independent of any database (`seguimiento schema`).
+pub fn sdl() -> String {
+    schema::sdl()
+}

@@ -1,0 +1,355 @@
+//! Queries: aggregates (live tables or an as-of fold), the agency catalog, one record's
+//! current state, and the audit history.
+
+use std::collections::HashMap;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, Object, ID};
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use seguimiento_domain::{self as domain, DomainEvent, StreamState};
+use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
+
+use super::{view, Services};
+use crate::auth::{principal, require_history, require_personal_data, require_records};
+use crate::error::{gql, ApiError, ApiResult};
+use crate::types::agency::{load_agency, Agency};
+use crate::types::history::{HistoryEvent, VerifyResult};
+use crate::types::records::{Agreement, Commitment, Letter, Petition};
+use crate::types::reports::{
+    AgencyTurns, CabinetReport, CommitmentSummary, CommitmentsTotals, ComplianceReport,
+    ComplianceScope, CorrespondenceMonth, CorrespondenceMonthly, ExplainedItem,
+    PetitionsMonthly,
+};
+use crate::types::two_decimals;
+
+pub struct QueryRoot;
+
+fn services<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Services> {
+    ctx.data::<Services>()
+}
+
+/// Parses a numeric cursor.
+fn cursor(after: Option<String>) -> ApiResult<Option<u64>> {
+    after
+        .map(|a| {
+            a.parse::<u64>()
+                .map_err(|_| gql(ApiError::Validation(format!("invalid cursor {a:?}"))))
+        })
+        .transpose()
+}
+
+#[Object]
+impl QueryRoot {
+    /// The agency catalog (every role).
+    async fn agencies(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = false)] include_inactive: bool,
+    ) -> ApiResult<Vec<Agency>> {
+        principal(ctx)?;
+        let catalog = services(ctx)?.app.agency_catalog().await.map_err(gql)?;
+        Ok(catalog
+            .agencies
+            .values()
+            .filter(|a| include_inactive || a.active)
+            .map(Agency::from)
+            .collect())
+    }
+
+    /// One agency by acronym (case-insensitive).
+    async fn agency(&self, ctx: &Context<'_>, acronym: String) -> ApiResult<Option<Agency>> {
+        principal(ctx)?;
+        load_agency(ctx, &acronym).await
+    }
+
+    /// Semáforo of one scope. Without `asOf`/`effectiveAt` it reads the live read model;
+    /// with them it folds the log in memory (`asOf`: recorded ≤ T, what the system showed;
+    /// `effectiveAt`: took effect ≤ T, as known now).
+    async fn compliance(
+        &self,
+        ctx: &Context<'_>,
+        scope: ComplianceScope,
+        as_of: Option<DateTime<Utc>>,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<ComplianceReport> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let report = semaforo::query(s.app.store(), scope.into(), view(as_of, effective_at), None)
+            .await
+            .map_err(gql)?;
+        Ok(report.into())
+    }
+
+    /// The items behind one semáforo row (`key`: agency acronym or responsible person).
+    async fn compliance_explain(
+        &self,
+        ctx: &Context<'_>,
+        scope: ComplianceScope,
+        key: String,
+        as_of: Option<DateTime<Utc>>,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<ExplainedItem>> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let key = match scope {
+            ComplianceScope::Activities => key,
+            _ => domain::values::normalize_acronym(&key),
+        };
+        let items = semaforo::query_explain(
+            s.app.store(),
+            scope.into(),
+            &key,
+            view(as_of, effective_at),
+            None,
+        )
+        .await
+        .map_err(gql)?;
+        Ok(items.into_iter().map(Into::into).collect())
+    }
+
+    /// Cabinet compliance per meeting type and overall (`year` filters by meeting date and
+    /// agreement issue date).
+    async fn cabinet_report(
+        &self,
+        ctx: &Context<'_>,
+        year: Option<i32>,
+        as_of: Option<DateTime<Utc>>,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<CabinetReport> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let report = cabinet::query(s.app.store(), view(as_of, effective_at), year)
+            .await
+            .map_err(gql)?;
+        Ok(report.into())
+    }
+
+    /// Campaign commitments by number (cursor: the commitment number), with overall
+    /// figures.
+    async fn commitments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        as_of: Option<DateTime<Utc>>,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> ApiResult<Connection<String, CommitmentSummary, CommitmentsTotals, EmptyFields>> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let first = s.config.page_size(first).map_err(gql)?;
+        let after = cursor(after)?;
+        let report = commitments::query(s.app.store(), view(as_of, effective_at))
+            .await
+            .map_err(gql)?;
+        let totals = CommitmentsTotals {
+            commitments: report.commitments,
+            actions: report.actions,
+            investment_mxn: report.investment_mxn.clone(),
+            compliance_pct: two_decimals(report.compliance_pct),
+            actions_compliance_pct: two_decimals(report.actions_compliance_pct),
+        };
+        let mut rows: Vec<_> = report
+            .rows
+            .into_iter()
+            .filter(|r| after.is_none_or(|a| u64::from(r.number) > a))
+            .take(first + 1)
+            .collect();
+        let has_next = rows.len() > first;
+        rows.truncate(first);
+        let mut conn = Connection::with_additional_fields(after.is_some(), has_next, totals);
+        conn.edges.extend(
+            rows.into_iter()
+                .map(|r| Edge::new(r.number.to_string(), CommitmentSummary::from(r))),
+        );
+        Ok(conn)
+    }
+
+    /// Monthly correspondence table of a year (the columns of the published report).
+    async fn correspondence_monthly(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<CorrespondenceMonthly> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let r = correspondence::query(s.app.store(), view(as_of, None), year)
+            .await
+            .map_err(gql)?;
+        Ok(CorrespondenceMonthly {
+            year: r.year,
+            months: r
+                .months
+                .into_iter()
+                .map(|m| CorrespondenceMonth {
+                    month: m.month,
+                    counts: m.counts.into(),
+                })
+                .collect(),
+            total: r.total.into(),
+        })
+    }
+
+    /// Per agency: letters turned, share within 48 hours, still unanswered.
+    async fn correspondence_by_agency(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<AgencyTurns>> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let r = correspondence::query(s.app.store(), view(as_of, None), year)
+            .await
+            .map_err(gql)?;
+        Ok(r.agencies.into_iter().map(Into::into).collect())
+    }
+
+    /// Monthly petitions by topic and channel, tours, progress to the annual goal.
+    async fn petitions_monthly(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<PetitionsMonthly> {
+        principal(ctx)?;
+        let s = services(ctx)?;
+        let r = petitions::query(s.app.store(), view(as_of, None), year)
+            .await
+            .map_err(gql)?;
+        Ok(r.into())
+    }
+
+    /// Every event of one stream in order (cursor: the version). Admin and auditor.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        stream: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<Connection<String, HistoryEvent>> {
+        let who = require_history(ctx)?;
+        let s = services(ctx)?;
+        let first = s.config.page_size(first).map_err(gql)?;
+        let after = cursor(after)?;
+        let events: Vec<_> = s
+            .app
+            .store()
+            .read_stream(stream.as_str(), 0, as_of)
+            .try_collect()
+            .await
+            .map_err(gql)?;
+        let known: HashMap<uuid::Uuid, (u64, String)> = events
+            .iter()
+            .map(|e| (e.id, (e.version, e.event_type.clone())))
+            .collect();
+        let mut page: Vec<_> = events
+            .into_iter()
+            .filter(|e| after.is_none_or(|a| e.version > a))
+            .take(first + 1)
+            .collect();
+        let has_next = page.len() > first;
+        page.truncate(first);
+        let personal = who.role.can_read_personal_data();
+        let mut conn = Connection::new(after.is_some(), has_next);
+        conn.edges.extend(page.into_iter().map(|e| {
+            let cursor = e.version.to_string();
+            Edge::new(
+                cursor,
+                HistoryEvent::new(e, personal, |id| known.get(&id).cloned()),
+            )
+        }));
+        Ok(conn)
+    }
+
+    /// Walks the hash chain of one stream, or of the whole log. Admin and auditor.
+    async fn verify(&self, ctx: &Context<'_>, stream: Option<ID>) -> ApiResult<VerifyResult> {
+        require_history(ctx)?;
+        let s = services(ctx)?;
+        let report = s
+            .app
+            .store()
+            .verify(stream.as_ref().map(|s| s.as_str()))
+            .await
+            .map_err(gql)?;
+        Ok(report.into())
+    }
+
+    /// One agreement or instruction, as of now.
+    async fn agreement(&self, ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<Option<Agreement>> {
+        require_records(ctx)?;
+        let stream = domain::agreement_stream(id);
+        let (state, version) = services(ctx)?
+            .app
+            .stream_state(&stream)
+            .await
+            .map_err(gql)?;
+        Ok(match state {
+            StreamState::Agreement(s) => s.agreement.map(|a| Agreement::new(a, stream, version)),
+            _ => None,
+        })
+    }
+
+    /// One campaign commitment with its actions, as of now.
+    async fn commitment(&self, ctx: &Context<'_>, number: u32) -> ApiResult<Option<Commitment>> {
+        require_records(ctx)?;
+        let stream = domain::commitment_stream(number);
+        let (state, version) = services(ctx)?
+            .app
+            .stream_state(&stream)
+            .await
+            .map_err(gql)?;
+        Ok(match state {
+            StreamState::Commitment(s) => {
+                s.commitment.map(|c| Commitment::new(c, stream, version))
+            }
+            _ => None,
+        })
+    }
+
+    /// One received letter by folio, as of now.
+    async fn letter(&self, ctx: &Context<'_>, folio: String) -> ApiResult<Option<Letter>> {
+        require_records(ctx)?;
+        let stream = domain::letter_stream(&folio);
+        let (state, version) = services(ctx)?
+            .app
+            .stream_state(&stream)
+            .await
+            .map_err(gql)?;
+        Ok(match state {
+            StreamState::Letter(s) => s.letter.map(|l| Letter::new(l, stream, version)),
+            _ => None,
+        })
+    }
+
+    /// One citizen petition with its contact data. Admin and auditor.
+    async fn petition(&self, ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<Option<Petition>> {
+        let who = require_personal_data(ctx)?;
+        let stream = domain::petition_stream(id);
+        let recorded = services(ctx)?
+            .app
+            .load_stream(&stream)
+            .await
+            .map_err(gql)?;
+        let version = recorded.last().map(|e| e.version);
+        let mut events = Vec::with_capacity(recorded.len());
+        for e in &recorded {
+            let ev = DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload.clone())
+                .map_err(|err| gql(seguimiento_app::AppError::from(err)))?;
+            events.push(ev);
+        }
+        let contact = events.iter().find_map(|e| match e {
+            DomainEvent::PetitionReceived { contact, .. } => Some(contact.clone()),
+            _ => None,
+        });
+        let contact = contact.filter(|_| who.role.can_read_personal_data());
+        Ok(match domain::fold(&events) {
+            StreamState::Petition(s) => s
+                .petition
+                .map(|p| Petition::new(p, stream, version, contact)),
+            _ => None,
+        })
+    }
+}

@@ -1,0 +1,78 @@
+//! Subscriptions (graphql-transport-ws at `/graphql/ws`): new events of the log, and
+//! semáforo updates pushed by the live projection runner.
+
+use async_graphql::{Context, Subscription};
+use futures::{Stream, StreamExt};
+use seguimiento_projections::models::semaforo;
+use seguimiento_projections::{Scope, View};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::Services;
+use crate::auth::{principal, require_history};
+use crate::error::{gql, ApiResult};
+use crate::types::history::HistoryEvent;
+use crate::types::reports::{ComplianceReport, ComplianceScope};
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Events appended after the subscription starts whose stream starts with
+    /// `streamPrefix` (`""`: all). Admin and auditor.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] stream_prefix: String,
+    ) -> async_graphql::Result<impl Stream<Item = ApiResult<HistoryEvent>>> {
+        let who = require_history(ctx)?;
+        let store = ctx.data::<Services>()?.app.store().clone();
+        let head = store.head_position().await.map_err(gql)?;
+        let personal = who.role.can_read_personal_data();
+        Ok(store
+            .subscribe(head)
+            .filter(move |item| {
+                let keep = match item {
+                    Ok(e) => e.stream.starts_with(&stream_prefix),
+                    Err(_) => true,
+                };
+                futures::future::ready(keep)
+            })
+            .map(move |item| match item {
+                Ok(e) => Ok(HistoryEvent::new(e, personal, |_| None)),
+                Err(e) => Err(gql(e)),
+            }))
+    }
+
+    /// The semáforo of `scope`, recomputed from the live tables each time the live
+    /// runner commits a batch that may change it.
+    async fn compliance_changed(
+        &self,
+        ctx: &Context<'_>,
+        scope: ComplianceScope,
+    ) -> async_graphql::Result<impl Stream<Item = ApiResult<ComplianceReport>>> {
+        principal(ctx)?;
+        let s = ctx.data::<Services>()?;
+        let store = s.app.store().clone();
+        let rx = s.runner.subscribe();
+        let scope = Scope::from(scope);
+        Ok(futures::stream::unfold(rx, move |mut rx| {
+            let store = store.clone();
+            async move {
+                loop {
+                    match rx.recv().await {
+                        Ok(adv) if !adv.scopes.iter().any(|s| s == scope.name()) => continue,
+                        // A lagging receiver missed some notices: recompute anyway.
+                        Ok(_) | Err(RecvError::Lagged(_)) => {
+                            let report = semaforo::query(&store, scope, View::LIVE, None)
+                                .await
+                                .map(ComplianceReport::from)
+                                .map_err(gql);
+                            return Some((report, rx));
+                        }
+                        Err(RecvError::Closed) => return None,
+                    }
+                }
+            }
+        }))
+    }
+}

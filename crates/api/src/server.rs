@@ -1,0 +1,264 @@
+//! HTTP wiring: routes, handlers, middleware and graceful serving.
+//!
+//! - `GET /graphql`: GraphiQL (open).
+//! - `POST /graphql`: queries and mutations (bearer token required).
+//! - `GET /graphql/ws`: subscriptions, graphql-transport-ws (token on the upgrade request
+//!   or in `connection_init`).
+//! - `GET /healthz`: 200 when the database answers, 503 otherwise (open).
+//! - `GET /metrics`: Prometheus text (open).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Instant;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
+use async_graphql::{Data, Response as GqlResponse};
+use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
+use axum::body::Body;
+use axum::extract::{MatchedPath, Request, State, WebSocketUpgrade};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use seguimiento_app::{App, Principal};
+use seguimiento_projections::LiveRunner;
+use tower_http::limit::RequestBodyLimitLayer;
+
+use crate::auth::{authenticate, bearer_token, token_from_headers};
+use crate::error::{code, ApiError};
+use crate::limits::{error_response, recode, ApiConfig};
+use crate::metrics::Metrics;
+use crate::loaders::{AgencyLoader, LoaderStats};
+use crate::schema::{AppSchema, Services};
+
+/// Everything the handlers share; cheap to clone.
+#[derive(Clone)]
+pub struct ApiState {
+    schema: AppSchema,
+    services: Services,
+    stats: Arc<LoaderStats>,
+}
+
+impl ApiState {
+    /// The state of a server over `app` and the live projection runner.
+    pub fn new(app: App, projections: Arc<LiveRunner>, config: ApiConfig) -> Self {
+        let services = Services {
+            app,
+            runner: projections,
+            metrics: Arc::new(Metrics::new()),
+            config,
+        };
+        let schema = crate::schema::build(services.clone());
+        ApiState {
+            schema,
+            services,
+            stats: Arc::new(LoaderStats::default()),
+        }
+    }
+
+    pub fn schema(&self) -> &AppSchema {
+        &self.schema
+    }
+
+    pub fn app(&self) -> &App {
+        &self.services.app
+    }
+
+    /// Reads issued by the DataLoaders (for N+1 checks).
+    pub fn loader_stats(&self) -> &LoaderStats {
+        &self.stats
+    }
+
+    fn agency_loader(&self) -> DataLoader<AgencyLoader> {
+        DataLoader::new(
+            AgencyLoader::new(self.services.app.clone(), self.stats.clone()),
+            tokio::spawn,
+        )
+    }
+}
+
+/// The application's routes (tests drive this in-process).
+pub fn router(state: ApiState) -> Router {
+    let graphql = Router::new()
+        .route("/graphql", get(graphiql).post(graphql_handler))
+        .layer(RequestBodyLimitLayer::new(
+            state.services.config.max_body_bytes,
+        ));
+    Router::new()
+        .merge(graphql)
+        .route("/graphql/ws", get(ws_handler))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+/// A GraphQL-shaped error response with an HTTP status.
+fn gql_error(status: StatusCode, message: &str, error_code: &str) -> Response {
+    let mut resp = GraphQLResponse::from(error_response(message, error_code)).into_response();
+    *resp.status_mut() = status;
+    resp
+}
+
+/// Counts and times every request; turns a bare 413 of the body limit into a GraphQL
+/// error.
+async fn observe(State(state): State<ApiState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".to_owned());
+    let started = Instant::now();
+    let mut resp = next.run(req).await;
+    let is_json = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if resp.status() == StatusCode::PAYLOAD_TOO_LARGE && !is_json {
+        resp = gql_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request body too large",
+            code::LIMIT_EXCEEDED,
+        );
+    }
+    state
+        .services
+        .metrics
+        .observe_request(&route, resp.status().as_u16(), started.elapsed());
+    resp
+}
+
+async fn graphiql() -> Html<String> {
+    Html(
+        GraphiQLSource::build()
+            .endpoint("/graphql")
+            .subscription_endpoint("/graphql/ws")
+            .finish(),
+    )
+}
+
+async fn graphql_handler(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+    let config = &state.services.config;
+    let bytes = match axum::body::to_bytes(body, config.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return gql_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+                code::LIMIT_EXCEEDED,
+            )
+        }
+    };
+    let token = token_from_headers(&headers);
+    let principal = match authenticate(&state.services.app, token.as_deref()).await {
+        Ok(p) => p,
+        Err(ApiError::Unauthenticated) => {
+            return gql_error(
+                StatusCode::UNAUTHORIZED,
+                "missing or invalid bearer token",
+                code::UNAUTHENTICATED,
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = ?e, "token lookup failed");
+            return gql_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "internal error",
+                code::INTERNAL,
+            );
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(r) => r,
+        Err(_) => {
+            return gql_error(
+                StatusCode::BAD_REQUEST,
+                "the body must be a GraphQL request as JSON",
+                code::VALIDATION,
+            )
+        }
+    };
+    let request = request.data(principal).data(state.agency_loader());
+    let response: GqlResponse =
+        match tokio::time::timeout(config.request_timeout, state.schema.execute(request)).await {
+            Ok(r) => recode(r),
+            Err(_) => error_response("request timed out", code::LIMIT_EXCEEDED),
+        };
+    GraphQLResponse::from(response).into_response()
+}
+
+/// A token in a `connection_init` payload: `{"Authorization": "Bearer …"}` or
+/// `{"token": "…"}`.
+fn token_from_init(payload: &serde_json::Value) -> Option<String> {
+    let header = ["Authorization", "authorization"]
+        .iter()
+        .find_map(|k| payload.get(*k).and_then(|v| v.as_str()))
+        .and_then(bearer_token);
+    header
+        .or_else(|| payload.get("token").and_then(|v| v.as_str()))
+        .map(str::to_owned)
+}
+
+async fn ws_handler(
+    State(state): State<ApiState>,
+    protocol: GraphQLProtocol,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let header_token = token_from_headers(&headers);
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |socket| {
+            let schema = state.schema.clone();
+            GraphQLWebSocket::new(socket, schema, protocol)
+                .on_connection_init(move |payload| async move {
+                    let token = header_token.or_else(|| token_from_init(&payload));
+                    let principal: Principal =
+                        authenticate(&state.services.app, token.as_deref())
+                            .await
+                            .map_err(crate::error::gql)?;
+                    let mut data = Data::default();
+                    data.insert(principal);
+                    data.insert(state.agency_loader());
+                    Ok(data)
+                })
+                .serve()
+        })
+}
+
+async fn healthz(State(state): State<ApiState>) -> Response {
+    match state.services.app.store().head_position().await {
+        Ok(head) => Json(serde_json::json!({ "status": "ok", "head": head })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(serde_json::json!({ "status": "unavailable" })),
+            )
+                .into_response()
+        }
+    }
+}
+
+async fn metrics(State(state): State<ApiState>) -> Response {
+    let body = state.services.metrics.render(&state.services.runner).await;
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        body,
+    )
+        .into_response()
+}
