@@ -1,0 +1,742 @@
+//! JSON Lines import: validate everything, then append in bulk.
+//!
+//! A file holds one JSON object per line, of either kind:
+//!
+//! - a **command line**, `{"command": "registerAgency", "input": {…}, "actor": "…",
+//!   "effectiveAt": "2023-06-30T17:00:00Z", "commandId": "…"}` (`input` has the shape of
+//!   the GraphQL mutation input; `actor`, `effectiveAt` and `commandId` are optional);
+//! - an **event line** as written by `seguimiento export` (a `RecordedEvent` in camelCase):
+//!   appended as-is, same id, stream, type, schema version, payload, metadata and
+//!   effective time, so export → import into an empty store reproduces the projections.
+//!
+//! # How an import runs
+//!
+//! 1. **Parse** every line ([`parse_jsonl`]); a line that does not parse is rejected with
+//!    its number and a reason free of personal data (quoted values are redacted).
+//! 2. **Validate** in file order, in memory: each touched stream's history is loaded from
+//!    the store once, then every accepted line's events are folded into that cache (and into
+//!    the agency catalog and meetings), so later lines see earlier lines' effects. A command
+//!    is authorized and decided exactly as [`App::execute`] would.
+//! 3. **Append** the accepted lines with `append_batch` in chunks of about
+//!    [`DEFAULT_CHUNK_EVENTS`] events, one transaction per chunk, each entry carrying the
+//!    exact version its stream had before it. File order is kept, so global positions
+//!    follow the file.
+//!
+//! # Idempotency
+//!
+//! A command's id is its `commandId`, or a UUID v5 of the line number and the line text;
+//! its event ids derive from it as for any command. An event line keeps its event id. A
+//! line whose (first) event id is already stored is skipped and counted as
+//! `already_imported`: re-running a file appends nothing twice.
+
+use std::collections::{HashMap, HashSet};
+use std::io::BufRead;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uuid::Uuid;
+
+use seguimiento_domain::{
+    self as domain, agency::AgencyCatalog, cabinet::CabinetState, Command, Context, DomainEvent,
+};
+use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent};
+
+use crate::auth::{Principal, Role};
+use crate::commands::{authorize, decode, event_ids, to_new_events};
+use crate::error::AppError;
+use crate::App;
+
+/// Events per append transaction (a line's events are never split across two).
+pub const DEFAULT_CHUNK_EVENTS: usize = 5_000;
+
+/// Namespace of the command ids derived from a line's number and text.
+const LINE_NAMESPACE: Uuid = Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_2b8e_0002);
+
+/// What one line asks for.
+#[derive(Debug, Clone)]
+pub enum ImportItem {
+    /// A command to decide, as if sent through the API.
+    Command {
+        command: Command,
+        /// Who the events are attributed to (trusted only from an admin import).
+        actor: Option<String>,
+        effective_at: Option<DateTime<Utc>>,
+        command_id: Uuid,
+    },
+    /// An exported event, appended as-is.
+    Event { stream: String, event: NewEvent },
+}
+
+/// One parsed line of an import file.
+#[derive(Debug, Clone)]
+pub struct ImportLine {
+    /// 1-based line number in the file.
+    pub line: usize,
+    pub item: ImportItem,
+}
+
+/// A line the import refused, with why (never personal data).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RejectedLine {
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportReport {
+    /// Non-blank lines read.
+    pub lines: usize,
+    /// Lines whose events were appended by this run.
+    pub accepted: usize,
+    /// Lines found already stored (a re-run); nothing appended for them.
+    pub already_imported: usize,
+    pub rejected: Vec<RejectedLine>,
+    pub events_appended: u64,
+    /// Append transactions committed.
+    pub chunks: usize,
+    /// Stopped between two chunks on request: accepted lines after the last committed
+    /// chunk were not appended (a re-run completes the import).
+    pub interrupted: bool,
+}
+
+impl ImportReport {
+    pub fn is_clean(&self) -> bool {
+        self.rejected.is_empty() && !self.interrupted
+    }
+}
+
+/// Which step an import is in, for progress displays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportPhase {
+    /// Deciding lines in memory; `done`/`total` count lines.
+    Validating,
+    /// Appending; `done`/`total` count events.
+    Appending,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub phase: ImportPhase,
+    pub done: u64,
+    pub total: u64,
+}
+
+/// Tuning and hooks of an import.
+#[derive(Clone, Copy)]
+pub struct ImportOptions<'a> {
+    /// Events per append transaction.
+    pub chunk_events: usize,
+    /// Called as lines are validated and chunks appended.
+    pub on_progress: Option<&'a (dyn Fn(ImportProgress) + Send + Sync)>,
+    /// When set, the import stops before the next chunk (the chunk in hand finishes).
+    pub stop: Option<&'a AtomicBool>,
+}
+
+impl Default for ImportOptions<'_> {
+    fn default() -> Self {
+        ImportOptions {
+            chunk_events: DEFAULT_CHUNK_EVENTS,
+            on_progress: None,
+            stop: None,
+        }
+    }
+}
+
+impl std::fmt::Debug for ImportOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ImportOptions")
+            .field("chunk_events", &self.chunk_events)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ImportOptions<'_> {
+    fn report(&self, phase: ImportPhase, done: u64, total: u64) {
+        if let Some(f) = self.on_progress {
+            f(ImportProgress { phase, done, total });
+        }
+    }
+
+    fn stopped(&self) -> bool {
+        self.stop.is_some_and(|s| s.load(Ordering::SeqCst))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CommandWire {
+    command: String,
+    input: Value,
+    actor: Option<String>,
+    effective_at: Option<DateTime<Utc>>,
+    command_id: Option<Uuid>,
+}
+
+/// The fields of an exported event an import needs (position, version, recorded time and
+/// hashes are the target store's to assign).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventWire {
+    id: Uuid,
+    stream: String,
+    event_type: String,
+    schema_version: i32,
+    payload: Value,
+    #[serde(default)]
+    metadata: Metadata,
+    effective_at: DateTime<Utc>,
+}
+
+/// Removes every double-quoted value from a parser message (serde quotes offending
+/// input, which may be personal data); field and variant names are in backticks and stay.
+fn redact(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut in_quotes = false;
+    let mut escaped = false;
+    for c in message.chars() {
+        if in_quotes {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_quotes = false;
+                out.push_str("…\"");
+            }
+        } else {
+            out.push(c);
+            if c == '"' {
+                in_quotes = true;
+            }
+        }
+    }
+    if in_quotes {
+        out.push_str("…\"");
+    }
+    out
+}
+
+fn reject(line: usize, reason: impl Into<String>) -> RejectedLine {
+    RejectedLine {
+        line,
+        reason: reason.into(),
+    }
+}
+
+impl ImportLine {
+    /// Parses one line of an import file (1-based `line`).
+    pub fn parse(line: usize, text: &str) -> Result<ImportLine, RejectedLine> {
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| reject(line, format!("invalid JSON: {}", redact(&e.to_string()))))?;
+        let Value::Object(obj) = &value else {
+            return Err(reject(line, "a line must be a JSON object"));
+        };
+        if obj.contains_key("command") {
+            let wire: CommandWire = serde_json::from_value(value).map_err(|e| {
+                reject(
+                    line,
+                    format!("invalid command line: {}", redact(&e.to_string())),
+                )
+            })?;
+            let name = wire.command.clone();
+            let command: Command = serde_json::from_value(serde_json::json!({
+                "command": wire.command,
+                "input": wire.input,
+            }))
+            .map_err(|e| {
+                reject(
+                    line,
+                    format!("invalid {name} command: {}", redact(&e.to_string())),
+                )
+            })?;
+            let command_id = wire.command_id.unwrap_or_else(|| {
+                Uuid::new_v5(&LINE_NAMESPACE, format!("{line}\n{text}").as_bytes())
+            });
+            Ok(ImportLine {
+                line,
+                item: ImportItem::Command {
+                    command,
+                    actor: wire.actor,
+                    effective_at: wire.effective_at,
+                    command_id,
+                },
+            })
+        } else if obj.contains_key("eventType") {
+            let wire: EventWire = serde_json::from_value(value).map_err(|e| {
+                reject(
+                    line,
+                    format!("invalid event line: {}", redact(&e.to_string())),
+                )
+            })?;
+            if wire.stream.trim().is_empty() {
+                return Err(reject(line, "event line without a stream"));
+            }
+            Ok(ImportLine {
+                line,
+                item: ImportItem::Event {
+                    stream: wire.stream,
+                    event: NewEvent {
+                        id: wire.id,
+                        event_type: wire.event_type,
+                        schema_version: wire.schema_version,
+                        payload: wire.payload,
+                        metadata: wire.metadata,
+                        effective_at: Some(wire.effective_at),
+                    },
+                },
+            })
+        } else {
+            Err(reject(
+                line,
+                "neither a command line (\"command\") nor an exported event (\"eventType\")",
+            ))
+        }
+    }
+
+    /// A command given in memory (the demo loader). Its id is derived from the line number
+    /// and the command's JSON, so loading the same list twice appends nothing twice.
+    pub fn command(
+        line: usize,
+        command: Command,
+        actor: Option<String>,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> ImportLine {
+        let text = serde_json::to_string(&command).unwrap_or_default();
+        let command_id = Uuid::new_v5(&LINE_NAMESPACE, format!("{line}\n{text}").as_bytes());
+        ImportLine {
+            line,
+            item: ImportItem::Command {
+                command,
+                actor,
+                effective_at,
+                command_id,
+            },
+        }
+    }
+}
+
+/// Reads and parses every non-blank line of a JSON Lines source.
+pub fn parse_jsonl<R: BufRead>(
+    reader: R,
+) -> std::io::Result<Vec<Result<ImportLine, RejectedLine>>> {
+    let mut out = Vec::new();
+    for (i, text) in reader.lines().enumerate() {
+        let text = text?;
+        let trimmed = text.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        out.push(ImportLine::parse(i + 1, trimmed));
+    }
+    Ok(out)
+}
+
+/// One stream as the import sees it: what is stored plus what accepted lines add.
+struct Cached {
+    /// Last version including accepted lines (`None`: no events at all).
+    version: Option<u64>,
+    /// Ids of every event, stored ones first.
+    ids: Vec<Uuid>,
+    /// How many of `ids` are stored.
+    stored: usize,
+    history: Vec<DomainEvent>,
+}
+
+impl Cached {
+    fn is_stored(&self, id: Uuid) -> bool {
+        self.ids[..self.stored].contains(&id)
+    }
+
+    fn push(&mut self, ids: &[Uuid], events: Vec<DomainEvent>) {
+        self.ids.extend_from_slice(ids);
+        self.history.extend(events);
+        self.version = Some(
+            self.version
+                .map_or(ids.len() as u64 - 1, |v| v + ids.len() as u64),
+        );
+    }
+}
+
+/// The in-memory view of the store during validation.
+struct Workspace<'a> {
+    app: &'a App,
+    /// Streams the store holds (`None`: unknown, look each one up).
+    existing: HashSet<String>,
+    streams: HashMap<String, Cached>,
+    catalog: AgencyCatalog,
+    /// Event ids accepted by this run, with their line, to refuse duplicates.
+    pending_ids: HashMap<Uuid, usize>,
+}
+
+impl<'a> Workspace<'a> {
+    async fn new(app: &'a App) -> Result<Workspace<'a>, AppError> {
+        let existing: HashSet<String> = if app.store().head_position().await? == 0 {
+            HashSet::new()
+        } else {
+            app.store().list_streams("").await?.into_iter().collect()
+        };
+        let mut ws = Workspace {
+            app,
+            existing,
+            streams: HashMap::new(),
+            catalog: AgencyCatalog::default(),
+            pending_ids: HashMap::new(),
+        };
+        ws.load(domain::AGENCY_CATALOG_STREAM).await?;
+        let catalog = ws
+            .streams
+            .get(domain::AGENCY_CATALOG_STREAM)
+            .map(|c| AgencyCatalog::from_events(&c.history))
+            .unwrap_or_default();
+        ws.catalog = catalog;
+        Ok(ws)
+    }
+
+    /// Loads a stream into the cache once.
+    async fn load(&mut self, stream: &str) -> Result<(), AppError> {
+        if self.streams.contains_key(stream) {
+            return Ok(());
+        }
+        let cached = if self.existing.contains(stream) {
+            let recorded = self.app.load_stream(stream).await?;
+            Cached {
+                version: recorded.last().map(|e| e.version),
+                ids: recorded.iter().map(|e| e.id).collect(),
+                stored: recorded.len(),
+                history: decode(&recorded)?,
+            }
+        } else {
+            Cached {
+                version: None,
+                ids: Vec::new(),
+                stored: 0,
+                history: Vec::new(),
+            }
+        };
+        self.streams.insert(stream.to_owned(), cached);
+        Ok(())
+    }
+
+    fn cached(&self, stream: &str) -> Result<&Cached, AppError> {
+        self.streams
+            .get(stream)
+            .ok_or_else(|| AppError::NotFound(format!("stream {stream} in the import cache")))
+    }
+
+    /// Records an accepted line's events in the cache.
+    fn accept(&mut self, line: usize, stream: &str, ids: &[Uuid], events: Vec<DomainEvent>) {
+        if stream == domain::AGENCY_CATALOG_STREAM {
+            events.iter().for_each(|e| self.catalog.apply(e));
+        }
+        for id in ids {
+            self.pending_ids.insert(*id, line);
+        }
+        if let Some(c) = self.streams.get_mut(stream) {
+            c.push(ids, events);
+        }
+    }
+}
+
+/// A line that passed validation, ready to append.
+struct Accepted {
+    stream: String,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+}
+
+enum Verdict {
+    Accepted(Accepted),
+    AlreadyImported,
+}
+
+fn expected_from(version: Option<u64>) -> ExpectedVersion {
+    match version {
+        Some(v) => ExpectedVersion::Exact(v),
+        None => ExpectedVersion::NoStream,
+    }
+}
+
+impl App {
+    /// Imports a JSON Lines source (see the [module docs](self)) as `principal`.
+    pub async fn import_jsonl<R: BufRead>(
+        &self,
+        reader: R,
+        principal: &Principal,
+        options: ImportOptions<'_>,
+    ) -> Result<ImportReport, AppError> {
+        let lines = parse_jsonl(reader)
+            .map_err(|e| AppError::Validation(format!("cannot read the import file: {e}")))?;
+        self.import(lines, principal, options).await
+    }
+
+    /// Validates every line in order, in memory, then appends the accepted ones in chunks.
+    /// Lines that failed to parse come in as `Err` and are reported as rejected.
+    pub async fn import(
+        &self,
+        lines: Vec<Result<ImportLine, RejectedLine>>,
+        principal: &Principal,
+        options: ImportOptions<'_>,
+    ) -> Result<ImportReport, AppError> {
+        let total = lines.len() as u64;
+        let mut report = ImportReport {
+            lines: lines.len(),
+            ..ImportReport::default()
+        };
+        let mut ws = Workspace::new(self).await?;
+        let mut accepted: Vec<Accepted> = Vec::new();
+        let now = Utc::now();
+        let every = (total / 200).max(1);
+        for (i, parsed) in lines.into_iter().enumerate() {
+            let done = i as u64 + 1;
+            if done % every == 0 || done == total {
+                options.report(ImportPhase::Validating, done, total);
+            }
+            let line = match parsed {
+                Ok(l) => l,
+                Err(r) => {
+                    report.rejected.push(r);
+                    continue;
+                }
+            };
+            let number = line.line;
+            match validate(&mut ws, line, principal, now).await {
+                Ok(Verdict::Accepted(a)) => accepted.push(a),
+                Ok(Verdict::AlreadyImported) => report.already_imported += 1,
+                Err(LineError::Rejected(reason)) => report.rejected.push(reject(number, reason)),
+                Err(LineError::Failed(e)) => return Err(e),
+            }
+        }
+        drop(ws);
+        self.append_accepted(accepted, &options, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    async fn append_accepted(
+        &self,
+        accepted: Vec<Accepted>,
+        options: &ImportOptions<'_>,
+        report: &mut ImportReport,
+    ) -> Result<(), AppError> {
+        let total_events: u64 = accepted.iter().map(|a| a.events.len() as u64).sum();
+        let chunk_events = options.chunk_events.max(1);
+        let mut chunk: Vec<(String, ExpectedVersion, Vec<NewEvent>)> = Vec::new();
+        let mut chunk_len = 0usize;
+        let mut chunk_lines = 0usize;
+        let mut lines = accepted.into_iter().peekable();
+        options.report(ImportPhase::Appending, 0, total_events);
+        while let Some(a) = lines.next() {
+            chunk_lines += 1;
+            chunk_len += a.events.len();
+            // Consecutive lines on one stream become one entry (its version runs on).
+            match chunk.last_mut() {
+                Some((stream, _, events)) if *stream == a.stream => events.extend(a.events),
+                _ => chunk.push((a.stream, a.expected, a.events)),
+            }
+            if chunk_len >= chunk_events || lines.peek().is_none() {
+                if options.stopped() {
+                    report.interrupted = true;
+                    return Ok(());
+                }
+                let batch = std::mem::take(&mut chunk);
+                self.store().append_batch(batch).await.map_err(|e| {
+                    tracing::error!(
+                        committed_chunks = report.chunks,
+                        committed_events = report.events_appended,
+                        "import chunk failed; earlier chunks are committed, a re-run resumes"
+                    );
+                    AppError::from(e)
+                })?;
+                report.chunks += 1;
+                report.accepted += chunk_lines;
+                report.events_appended += chunk_len as u64;
+                options.report(ImportPhase::Appending, report.events_appended, total_events);
+                chunk_len = 0;
+                chunk_lines = 0;
+            }
+        }
+        Ok(())
+    }
+}
+
+enum LineError {
+    /// The line is refused; the import goes on.
+    Rejected(String),
+    /// Storage failed; the import stops.
+    Failed(AppError),
+}
+
+impl From<AppError> for LineError {
+    fn from(e: AppError) -> Self {
+        LineError::Failed(e)
+    }
+}
+
+/// The text shown for a refused command (domain and authorization messages carry no
+/// personal data by construction).
+fn refusal(e: AppError) -> LineError {
+    match e {
+        AppError::Store(_) => LineError::Failed(e),
+        other => LineError::Rejected(other.to_string()),
+    }
+}
+
+async fn validate(
+    ws: &mut Workspace<'_>,
+    line: ImportLine,
+    principal: &Principal,
+    now: DateTime<Utc>,
+) -> Result<Verdict, LineError> {
+    match line.item {
+        ImportItem::Command {
+            command,
+            actor,
+            effective_at,
+            command_id,
+        } => {
+            let stream = command.stream_id();
+            ws.load(&stream).await?;
+            let first = event_ids(Some(command_id), 1);
+            let cached = ws.cached(&stream)?;
+            if first.iter().any(|id| cached.is_stored(*id)) {
+                return Ok(Verdict::AlreadyImported);
+            }
+            if let Some(earlier) = first.first().and_then(|id| ws.pending_ids.get(id)) {
+                return Err(LineError::Rejected(format!(
+                    "same commandId as line {earlier}"
+                )));
+            }
+            authorize(principal, &command, &cached.history).map_err(refusal)?;
+            let meeting = match command.meeting_ref() {
+                Some(id) => {
+                    let ms = domain::meeting_stream(id);
+                    ws.load(&ms).await?;
+                    CabinetState::from_events(&ws.cached(&ms)?.history).meeting
+                }
+                None => None,
+            };
+            let cached = ws.cached(&stream)?;
+            let ctx = Context::new(&ws.catalog, now)
+                .with_meeting(meeting.as_ref())
+                .with_event_ids(&cached.ids);
+            let events = domain::decide(&cached.history, &command, &ctx)
+                .map_err(|e| refusal(AppError::from(e)))?;
+            let expected = expected_from(cached.version);
+            if events.is_empty() {
+                return Ok(Verdict::AlreadyImported);
+            }
+            let ids = event_ids(Some(command_id), events.len());
+            let actor = match (principal.role, actor) {
+                (Role::Admin, Some(a)) if !a.trim().is_empty() => a,
+                _ => principal.subject.clone(),
+            };
+            let new = to_new_events(&events, &ids, &actor, command_id, effective_at);
+            ws.accept(line.line, &stream, &ids, events);
+            Ok(Verdict::Accepted(Accepted {
+                stream,
+                expected,
+                events: new,
+            }))
+        }
+        ImportItem::Event { stream, event } => {
+            if principal.role != Role::Admin {
+                return Err(LineError::Rejected(
+                    "only an admin imports exported events".into(),
+                ));
+            }
+            ws.load(&stream).await?;
+            let cached = ws.cached(&stream)?;
+            if cached.is_stored(event.id) {
+                return Ok(Verdict::AlreadyImported);
+            }
+            if let Some(earlier) = ws.pending_ids.get(&event.id) {
+                return Err(LineError::Rejected(format!(
+                    "event id already given on line {earlier}"
+                )));
+            }
+            let decoded = DomainEvent::from_stored(
+                &event.event_type,
+                event.schema_version,
+                event.payload.clone(),
+            )
+            .map_err(|e| LineError::Rejected(e.to_string()))?;
+            if let Some(first) = cached.history.first() {
+                if first.aggregate_kind() != decoded.aggregate_kind() {
+                    return Err(LineError::Rejected(format!(
+                        "a {} event does not belong in stream {stream} of a {}",
+                        event.event_type,
+                        first.aggregate_kind().name()
+                    )));
+                }
+            }
+            let expected = expected_from(cached.version);
+            ws.accept(line.line, &stream, &[event.id], vec![decoded]);
+            Ok(Verdict::Accepted(Accepted {
+                stream,
+                expected,
+                events: vec![event],
+            }))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_values_are_redacted_from_parser_messages() {
+        let msg = r#"invalid type: string "Juana Pérez", expected u32 at line 1 column 9"#;
+        assert_eq!(
+            redact(msg),
+            r#"invalid type: string "…", expected u32 at line 1 column 9"#
+        );
+        assert_eq!(redact("unknown field `foo`"), "unknown field `foo`");
+    }
+
+    #[test]
+    fn a_command_line_gets_an_id_derived_from_its_number_and_text() {
+        let text =
+            r#"{"command":"registerAgency","input":{"acronym":"SIDUR","name":"Infraestructura"}}"#;
+        let a = ImportLine::parse(3, text).map_err(|r| r.reason);
+        let b = ImportLine::parse(3, text).map_err(|r| r.reason);
+        let c = ImportLine::parse(4, text).map_err(|r| r.reason);
+        let id = |l: Result<ImportLine, String>| match l {
+            Ok(ImportLine {
+                item: ImportItem::Command { command_id, .. },
+                ..
+            }) => Some(command_id),
+            _ => None,
+        };
+        let (a, b, c) = (id(a), id(b), id(c));
+        assert!(a.is_some());
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+    }
+
+    #[test]
+    fn an_unknown_command_is_rejected_with_its_line() {
+        let r = ImportLine::parse(7, r#"{"command":"fly","input":{}}"#);
+        match r {
+            Err(r) => {
+                assert_eq!(r.line, 7);
+                assert!(r.reason.contains("fly"), "{}", r.reason);
+            }
+            Ok(_) => panic!("accepted an unknown command"),
+        }
+    }
+
+    #[test]
+    fn personal_data_does_not_leak_into_a_reason() {
+        let text = r#"{"command":"receivePetition","input":{"petitionId":"x","contact":{"name":"Juana Pérez"}}}"#;
+        match ImportLine::parse(1, text) {
+            Err(r) => assert!(!r.reason.contains("Juana"), "{}", r.reason),
+            Ok(_) => panic!("accepted a bad petition"),
+        }
+    }
+}
