@@ -1,0 +1,251 @@
+//! Executing one command: the single write path.
+//!
+//! 1. Load the command's stream and the facts it needs (agency catalog, meeting).
+//! 2. Check the caller may write there.
+//! 3. Let the pure domain decide the events.
+//! 4. Append them expecting the version read in step 1: a concurrent writer makes the
+//!    store answer `Conflict`; when the client did not pin a version we decide again on
+//!    the fresh state, a bounded number of times.
+//!
+//! A client `commandId` makes retries safe: event ids are derived from it, so a retry after
+//! a timeout finds its events already stored and gets the original positions back.
+
+use chrono::{DateTime, Utc};
+use futures::TryStreamExt;
+use seguimiento_domain::{
+    self as domain,
+    agency::AgencyCatalog,
+    cabinet::{CabinetState, MeetingState},
+    Command, Context, DomainEvent,
+};
+use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, RecordedEvent};
+use uuid::Uuid;
+
+use crate::auth::{Principal, Role};
+use crate::error::AppError;
+use crate::App;
+
+/// How often a command is decided again after losing a race it did not pin.
+const MAX_ATTEMPTS: usize = 5;
+
+/// Namespace for ids derived from a client's command id.
+const COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_2b8e_0001);
+
+/// One command as a front end hands it over.
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    pub command: Command,
+    pub principal: Principal,
+    /// Business time of the fact; defaults to the time it is recorded.
+    pub effective_at: Option<DateTime<Utc>>,
+    /// When set, the stream must be exactly at this version (else `Conflict`).
+    pub expected_version: Option<u64>,
+    /// Client-chosen id that makes retries idempotent.
+    pub command_id: Option<Uuid>,
+}
+
+/// What a command appended.
+#[derive(Debug, Clone)]
+pub struct CommandOutcome {
+    pub stream: String,
+    /// Global positions of the appended (or, on a retry, the original) events.
+    pub positions: Vec<u64>,
+    /// The stream's version after the command.
+    pub version: u64,
+    /// True when this was a retry of a command already applied.
+    pub replayed: bool,
+}
+
+/// The ids of the events a command produces: derived from the command id when there is
+/// one, so the same command always yields the same ids.
+pub fn event_ids(command_id: Option<Uuid>, n: usize) -> Vec<Uuid> {
+    match command_id {
+        Some(c) => (0..n)
+            .map(|i| Uuid::new_v5(&COMMAND_NAMESPACE, format!("{c}/{i}").as_bytes()))
+            .collect(),
+        None => (0..n).map(|_| Uuid::new_v4()).collect(),
+    }
+}
+
+pub fn to_new_events(
+    events: &[DomainEvent],
+    ids: &[Uuid],
+    actor: &str,
+    correlation_id: Uuid,
+    effective_at: Option<DateTime<Utc>>,
+) -> Vec<NewEvent> {
+    events
+        .iter()
+        .zip(ids)
+        .map(|(e, id)| {
+            let (event_type, schema_version, payload) = e.to_stored();
+            NewEvent {
+                id: *id,
+                event_type,
+                schema_version,
+                payload,
+                metadata: Metadata {
+                    actor: actor.to_string(),
+                    correlation_id: Some(correlation_id),
+                    causation_id: None,
+                },
+                effective_at,
+            }
+        })
+        .collect()
+}
+
+/// Decodes stored events into domain events.
+pub fn decode(events: &[RecordedEvent]) -> Result<Vec<DomainEvent>, AppError> {
+    events
+        .iter()
+        .map(|e| {
+            DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload.clone())
+                .map_err(AppError::from)
+        })
+        .collect()
+}
+
+/// Checks that `principal` may run `command` on a stream with this history.
+pub fn authorize(
+    principal: &Principal,
+    command: &Command,
+    history: &[DomainEvent],
+) -> Result<(), AppError> {
+    match principal.role {
+        Role::Admin => Ok(()),
+        Role::Auditor | Role::Viewer => Err(AppError::Forbidden(format!(
+            "role {} cannot write",
+            principal.role.as_str()
+        ))),
+        Role::Capturista => {
+            let Some(own) = principal.agency.as_deref() else {
+                return Err(AppError::Forbidden("capturista without an agency".into()));
+            };
+            let own = domain::values::normalize_acronym(own);
+            let touched = command.agencies_touched(history);
+            if command.aggregate_kind() == domain::AggregateKind::AgencyCatalog {
+                return Err(AppError::Forbidden(
+                    "only an admin manages the agency catalog".into(),
+                ));
+            }
+            if touched.is_empty() || touched.iter().any(|a| *a != own) {
+                return Err(AppError::Forbidden(format!(
+                    "a capturista of {own} writes only its own agency's records"
+                )));
+            }
+            Ok(())
+        }
+    }
+}
+
+impl App {
+    /// Reads and decodes a whole stream (streams are small: one agreement, one letter).
+    pub async fn load_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, AppError> {
+        Ok(self
+            .store()
+            .read_stream(stream, 0, None)
+            .try_collect()
+            .await?)
+    }
+
+    pub async fn agency_catalog(&self) -> Result<AgencyCatalog, AppError> {
+        let events = decode(&self.load_stream(domain::AGENCY_CATALOG_STREAM).await?)?;
+        Ok(AgencyCatalog::from_events(&events))
+    }
+
+    async fn meeting(&self, command: &Command) -> Result<Option<MeetingState>, AppError> {
+        let Some(id) = command.meeting_ref() else {
+            return Ok(None);
+        };
+        let events = decode(&self.load_stream(&domain::meeting_stream(id)).await?)?;
+        Ok(CabinetState::from_events(&events).meeting)
+    }
+
+    /// Runs one command through the single write path.
+    pub async fn execute(&self, req: CommandRequest) -> Result<CommandOutcome, AppError> {
+        let stream = req.command.stream_id();
+        let correlation_id = req.command_id.unwrap_or_else(Uuid::new_v4);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let recorded = self.load_stream(&stream).await?;
+            if let Some(outcome) = replayed(&stream, &recorded, req.command_id) {
+                return Ok(outcome);
+            }
+            let current = recorded.last().map(|e| e.version);
+            if let Some(expected) = req.expected_version {
+                if current != Some(expected) {
+                    return Err(AppError::Conflict {
+                        stream,
+                        expected: ExpectedVersion::Exact(expected),
+                        actual: current,
+                    });
+                }
+            }
+            let history = decode(&recorded)?;
+            authorize(&req.principal, &req.command, &history)?;
+            let agencies = self.agency_catalog().await?;
+            let meeting = self.meeting(&req.command).await?;
+            let stored_ids: Vec<Uuid> = recorded.iter().map(|e| e.id).collect();
+            let ctx = Context::new(&agencies, Utc::now())
+                .with_meeting(meeting.as_ref())
+                .with_event_ids(&stored_ids);
+            let events = domain::decide(&history, &req.command, &ctx)?;
+            let ids = event_ids(req.command_id, events.len());
+            let new = to_new_events(
+                &events,
+                &ids,
+                &req.principal.subject,
+                correlation_id,
+                req.effective_at,
+            );
+            let expected = match current {
+                Some(v) => ExpectedVersion::Exact(v),
+                None => ExpectedVersion::NoStream,
+            };
+            match self.store().append(&stream, expected, new).await {
+                Ok(r) => {
+                    return Ok(CommandOutcome {
+                        stream,
+                        positions: r.positions,
+                        version: r.last_version,
+                        replayed: false,
+                    })
+                }
+                Err(e) => {
+                    let err = AppError::from(e);
+                    let retry = matches!(err, AppError::Conflict { .. })
+                        && req.expected_version.is_none()
+                        && attempt < MAX_ATTEMPTS;
+                    if !retry {
+                        return Err(err);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// When the command's first event id is already in the stream, the command was applied
+/// before: answer with what it appended then.
+fn replayed(
+    stream: &str,
+    recorded: &[RecordedEvent],
+    command_id: Option<Uuid>,
+) -> Option<CommandOutcome> {
+    let first = event_ids(Some(command_id?), 1).pop()?;
+    let start = recorded.iter().position(|e| e.id == first)?;
+    let correlation = recorded[start].metadata.correlation_id;
+    let mine: Vec<&RecordedEvent> = recorded[start..]
+        .iter()
+        .take_while(|e| e.metadata.correlation_id == correlation)
+        .collect();
+    let last = mine.last()?;
+    Some(CommandOutcome {
+        stream: stream.to_string(),
+        positions: mine.iter().map(|e| e.position).collect(),
+        version: last.version,
+        replayed: true,
+    })
+}

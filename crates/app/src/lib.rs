@@ -1,0 +1,52 @@
+//! Application services: the one path every write takes (load the stream, check the
+//! caller, decide, append) and the wiring of store, projections and tokens.
+//!
+//! # Layout
+//! - [`auth`]: roles and the authenticated principal.
+//! - [`tokens`]: bearer tokens (hashed, revocable).
+//! - [`commands`]: executing one command with concurrency and idempotency.
+//! - [`import`]: JSON Lines import: validate everything, then one bulk append.
+//! - [`error`]: [`AppError`] and its stable client codes.
+
+pub mod auth;
+pub mod commands;
+pub mod error;
+pub mod import;
+pub mod queries;
+pub mod tokens;
+
+pub use auth::{Principal, Role};
+pub use commands::{CommandOutcome, CommandRequest};
+pub use error::AppError;
+pub use import::{ImportLine, ImportReport, RejectedLine};
+pub use tokens::{CreatedToken, TokenInfo, TokenStore};
+
+use seguimiento_eventstore::EventStore;
+
+/// Everything a front end (GraphQL, CLI) needs, cheap to clone.
+#[derive(Clone)]
+pub struct App {
+    store: EventStore,
+    tokens: TokenStore,
+}
+
+impl App {
+    /// Connects to the database (running migrations) and builds the services.
+    pub async fn open(database_url: &str) -> Result<App, AppError> {
+        let store = EventStore::connect(database_url).await?;
+        Ok(App::from_store(store))
+    }
+
+    pub fn from_store(store: EventStore) -> App {
+        let tokens = TokenStore::new(&store);
+        App { store, tokens }
+    }
+
+    pub fn store(&self) -> &EventStore {
+        &self.store
+    }
+
+    pub fn tokens(&self) -> &TokenStore {
+        &self.tokens
+    }
+}

@@ -1,0 +1,218 @@
+//! The write path against real stores: the same tests on SQLite and PostgreSQL.
+
+use chrono::NaiveDate;
+use seguimiento_app::{App, AppError, CommandRequest, Principal, Role};
+use seguimiento_domain::command::{
+    AssignCommitmentInput, Command, RegisterActionInput, RegisterAgencyInput,
+    RegisterCommitmentInput,
+};
+use seguimiento_domain::values::{Mxn, Status};
+use seguimiento_eventstore::EventStore;
+use uuid::Uuid;
+
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_sqlite(super::$name).await })*
+        }
+        mod postgres {
+            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_postgres(super::$name).await })*
+        }
+    };
+}
+
+on_both_backends!(
+    a_retried_command_id_appends_nothing_twice,
+    a_pinned_stale_version_is_a_conflict,
+    a_capturista_writes_only_for_its_own_agency,
+    readers_cannot_write_and_the_actor_is_the_principal,
+    a_refused_command_stores_nothing,
+);
+
+fn admin() -> Principal {
+    Principal::system("admin@test")
+}
+
+fn req(command: Command, principal: Principal) -> CommandRequest {
+    CommandRequest {
+        command,
+        principal,
+        effective_at: None,
+        expected_version: None,
+        command_id: None,
+    }
+}
+
+async fn seed(app: &App) {
+    for (acronym, name) in [
+        ("SEC", "Secretaría de Educación y Cultura"),
+        ("SH", "Secretaría de Hacienda"),
+    ] {
+        app.execute(req(
+            Command::RegisterAgency(RegisterAgencyInput {
+                acronym: acronym.into(),
+                name: name.into(),
+                sector_head: None,
+            }),
+            admin(),
+        ))
+        .await
+        .expect("agency registered");
+    }
+    app.execute(req(
+        Command::RegisterCommitment(RegisterCommitmentInput {
+            number: 7,
+            text: "Escuelas dignas".into(),
+        }),
+        admin(),
+    ))
+    .await
+    .expect("commitment registered");
+    app.execute(req(
+        Command::AssignCommitment(AssignCommitmentInput {
+            number: 7,
+            agencies: vec!["SEC".into(), "SH".into()],
+        }),
+        admin(),
+    ))
+    .await
+    .expect("commitment assigned");
+}
+
+fn action(agency: &str) -> Command {
+    Command::RegisterAction(RegisterActionInput {
+        number: 7,
+        action_id: Uuid::new_v4(),
+        agency: agency.into(),
+        description: "Rehabilitación de aulas".into(),
+        status: Status::InProgress,
+        progress: None,
+        investment_mxn: "1500000.50".parse::<Mxn>().expect("amount"),
+        date: NaiveDate::from_ymd_opt(2023, 5, 2).expect("date"),
+    })
+}
+
+async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let command_id = Some(Uuid::new_v4());
+    let cmd = action("SEC");
+    let first = app
+        .execute(CommandRequest {
+            command_id,
+            ..req(cmd.clone(), admin())
+        })
+        .await
+        .expect("first");
+    let head = app.store().head_position().await.expect("head");
+    let retry = app
+        .execute(CommandRequest {
+            command_id,
+            ..req(cmd, admin())
+        })
+        .await
+        .expect("retry");
+    assert!(!first.replayed);
+    assert!(retry.replayed);
+    assert_eq!(first.positions, retry.positions);
+    assert_eq!(first.version, retry.version);
+    assert_eq!(app.store().head_position().await.expect("head"), head);
+}
+
+async fn a_pinned_stale_version_is_a_conflict(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    // commitment-7 is at version 1 (registered, assigned).
+    let ok = app
+        .execute(CommandRequest {
+            expected_version: Some(1),
+            ..req(action("SEC"), admin())
+        })
+        .await
+        .expect("at version 1");
+    assert_eq!(ok.version, 2);
+    let err = app
+        .execute(CommandRequest {
+            expected_version: Some(1),
+            ..req(action("SEC"), admin())
+        })
+        .await
+        .expect_err("stale");
+    assert!(
+        matches!(
+            err,
+            AppError::Conflict {
+                actual: Some(2),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(err.code(), "CONFLICT");
+}
+
+async fn a_capturista_writes_only_for_its_own_agency(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let sec = Principal {
+        subject: "enlace.sec".into(),
+        role: Role::Capturista,
+        agency: Some("SEC".into()),
+    };
+    app.execute(req(action("SEC"), sec.clone()))
+        .await
+        .expect("own agency");
+    let err = app
+        .execute(req(action("SH"), sec.clone()))
+        .await
+        .expect_err("other agency");
+    assert_eq!(err.code(), "FORBIDDEN");
+    let err = app
+        .execute(req(
+            Command::RegisterAgency(RegisterAgencyInput {
+                acronym: "X".into(),
+                name: "X".into(),
+                sector_head: None,
+            }),
+            sec,
+        ))
+        .await
+        .expect_err("catalog");
+    assert_eq!(err.code(), "FORBIDDEN");
+}
+
+async fn readers_cannot_write_and_the_actor_is_the_principal(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    for role in [Role::Auditor, Role::Viewer] {
+        let p = Principal {
+            subject: "reader".into(),
+            role,
+            agency: None,
+        };
+        let err = app
+            .execute(req(action("SEC"), p))
+            .await
+            .expect_err("reader");
+        assert_eq!(err.code(), "FORBIDDEN");
+    }
+    let out = app
+        .execute(req(action("SEC"), admin()))
+        .await
+        .expect("admin");
+    let events = app.load_stream(&out.stream).await.expect("stream");
+    let last = events.last().expect("event");
+    assert_eq!(last.metadata.actor, "admin@test");
+}
+
+async fn a_refused_command_stores_nothing(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let head = app.store().head_position().await.expect("head");
+    let err = app
+        .execute(req(action("NOPE"), admin()))
+        .await
+        .expect_err("unknown agency");
+    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(app.store().head_position().await.expect("head"), head);
+}
