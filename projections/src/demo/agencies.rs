@@ -18,6 +18,7 @@ pub(crate) struct SemaforoAgency {
     pub investment_mxn: u64,
 }
 
+#[allow(clippy::too_many_arguments)]
 const fn a(
     acronym: &'static str,
     name: &'static str,

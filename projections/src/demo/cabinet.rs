@@ -139,7 +139,7 @@ impl Ctx<'_> {
     ) -> Uuid {
         let agreement_id = id(&format!("agreement/{key}"));
         let issued_on = local_date(issued);
-        let due_on = (n % 3 != 0).then(|| issued_on + TimeDelta::days(90 + (n % 5) as i64 * 30));
+        let due_on = (!n.is_multiple_of(3)).then(|| issued_on + TimeDelta::days(90 + (n % 5) as i64 * 30));
         let actor = "secretaria.tecnica@joee";
         self.out.push(cmd(
             Command::CreateAgreement(CreateAgreementInput {
@@ -159,7 +159,7 @@ impl Ctx<'_> {
                 issuer: "Gobernador del Estado".to_owned(),
                 issued_on,
                 due_on,
-                budget: if n % 4 == 0 {
+                budget: if n.is_multiple_of(4) {
                     vec![YearBudget {
                         year: 2023,
                         amount_mxn: Mxn::new(Decimal::from(1_000_000 * (n as i64 % 9 + 1)))
@@ -172,7 +172,7 @@ impl Ctx<'_> {
             actor,
             issued,
         ));
-        if kind == ItemKind::Instruction && n % 2 == 0 {
+        if kind == ItemKind::Instruction && n.is_multiple_of(2) {
             let stages = [
                 InstructionStage::ContestacionOficio,
                 InstructionStage::MesaTrabajo,
@@ -203,7 +203,7 @@ impl Ctx<'_> {
         match target {
             Target::Pending => {}
             Target::InProgress(h) => {
-                if h > 3000 && n % 2 == 0 {
+                if h > 3000 && n.is_multiple_of(2) {
                     self.out
                         .push(report(progress(1000), issued + TimeDelta::days(7)));
                     self.out.push(cmd(
@@ -220,7 +220,7 @@ impl Ctx<'_> {
                     .push(report(progress(h), issued + TimeDelta::days(30)));
             }
             Target::Concluded => {
-                if n % 2 == 0 {
+                if n.is_multiple_of(2) {
                     self.out
                         .push(report(progress(5000), issued + TimeDelta::days(10)));
                 }
