@@ -158,6 +158,8 @@ pub(crate) async fn fetch_page(
     limit: usize,
 ) -> Result<Vec<StoredRow>, StoreError> {
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
+    // Stored times are whole microseconds; flooring the bound keeps `<=` exact on both backends.
+    let as_of = as_of.map(hash::truncate_micros);
     // Parameters: [stream,] start, [as_of,] limit — numbered $n (`?n` on SQLite).
     let (key, start, mut sql) = match cursor {
         Cursor::Stream {

@@ -10,10 +10,10 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
-use serde_json::json;
 use seguimiento_eventstore::{
     Backend, DbPool, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
 };
+use serde_json::json;
 use uuid::Uuid;
 
 macro_rules! on_both_backends {
@@ -88,7 +88,7 @@ async fn raw(store: &EventStore, sql: &str) -> Result<u64, sqlx::Error> {
 }
 
 fn is_micro(t: DateTime<Utc>) -> bool {
-    t.nanosecond() % 1_000 == 0
+    t.timestamp_subsec_micros() * 1_000 == t.timestamp_subsec_nanos()
 }
 
 async fn appended_events_read_back_with_dense_versions_and_positions(store: EventStore) {
@@ -99,8 +99,14 @@ async fn appended_events_read_back_with_dense_versions_and_positions(store: Even
         .expect("ts")
         .with_timezone(&Utc);
     let mut first = vec![
-        ev("Opened", json!({"title": "Ruta 5", "budget": 1200.5, "tags": ["a", "b"]})),
-        ev("Assigned", json!({"to": "ministerio", "nested": {"z": 1, "a": null}})),
+        ev(
+            "Opened",
+            json!({"title": "Ruta 5", "budget": 1200.5, "tags": ["a", "b"]}),
+        ),
+        ev(
+            "Assigned",
+            json!({"to": "ministerio", "nested": {"z": 1, "a": null}}),
+        ),
         ev("Noted", json!("just a string")),
     ];
     first[1].effective_at = Some(business_time);
@@ -124,7 +130,11 @@ async fn appended_events_read_back_with_dense_versions_and_positions(store: Even
     assert_eq!(r2.last_version, 1);
 
     let r3 = store
-        .append("case-1", ExpectedVersion::Exact(2), vec![ev("Closed", json!({}))])
+        .append(
+            "case-1",
+            ExpectedVersion::Exact(2),
+            vec![ev("Closed", json!({}))],
+        )
         .await
         .expect("append case-1 again");
     assert_eq!(r3.positions, vec![6]);
@@ -226,7 +236,11 @@ async fn expected_version_mismatches_are_typed_conflicts(store: EventStore) {
         .expect_err("exists");
     assert!(matches!(
         err,
-        StoreError::Conflict { expected: ExpectedVersion::NoStream, actual: Some(0), .. }
+        StoreError::Conflict {
+            expected: ExpectedVersion::NoStream,
+            actual: Some(0),
+            ..
+        }
     ));
     let err = store
         .append("s", ExpectedVersion::Exact(5), vec![ev("A", json!({}))])
@@ -234,7 +248,11 @@ async fn expected_version_mismatches_are_typed_conflicts(store: EventStore) {
         .expect_err("stale");
     assert!(matches!(
         err,
-        StoreError::Conflict { expected: ExpectedVersion::Exact(5), actual: Some(0), .. }
+        StoreError::Conflict {
+            expected: ExpectedVersion::Exact(5),
+            actual: Some(0),
+            ..
+        }
     ));
     // Nothing partial was written by the failures.
     assert_eq!(store.head_position().await.expect("head"), 1);
@@ -289,7 +307,11 @@ async fn as_of_reads_only_events_recorded_by_then(store: EventStore) {
 async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
     for i in 0..25 {
         store
-            .append(&format!("s-{}", i % 4), ExpectedVersion::Any, vec![ev("E", json!({ "i": i }))])
+            .append(
+                &format!("s-{}", i % 4),
+                ExpectedVersion::Any,
+                vec![ev("E", json!({ "i": i }))],
+            )
             .await
             .expect("append");
     }
@@ -300,7 +322,11 @@ async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
             .try_collect()
             .await
             .expect("read_all");
-        assert_eq!(positions, (1..=25).collect::<Vec<_>>(), "batch size {batch}");
+        assert_eq!(
+            positions,
+            (1..=25).collect::<Vec<_>>(),
+            "batch size {batch}"
+        );
     }
     let tail: Vec<u64> = store
         .read_all(20, None, 3)
@@ -341,11 +367,17 @@ async fn concurrent_writers_on_one_stream_get_dense_versions_and_typed_conflicts
                     .await
                 {
                     Ok(r) => return (event.id, r),
-                    Err(StoreError::Conflict { stream, expected: e, actual }) => {
+                    Err(StoreError::Conflict {
+                        stream,
+                        expected: e,
+                        actual,
+                    }) => {
                         assert_eq!(stream, "contended");
                         assert_eq!(e, expected);
                         assert_ne!(
-                            actual.map(ExpectedVersion::Exact).unwrap_or(ExpectedVersion::NoStream),
+                            actual
+                                .map(ExpectedVersion::Exact)
+                                .unwrap_or(ExpectedVersion::NoStream),
                             expected
                         );
                         conflicts.fetch_add(1, Ordering::Relaxed);
@@ -404,7 +436,11 @@ async fn tailing_readers_see_gap_free_positions_under_concurrent_writers(store: 
         tokio::spawn(async move {
             let mut last = 0u64;
             while last < total {
-                let e = sub.next().await.expect("subscription ended").expect("subscribe");
+                let e = sub
+                    .next()
+                    .await
+                    .expect("subscription ended")
+                    .expect("subscribe");
                 assert_eq!(e.position, last + 1, "subscribe skipped or reordered");
                 last = e.position;
             }
@@ -420,7 +456,11 @@ async fn tailing_readers_see_gap_free_positions_under_concurrent_writers(store: 
                     .map(|k| ev("Tick", json!({ "w": w, "i": i, "k": k })))
                     .collect();
                 store
-                    .append(&format!("writer-{w}-{}", i % 5), ExpectedVersion::Any, events)
+                    .append(
+                        &format!("writer-{w}-{}", i % 5),
+                        ExpectedVersion::Any,
+                        events,
+                    )
                     .await
                     .expect("append");
             }
@@ -540,7 +580,11 @@ async fn reusing_an_event_id_with_different_content_is_rejected(store: EventStor
     }
     // Partially stored requests are not retries: refused, nothing written.
     let err = store
-        .append("s", ExpectedVersion::Any, vec![event.clone(), ev("New", json!({}))])
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            vec![event.clone(), ev("New", json!({}))],
+        )
         .await
         .expect_err("partial");
     assert!(err.is_conflict(), "{err:?}");
@@ -549,12 +593,20 @@ async fn reusing_an_event_id_with_different_content_is_rejected(store: EventStor
 
 async fn the_database_rejects_updates_and_deletes_of_events(store: EventStore) {
     store
-        .append("s", ExpectedVersion::Any, vec![ev("A", json!({"x": 1})), ev("B", json!({}))])
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            vec![ev("A", json!({"x": 1})), ev("B", json!({}))],
+        )
         .await
         .expect("append");
     let before = read_all(&store).await;
 
-    let update = raw(&store, r#"UPDATE events SET payload = '{"x":2}' WHERE version = 0"#).await;
+    let update = raw(
+        &store,
+        r#"UPDATE events SET payload = '{"x":2}' WHERE version = 0"#,
+    )
+    .await;
     assert!(update.is_err(), "UPDATE must fail: {update:?}");
     let update_all = raw(&store, "UPDATE events SET event_type = 'X'").await;
     assert!(update_all.is_err(), "UPDATE must fail: {update_all:?}");
@@ -664,7 +716,11 @@ async fn subscription_delivers_catch_up_then_live_events(store: EventStore) {
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_millis(200)).await;
             store
-                .append("t", ExpectedVersion::Any, vec![ev("Live", json!({"live": true}))])
+                .append(
+                    "t",
+                    ExpectedVersion::Any,
+                    vec![ev("Live", json!({"live": true}))],
+                )
                 .await
                 .expect("live append")
         })
@@ -678,7 +734,11 @@ async fn subscription_delivers_catch_up_then_live_events(store: EventStore) {
     assert_eq!(live.position, 4);
     assert_eq!(live.event_type, "Live");
     // Woken by the notification, not by the periodic safety re-check.
-    assert!(started.elapsed() < Duration::from_secs(2), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        started.elapsed()
+    );
     let late_live = tokio::time::timeout(limit, late.next())
         .await
         .expect("timed out")
@@ -698,7 +758,9 @@ async fn append_batch_writes_many_streams_in_one_transaction(store: EventStore) 
             (
                 format!("import-{i:03}"),
                 ExpectedVersion::NoStream,
-                (0..4).map(|k| ev("Imported", json!({ "i": i, "k": k }))).collect(),
+                (0..4)
+                    .map(|k| ev("Imported", json!({ "i": i, "k": k })))
+                    .collect(),
             )
         })
         .collect();
@@ -723,7 +785,10 @@ async fn append_batch_writes_many_streams_in_one_transaction(store: EventStore) 
     assert_eq!(results[301].positions, vec![1203]);
     assert_eq!(results[301].last_version, 2);
     assert_eq!(store.head_position().await.expect("head"), 1203);
-    assert_eq!(store.list_streams("import-").await.expect("list").len(), 300);
+    assert_eq!(
+        store.list_streams("import-").await.expect("list").len(),
+        300
+    );
     let existing = read_stream(&store, "existing").await;
     assert_eq!(existing.len(), 3);
     assert_eq!(existing[2].prev_hash, existing[1].hash);
@@ -754,9 +819,16 @@ async fn append_batch_is_all_or_nothing_when_one_stream_conflicts(store: EventSt
         .collect();
     batch.insert(
         30,
-        ("taken".into(), ExpectedVersion::NoStream, vec![ev("E", json!({}))]),
+        (
+            "taken".into(),
+            ExpectedVersion::NoStream,
+            vec![ev("E", json!({}))],
+        ),
     );
-    let err = store.append_batch(batch.clone()).await.expect_err("conflict");
+    let err = store
+        .append_batch(batch.clone())
+        .await
+        .expect_err("conflict");
     assert!(
         matches!(
             err,
@@ -787,12 +859,19 @@ async fn append_batch_is_all_or_nothing_when_one_stream_conflicts(store: EventSt
             effective_at: None,
         }],
     );
-    let err = store.append_batch(batch.clone()).await.expect_err("mismatch");
+    let err = store
+        .append_batch(batch.clone())
+        .await
+        .expect_err("mismatch");
     assert!(matches!(err, StoreError::IdempotencyMismatch { id } if id == stored.id));
     assert_eq!(store.head_position().await.expect("head"), 1);
 
     // Fixed, the same batch goes through in full.
-    batch[30] = ("taken".into(), ExpectedVersion::Exact(0), vec![ev("E", json!({}))]);
+    batch[30] = (
+        "taken".into(),
+        ExpectedVersion::Exact(0),
+        vec![ev("E", json!({}))],
+    );
     let results = store.append_batch(batch).await.expect("batch");
     assert_eq!(results.len(), 51);
     assert_eq!(store.head_position().await.expect("head"), 52);
@@ -820,21 +899,31 @@ async fn malformed_requests_are_rejected_without_writing(store: EventStore) {
 
 #[tokio::test]
 async fn connect_accepts_in_memory_sqlite_and_rejects_unknown_schemes() {
-    let store = EventStore::connect("sqlite::memory:").await.expect("memory");
+    let store = EventStore::connect("sqlite::memory:")
+        .await
+        .expect("memory");
     assert_eq!(store.backend(), Backend::Sqlite);
     let r = store
-        .append("m", ExpectedVersion::NoStream, vec![ev("A", json!({"a": 1}))])
+        .append(
+            "m",
+            ExpectedVersion::NoStream,
+            vec![ev("A", json!({"a": 1}))],
+        )
         .await
         .expect("append");
     assert_eq!(r.positions, vec![1]);
     // A second, independent in-memory store does not share the first one's log.
-    let other = EventStore::connect("sqlite::memory:").await.expect("memory 2");
+    let other = EventStore::connect("sqlite::memory:")
+        .await
+        .expect("memory 2");
     assert_eq!(other.head_position().await.expect("head"), 0);
     assert_eq!(store.head_position().await.expect("head"), 1);
     store.close().await;
     other.close().await;
 
-    let err = EventStore::connect("mysql://localhost/db").await.expect_err("scheme");
+    let err = EventStore::connect("mysql://localhost/db")
+        .await
+        .expect_err("scheme");
     assert!(matches!(err, StoreError::InvalidUrl(_)));
 }
 
