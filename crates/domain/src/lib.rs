@@ -202,4 +202,5 @@ pub(crate) fn wrong_aggregate(cmd: &Command, found: &'static str) -> DomainError
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests;

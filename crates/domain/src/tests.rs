@@ -1,1 +1,11 @@
-//! Tests shared across aggregates.
+//! Given events / when command / then events or error. No database.
+
+mod activity;
+mod agency;
+mod agreement;
+mod commitment;
+mod correspondence;
+mod fixtures;
+mod petition;
+mod properties;
+mod serde_roundtrip;

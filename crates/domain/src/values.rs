@@ -388,6 +388,7 @@ pub fn normalize_acronym(acronym: &str) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
 

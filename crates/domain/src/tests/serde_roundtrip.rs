@@ -1,0 +1,562 @@
+use std::collections::BTreeSet;
+
+use serde_json::json;
+
+use super::fixtures::*;
+use crate::command::*;
+use crate::event::EVENT_TYPES;
+use crate::values::*;
+use crate::{Command, DomainError, DomainEvent};
+
+fn mxn(v: &str) -> Mxn {
+    v.parse().unwrap()
+}
+
+fn pct(v: &str) -> Progress {
+    v.parse().unwrap()
+}
+
+fn contact() -> CitizenContact {
+    CitizenContact {
+        name: s("Juan Pérez"),
+        phone: Some(s("6621234567")),
+        email: Some(s("juan@example.com")),
+        address: None,
+    }
+}
+
+/// One sample of every event type.
+fn sample_events() -> Vec<DomainEvent> {
+    use DomainEvent::*;
+    vec![
+        AgencyRegistered {
+            acronym: s("SIDUR"),
+            name: s("Secretaría de Infraestructura y Desarrollo Urbano"),
+            sector_head: Some(s("SIDUR")),
+        },
+        AgencyRenamed {
+            acronym: s("SIDUR"),
+            name: s("SIDUR"),
+        },
+        AgencyDeactivated {
+            acronym: s("IMTES"),
+        },
+        LiaisonDesignated {
+            acronym: s("CEA"),
+            name: s("Ana"),
+            position: s("Directora"),
+            contact: s("ana@cea.gob.mx"),
+            designation_letter: s("CEA-01/2023"),
+        },
+        CabinetMeetingHeld {
+            meeting_id: id(900),
+            meeting_type: MeetingType::LegalAmpliado,
+            date: day(2023, 1, 10),
+            agencies: vec![s("CEA")],
+        },
+        AgreementCreated {
+            agreement_id: id(1),
+            kind: ItemKind::Instruction,
+            origin: Origin::SpecialProject,
+            meeting_id: None,
+            meeting_type: None,
+            description: s("Plan Sonora"),
+            agencies: vec![s("SIDUR"), s("CEA")],
+            responsible_person: s("Ing. López"),
+            issuer: s("Gobernador"),
+            issued_on: day(2023, 1, 10),
+            due_on: Some(day(2023, 12, 31)),
+            budget: vec![YearBudget {
+                year: 2023,
+                amount_mxn: mxn("1000.5"),
+            }],
+        },
+        InstructionStageChanged {
+            stage: InstructionStage::Ejecucion100,
+        },
+        ProgressReported {
+            progress: pct("33.33"),
+            note: Some(s("avance físico")),
+        },
+        FollowUpActionRecorded {
+            text: s("Mesa de trabajo"),
+            date: day(2023, 2, 1),
+        },
+        StatusChanged {
+            status: Status::InProgress,
+        },
+        AgreementReassigned {
+            agencies: vec![s("SEC")],
+            responsible_person: s("Mtra. Gil"),
+        },
+        AgreementCancelled {
+            reason: s("duplicado"),
+        },
+        EventCorrected {
+            corrected_event_id: id(77),
+            reason: s("error de captura"),
+            status: Some(Status::Pending),
+            progress: Some(Progress::ZERO),
+            due_on: Some(day(2024, 1, 1)),
+            description: Some(s("Plan Sonora de energía")),
+        },
+        CommitmentRegistered {
+            number: 218,
+            text: s("Hospital General"),
+        },
+        CommitmentAssigned {
+            agencies: vec![s("SSA")],
+        },
+        ActionRegistered {
+            action_id: id(7),
+            agency: s("SSA"),
+            description: s("Proyecto ejecutivo"),
+            status: Status::Concluded,
+            progress: Some(Progress::HUNDRED),
+            investment_mxn: mxn("98765432.10"),
+            date: day(2023, 6, 30),
+        },
+        ActionStatusChanged {
+            action_id: id(7),
+            status: Status::Concluded,
+        },
+        ActionProgressReported {
+            action_id: id(7),
+            progress: pct("12.5"),
+        },
+        ActivityCreated {
+            activity_id: id(3),
+            title: s("Informe"),
+            priority: Priority::Normal,
+            due_on: day(2023, 9, 30),
+            responsibles: vec![s("Ana"), s("Luis")],
+        },
+        ResponsibleReported {
+            responsible: s("Ana"),
+            status: Status::InProgress,
+            progress: pct("50"),
+        },
+        ResponsibleClosed {
+            responsible: s("Ana"),
+        },
+        ActivityConcluded {},
+        LetterReceived {
+            folio: s("OEE-1"),
+            unit: Unit::Oee,
+            classification: Classification::Cc,
+            sender: s("CONAGUA"),
+            subject: s("Copia de oficio"),
+            received_at: at(2023, 5, 2, 16),
+        },
+        LetterTurned {
+            agency: s("CEA"),
+            turned_at: at(2023, 5, 3, 16),
+        },
+        CaseFileOpened {
+            case_file: s("EXP-1"),
+            opened_at: at(2023, 5, 3, 17),
+        },
+        OutgoingLetterIssued {
+            number: s("OEE-0456/2023"),
+            recipient: s("CEA"),
+            issued_at: at(2023, 5, 4, 17),
+        },
+        LetterFollowUpRecorded {
+            note: s("llamada"),
+            recorded_at: at(2023, 5, 5, 17),
+        },
+        LetterAnswered {
+            answered_at: at(2023, 5, 6, 17),
+        },
+        PetitionReceived {
+            petition_id: id(5),
+            channel: Channel::SocialMedia,
+            topic: Topic::LegalAdvice,
+            municipality: s("Hermosillo"),
+            citizen_id: id(55),
+            contact: contact(),
+            tour_id: None,
+            received_at: at(2023, 7, 1, 10),
+        },
+        PetitionTurned {
+            target: TurnTarget::GovernmentLevel(GovernmentLevel::Municipal),
+            turned_at: at(2023, 7, 2, 10),
+        },
+        PetitionFollowUpRecorded {
+            kind: FollowUpKind::Visit,
+            at: at(2023, 7, 3, 10),
+        },
+        PetitionAttended {
+            at: at(2023, 7, 4, 10),
+        },
+        PetitionClosed {
+            at: at(2023, 7, 5, 10),
+        },
+    ]
+}
+
+#[test]
+fn the_samples_cover_every_event_type() {
+    let sampled: BTreeSet<_> = sample_events().iter().map(|e| e.event_type()).collect();
+    let declared: BTreeSet<_> = EVENT_TYPES.iter().map(|(t, _)| *t).collect();
+    assert_eq!(sampled, declared);
+}
+
+#[test]
+fn every_event_survives_to_stored_and_from_stored() {
+    for event in sample_events() {
+        let (event_type, version, payload) = event.to_stored();
+        assert_eq!(event_type, event.event_type());
+        assert_eq!(version, event.schema_version());
+        assert!(payload.is_object(), "{event_type} payload is not an object");
+        let back = DomainEvent::from_stored(&event_type, version, payload).unwrap();
+        assert_eq!(back, event);
+    }
+}
+
+#[test]
+fn stored_payloads_use_camel_case_fields_and_decimal_strings() {
+    let events = sample_events();
+    let created = events
+        .iter()
+        .find(|e| e.event_type() == "AgreementCreated")
+        .unwrap();
+    let (_, _, p) = created.to_stored();
+    assert_eq!(p["responsiblePerson"], "Ing. López");
+    assert_eq!(p["issuedOn"], "2023-01-10");
+    assert_eq!(
+        p["budget"][0],
+        json!({"year": 2023, "amountMxn": "1000.50"})
+    );
+    assert_eq!(p["kind"], "INSTRUCTION");
+    let action = events
+        .iter()
+        .find(|e| e.event_type() == "ActionRegistered")
+        .unwrap();
+    let (_, v, p) = action.to_stored();
+    assert_eq!(v, 2);
+    assert_eq!(p["investmentMxn"], "98765432.10");
+    assert_eq!(p["progress"], "100");
+    let concluded = events
+        .iter()
+        .find(|e| e.event_type() == "ActivityConcluded");
+    assert_eq!(concluded.unwrap().to_stored().2, json!({}));
+}
+
+#[test]
+fn a_v1_action_registered_is_upcast_with_its_investment_exact() {
+    let v1 = json!({
+        "actionId": id(7),
+        "agency": "SSA",
+        "description": "Importado de la hoja de cálculo",
+        "status": "IN_PROGRESS",
+        "investment": 1234.5,
+        "date": "2023-03-31"
+    });
+    let e = DomainEvent::from_stored("ActionRegistered", 1, v1).unwrap();
+    let DomainEvent::ActionRegistered {
+        investment_mxn,
+        progress,
+        ..
+    } = &e
+    else {
+        panic!("wrong variant");
+    };
+    assert_eq!(investment_mxn.to_string(), "1234.50");
+    assert_eq!(*progress, None);
+    let (_, v, p) = e.to_stored();
+    assert_eq!(v, 2);
+    assert_eq!(p["investmentMxn"], "1234.50");
+    assert!(p.get("investment").is_none());
+}
+
+#[test]
+fn upcasting_does_not_go_through_float_arithmetic() {
+    // 0.1 + 0.2 style values and large amounts keep their exact text.
+    for (number, expected) in [
+        ("0.1", "0.10"),
+        ("98765432.12", "98765432.12"),
+        ("15000000", "15000000.00"),
+    ] {
+        let payload: serde_json::Value = serde_json::from_str(&format!(
+            r#"{{"actionId":"{}","agency":"SSA","description":"x","status":"PENDING","investment":{number},"date":"2023-03-31"}}"#,
+            id(7)
+        ))
+        .unwrap();
+        let e = DomainEvent::from_stored("ActionRegistered", 1, payload).unwrap();
+        let (_, _, p) = e.to_stored();
+        assert_eq!(p["investmentMxn"], expected);
+    }
+}
+
+#[test]
+fn a_v1_action_with_a_negative_or_fractional_centavo_investment_cannot_be_upcast() {
+    for bad in [json!(-5), json!(1.005)] {
+        let v1 = json!({
+            "actionId": id(7), "agency": "SSA", "description": "x",
+            "status": "PENDING", "investment": bad, "date": "2023-03-31"
+        });
+        assert!(matches!(
+            DomainEvent::from_stored("ActionRegistered", 1, v1),
+            Err(DomainError::Upcast { version: 1, .. })
+        ));
+    }
+}
+
+#[test]
+fn unknown_types_and_future_versions_are_refused() {
+    assert_eq!(
+        DomainEvent::from_stored("Nope", 1, json!({})),
+        Err(DomainError::UnknownEventType(s("Nope")))
+    );
+    assert!(matches!(
+        DomainEvent::from_stored("StatusChanged", 2, json!({"status": "PENDING"})),
+        Err(DomainError::Upcast { version: 2, .. })
+    ));
+}
+
+#[test]
+fn a_malformed_petition_payload_error_does_not_quote_personal_data() {
+    let (_, v, mut p) = sample_events()
+        .into_iter()
+        .find(|e| e.event_type() == "PetitionReceived")
+        .unwrap()
+        .to_stored();
+    p["contact"]["name"] = json!(["Juan Pérez"]);
+    let err = DomainEvent::from_stored("PetitionReceived", v, p).unwrap_err();
+    assert!(!err.to_string().contains("Juan"));
+}
+
+/// One sample of every command.
+fn sample_commands() -> Vec<Command> {
+    use Command::*;
+    let t = at(2023, 5, 2, 16);
+    vec![
+        RegisterAgency(RegisterAgencyInput {
+            acronym: s("SIDUR"),
+            name: s("Infraestructura"),
+            sector_head: None,
+        }),
+        RenameAgency(RenameAgencyInput {
+            acronym: s("SIDUR"),
+            name: s("x"),
+        }),
+        DeactivateAgency(DeactivateAgencyInput {
+            acronym: s("SIDUR"),
+        }),
+        DesignateLiaison(DesignateLiaisonInput {
+            acronym: s("CEA"),
+            name: s("Ana"),
+            position: s("Dir"),
+            contact: s("a@b"),
+            designation_letter: s("L-1"),
+        }),
+        HoldCabinetMeeting(HoldCabinetMeetingInput {
+            meeting_id: id(900),
+            meeting_type: MeetingType::Regional,
+            date: day(2023, 1, 1),
+            agencies: vec![s("CEA")],
+        }),
+        CreateAgreement(CreateAgreementInput {
+            agreement_id: id(1),
+            kind: ItemKind::Agreement,
+            origin: Origin::CabinetMeeting,
+            meeting_id: Some(id(900)),
+            description: s("d"),
+            agencies: vec![s("CEA")],
+            responsible_person: s("p"),
+            issuer: s("i"),
+            issued_on: day(2023, 1, 1),
+            due_on: None,
+            budget: vec![YearBudget {
+                year: 2024,
+                amount_mxn: mxn("10"),
+            }],
+        }),
+        ChangeInstructionStage(ChangeInstructionStageInput {
+            agreement_id: id(1),
+            stage: InstructionStage::MesaTrabajo,
+        }),
+        ReportAgreementProgress(ReportAgreementProgressInput {
+            agreement_id: id(1),
+            progress: pct("10"),
+            note: None,
+        }),
+        RecordFollowUpAction(RecordFollowUpActionInput {
+            agreement_id: id(1),
+            text: s("t"),
+            date: day(2023, 2, 1),
+        }),
+        ChangeAgreementStatus(ChangeAgreementStatusInput {
+            agreement_id: id(1),
+            status: Status::Concluded,
+        }),
+        ReassignAgreement(ReassignAgreementInput {
+            agreement_id: id(1),
+            agencies: vec![s("SEC")],
+            responsible_person: s("p"),
+        }),
+        CancelAgreement(CancelAgreementInput {
+            agreement_id: id(1),
+            reason: s("r"),
+        }),
+        CorrectAgreementEvent(CorrectAgreementEventInput {
+            agreement_id: id(1),
+            corrected_event_id: id(2),
+            reason: s("r"),
+            status: Some(Status::Pending),
+            progress: None,
+            due_on: None,
+            description: None,
+        }),
+        RegisterCommitment(RegisterCommitmentInput {
+            number: 1,
+            text: s("t"),
+        }),
+        AssignCommitment(AssignCommitmentInput {
+            number: 1,
+            agencies: vec![s("CEA")],
+        }),
+        RegisterAction(RegisterActionInput {
+            number: 1,
+            action_id: id(7),
+            agency: s("CEA"),
+            description: s("d"),
+            status: Status::Pending,
+            progress: None,
+            investment_mxn: mxn("0"),
+            date: day(2023, 1, 1),
+        }),
+        ChangeActionStatus(ChangeActionStatusInput {
+            number: 1,
+            action_id: id(7),
+            status: Status::InProgress,
+        }),
+        ReportActionProgress(ReportActionProgressInput {
+            number: 1,
+            action_id: id(7),
+            progress: pct("99.99"),
+        }),
+        CreateActivity(CreateActivityInput {
+            activity_id: id(3),
+            title: s("t"),
+            priority: Priority::Baja,
+            due_on: day(2023, 1, 1),
+            responsibles: vec![s("Ana")],
+        }),
+        ReportActivity(ReportActivityInput {
+            activity_id: id(3),
+            responsible: s("Ana"),
+            status: Status::InProgress,
+            progress: pct("1"),
+        }),
+        CloseActivityResponsibility(CloseActivityResponsibilityInput {
+            activity_id: id(3),
+            responsible: s("Ana"),
+        }),
+        ReceiveLetter(ReceiveLetterInput {
+            folio: s("F-1"),
+            unit: Unit::Dggd,
+            classification: Classification::Relevant,
+            sender: s("x"),
+            subject: s("y"),
+            received_at: t,
+        }),
+        TurnLetter(TurnLetterInput {
+            folio: s("F-1"),
+            agency: s("CEA"),
+            turned_at: t,
+        }),
+        OpenCaseFile(OpenCaseFileInput {
+            folio: s("F-1"),
+            case_file: s("E-1"),
+            opened_at: t,
+        }),
+        IssueOutgoingLetter(IssueOutgoingLetterInput {
+            folio: s("F-1"),
+            number: s("O-1"),
+            recipient: s("CEA"),
+            issued_at: t,
+        }),
+        RecordLetterFollowUp(RecordLetterFollowUpInput {
+            folio: s("F-1"),
+            note: s("n"),
+            recorded_at: t,
+        }),
+        AnswerLetter(AnswerLetterInput {
+            folio: s("F-1"),
+            answered_at: t,
+        }),
+        ReceivePetition(ReceivePetitionInput {
+            petition_id: id(5),
+            channel: Channel::Hearing,
+            topic: Topic::InformationRequest,
+            municipality: s("Cajeme"),
+            citizen_id: id(55),
+            contact: contact(),
+            tour_id: None,
+            received_at: t,
+        }),
+        TurnPetition(TurnPetitionInput {
+            petition_id: id(5),
+            target: TurnTarget::Agency(s("SEC")),
+            turned_at: t,
+        }),
+        RecordPetitionFollowUp(RecordPetitionFollowUpInput {
+            petition_id: id(5),
+            kind: FollowUpKind::Reply,
+            at: t,
+        }),
+        AttendPetition(AttendPetitionInput {
+            petition_id: id(5),
+            at: t,
+        }),
+        ClosePetition(ClosePetitionInput {
+            petition_id: id(5),
+            at: t,
+        }),
+    ]
+}
+
+#[test]
+fn every_command_survives_a_json_round_trip_under_its_name() {
+    let commands = sample_commands();
+    let names: BTreeSet<_> = commands.iter().map(Command::name).collect();
+    assert_eq!(names.len(), 32, "one sample per command");
+    for cmd in commands {
+        let value = serde_json::to_value(&cmd).unwrap();
+        assert_eq!(value["command"], cmd.name());
+        assert!(value["input"].is_object());
+        let back: Command = serde_json::from_value(value).unwrap();
+        assert_eq!(back, cmd);
+    }
+}
+
+#[test]
+fn a_command_json_line_reads_as_documented() {
+    let line = r#"{"command":"registerAgency","input":{"acronym":"SIDUR","name":"Infraestructura","sectorHead":null}}"#;
+    let cmd: Command = serde_json::from_str(line).unwrap();
+    assert_eq!(cmd.stream_id(), crate::AGENCY_CATALOG_STREAM);
+    let line = r#"{"command":"reportActionProgress","input":{"number":12,"actionId":"00000000-0000-0000-0000-000000000007","progress":"55.5"}}"#;
+    let cmd: Command = serde_json::from_str(line).unwrap();
+    assert_eq!(cmd.stream_id(), "commitment-12");
+    let bad = r#"{"command":"reportActionProgress","input":{"number":12,"actionId":"00000000-0000-0000-0000-000000000007","progress":"101"}}"#;
+    assert!(serde_json::from_str::<Command>(bad).is_err());
+}
+
+#[test]
+fn every_command_routes_to_a_stream_of_its_aggregate() {
+    for cmd in sample_commands() {
+        let stream = cmd.stream_id();
+        let prefix = match cmd.aggregate_kind() {
+            crate::AggregateKind::AgencyCatalog => "agencies",
+            crate::AggregateKind::CabinetMeeting => "cabinet-meeting-",
+            crate::AggregateKind::Agreement => "agreement-",
+            crate::AggregateKind::Commitment => "commitment-",
+            crate::AggregateKind::Activity => "activity-",
+            crate::AggregateKind::Letter => "letter-",
+            crate::AggregateKind::Petition => "petition-",
+        };
+        assert!(stream.starts_with(prefix), "{} -> {stream}", cmd.name());
+    }
+}
