@@ -193,13 +193,14 @@ impl App {
                 .with_event_ids(&stored_ids);
             let events = domain::decide(&history, &req.command, &ctx)?;
             let ids = event_ids(req.command_id, events.len());
-            let new = to_new_events(
+            let mut new = to_new_events(
                 &events,
                 &ids,
                 &req.principal.subject,
                 correlation_id,
                 req.effective_at,
             );
+            self.vault().seal_all(&mut new).await?;
             let expected = match current {
                 Some(v) => ExpectedVersion::Exact(v),
                 None => ExpectedVersion::NoStream,

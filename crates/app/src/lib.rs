@@ -6,12 +6,14 @@
 //! - [`tokens`]: bearer tokens (hashed, revocable).
 //! - [`commands`]: executing one command with concurrency and idempotency.
 //! - [`import`]: JSON Lines import: validate everything, then one bulk append.
+//! - [`personal_data`]: citizens' contact data sealed per citizen (crypto-shredding).
 //! - [`error`]: [`AppError`] and its stable client codes.
 
 pub mod auth;
 pub mod commands;
 pub mod error;
 pub mod import;
+pub mod personal_data;
 pub mod queries;
 pub mod tokens;
 
@@ -21,6 +23,7 @@ pub use error::AppError;
 pub use import::{ImportLine, ImportReport, RejectedLine};
 pub use tokens::{CreatedToken, TokenInfo, TokenStore};
 
+use personal_data::KeyVault;
 use seguimiento_eventstore::EventStore;
 
 /// Everything a front end (GraphQL, CLI) needs, cheap to clone.
@@ -28,6 +31,7 @@ use seguimiento_eventstore::EventStore;
 pub struct App {
     store: EventStore,
     tokens: TokenStore,
+    vault: KeyVault,
 }
 
 impl App {
@@ -39,7 +43,12 @@ impl App {
 
     pub fn from_store(store: EventStore) -> App {
         let tokens = TokenStore::new(&store);
-        App { store, tokens }
+        let vault = KeyVault::new(&store);
+        App {
+            store,
+            tokens,
+            vault,
+        }
     }
 
     pub fn store(&self) -> &EventStore {
@@ -48,5 +57,10 @@ impl App {
 
     pub fn tokens(&self) -> &TokenStore {
         &self.tokens
+    }
+
+    /// Per-citizen keys of personal data (crypto-shredding).
+    pub fn vault(&self) -> &KeyVault {
+        &self.vault
     }
 }

@@ -1,0 +1,227 @@
+//! Citizens' personal data, protected by crypto-shredding.
+//!
+//! A petition's `contact` is the only personal data in the log. Before it is appended the
+//! field is sealed with AES-256-GCM under a key kept per citizen in `citizen_keys`, outside
+//! the log. Forgetting a citizen deletes the key: the events (and their hash chain) stay
+//! exactly as stored, but the contact can no longer be read. Projections never read it.
+//!
+//! Sealed form of the field: `{"sealed": "<base64 of nonce || ciphertext>"}`.
+
+use aes_gcm::aead::{Aead, KeyInit, OsRng};
+use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine;
+use chrono::Utc;
+use rand::RngCore;
+use seguimiento_eventstore::{DbPool, EventStore, NewEvent};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::AppError;
+
+/// The only event type that carries personal data, and its field.
+const PERSONAL_EVENT: &str = "PetitionReceived";
+const PERSONAL_FIELD: &str = "contact";
+const NONCE_LEN: usize = 12;
+
+/// The per-citizen key table.
+#[derive(Clone)]
+pub struct KeyVault {
+    pool: DbPool,
+}
+
+impl KeyVault {
+    pub fn new(store: &EventStore) -> Self {
+        KeyVault {
+            pool: store.pool().clone(),
+        }
+    }
+
+    async fn find(&self, citizen: &str) -> Result<Option<[u8; 32]>, AppError> {
+        let sql = "SELECT key_hex FROM citizen_keys WHERE citizen_id = $1";
+        let row: Option<(String,)> = match &self.pool {
+            DbPool::Sqlite(p) => sqlx::query_as(sql).bind(citizen).fetch_optional(p).await?,
+            DbPool::Postgres(p) => sqlx::query_as(sql).bind(citizen).fetch_optional(p).await?,
+        };
+        Ok(row.and_then(|(h,)| hex::decode(h).ok()?.try_into().ok()))
+    }
+
+    /// The citizen's key, created on first use. Concurrent creators agree on one key:
+    /// the insert does nothing when a key exists, and everyone reads back the stored one.
+    async fn key_for(&self, citizen: &str) -> Result<[u8; 32], AppError> {
+        if let Some(k) = self.find(citizen).await? {
+            return Ok(k);
+        }
+        let mut key = [0u8; 32];
+        rand::rng().fill_bytes(&mut key);
+        let sql = "INSERT INTO citizen_keys (citizen_id, key_hex, created_at) VALUES ($1, $2, $3) \
+                   ON CONFLICT (citizen_id) DO NOTHING";
+        let now = Utc::now().to_rfc3339();
+        match &self.pool {
+            DbPool::Sqlite(p) => {
+                sqlx::query(sql)
+                    .bind(citizen)
+                    .bind(hex::encode(key))
+                    .bind(&now)
+                    .execute(p)
+                    .await?;
+            }
+            DbPool::Postgres(p) => {
+                sqlx::query(sql)
+                    .bind(citizen)
+                    .bind(hex::encode(key))
+                    .bind(&now)
+                    .execute(p)
+                    .await?;
+            }
+        }
+        self.find(citizen)
+            .await?
+            .ok_or_else(|| AppError::Validation("citizen key could not be stored".into()))
+    }
+
+    /// Deletes a citizen's key; returns whether there was one.
+    pub async fn forget(&self, citizen: Uuid) -> Result<bool, AppError> {
+        let sql = "DELETE FROM citizen_keys WHERE citizen_id = $1";
+        let id = citizen.to_string();
+        let n = match &self.pool {
+            DbPool::Sqlite(p) => sqlx::query(sql).bind(&id).execute(p).await?.rows_affected(),
+            DbPool::Postgres(p) => sqlx::query(sql).bind(&id).execute(p).await?.rows_affected(),
+        };
+        Ok(n > 0)
+    }
+
+    /// Seals the personal field of every event that has one, in place.
+    pub async fn seal_all(&self, events: &mut [NewEvent]) -> Result<(), AppError> {
+        for e in events.iter_mut().filter(|e| e.event_type == PERSONAL_EVENT) {
+            let Some(citizen) = citizen_of(&e.payload) else {
+                continue;
+            };
+            let key = self.key_for(&citizen).await?;
+            seal(&mut e.payload, &key)?;
+        }
+        Ok(())
+    }
+
+    /// Opens the personal field of a stored payload for a reader allowed to see it.
+    /// Returns `false` (payload untouched) when the citizen was forgotten.
+    pub async fn unseal(&self, event_type: &str, payload: &mut Value) -> Result<bool, AppError> {
+        if event_type != PERSONAL_EVENT {
+            return Ok(true);
+        }
+        let Some(citizen) = citizen_of(payload) else {
+            return Ok(true);
+        };
+        match self.find(&citizen).await? {
+            Some(key) => open(payload, &key),
+            None => Ok(false),
+        }
+    }
+}
+
+fn citizen_of(payload: &Value) -> Option<String> {
+    payload.get("citizenId")?.as_str().map(str::to_owned)
+}
+
+/// Whether a payload's personal field is sealed.
+pub fn is_sealed(payload: &Value) -> bool {
+    payload
+        .get(PERSONAL_FIELD)
+        .and_then(|c| c.get("sealed"))
+        .is_some()
+}
+
+/// Replaces the personal field of a payload with a placeholder, for readers who may not
+/// see it (and for forgotten citizens).
+pub fn redact(payload: &mut Value) {
+    if let Some(obj) = payload.as_object_mut() {
+        if obj.contains_key(PERSONAL_FIELD) {
+            obj.insert(PERSONAL_FIELD.into(), json!({ "redacted": true }));
+        }
+    }
+}
+
+fn seal(payload: &mut Value, key: &[u8; 32]) -> Result<(), AppError> {
+    let Some(obj) = payload.as_object_mut() else {
+        return Ok(());
+    };
+    let Some(plain) = obj.get(PERSONAL_FIELD) else {
+        return Ok(());
+    };
+    if plain.get("sealed").is_some() {
+        return Ok(());
+    }
+    let bytes = serde_json::to_vec(plain)
+        .map_err(|_| AppError::Validation("contact data is not serializable".into()))?;
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+    let ct = cipher
+        .encrypt(&nonce, bytes.as_slice())
+        .map_err(|_| AppError::Validation("contact data could not be sealed".into()))?;
+    let mut sealed = nonce.to_vec();
+    sealed.extend_from_slice(&ct);
+    obj.insert(
+        PERSONAL_FIELD.into(),
+        json!({ "sealed": B64.encode(sealed) }),
+    );
+    Ok(())
+}
+
+fn open(payload: &mut Value, key: &[u8; 32]) -> Result<bool, AppError> {
+    let Some(obj) = payload.as_object_mut() else {
+        return Ok(true);
+    };
+    let Some(sealed) = obj
+        .get(PERSONAL_FIELD)
+        .and_then(|c| c.get("sealed"))
+        .and_then(Value::as_str)
+    else {
+        return Ok(true);
+    };
+    let raw = B64
+        .decode(sealed)
+        .map_err(|_| AppError::Validation("sealed contact is not base64".into()))?;
+    if raw.len() <= NONCE_LEN {
+        return Ok(false);
+    }
+    let (nonce, ct) = raw.split_at(NONCE_LEN);
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+    let Ok(plain) = cipher.decrypt(Nonce::from_slice(nonce), ct) else {
+        return Ok(false);
+    };
+    let contact: Value = serde_json::from_slice(&plain)
+        .map_err(|_| AppError::Validation("sealed contact is not JSON".into()))?;
+    obj.insert(PERSONAL_FIELD.into(), contact);
+    Ok(true)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sealed_contact_opens_with_its_key_only() {
+        let contact = json!({"name": "Juana Pérez", "email": "juana@example.org"});
+        let mut p = json!({"citizenId": "c1", "contact": contact.clone(), "topic": "X"});
+        let key = [7u8; 32];
+        seal(&mut p, &key).unwrap();
+        let text = p.to_string();
+        assert!(!text.contains("Juana") && !text.contains("juana@"));
+        assert!(is_sealed(&p));
+        let mut wrong = p.clone();
+        assert!(!open(&mut wrong, &[8u8; 32]).unwrap());
+        assert!(is_sealed(&wrong));
+        assert!(open(&mut p, &key).unwrap());
+        assert_eq!(p["contact"], contact);
+        assert_eq!(p["topic"], "X");
+    }
+
+    #[test]
+    fn redaction_replaces_only_the_personal_field() {
+        let mut p = json!({"citizenId": "c1", "contact": {"name": "Juana"}, "topic": "X"});
+        redact(&mut p);
+        assert_eq!(p["contact"], json!({"redacted": true}));
+        assert_eq!(p["topic"], "X");
+    }
+}

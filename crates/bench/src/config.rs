@@ -1,0 +1,102 @@
+//! Benchmark sizes and what each one runs.
+
+use std::time::Duration;
+
+/// How big a run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Size {
+    /// Tiny (2k events): keeps the benchmark working in CI.
+    Smoke,
+    /// 100k events.
+    Small,
+    /// 1M events.
+    Full,
+}
+
+/// Where the events come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Source {
+    /// The deterministic 2023 demo dataset (~10k events at most), in process.
+    Demo,
+    /// `seguimiento gen` (Sonora volumes), decided in process.
+    Gen,
+}
+
+/// The parameters of one run.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub size: Size,
+    /// Events of the largest level (figures 2–4, 6).
+    pub events: usize,
+    /// Events per writer variant of figure 1 (upper bound).
+    pub append_events: usize,
+    /// Time bound of each figure-1 variant.
+    pub append_time: Duration,
+    /// Requests per GraphQL load (upper bound).
+    pub requests: usize,
+    /// Time bound of each GraphQL load.
+    pub request_time: Duration,
+    /// The level closest to this many events runs figure 5.
+    pub as_of_events: usize,
+    pub source: Source,
+}
+
+impl Params {
+    pub fn for_size(size: Size) -> Self {
+        match size {
+            Size::Smoke => Params {
+                size,
+                events: 2_000,
+                append_events: 100,
+                append_time: Duration::from_secs(3),
+                requests: 100,
+                request_time: Duration::from_secs(3),
+                as_of_events: 2_000,
+                source: Source::Demo,
+            },
+            Size::Small => Params {
+                size,
+                events: 100_000,
+                append_events: 1_000,
+                append_time: Duration::from_secs(10),
+                requests: 3_000,
+                request_time: Duration::from_secs(10),
+                as_of_events: 100_000,
+                source: Source::Gen,
+            },
+            Size::Full => Params {
+                size,
+                events: 1_000_000,
+                append_events: 3_000,
+                append_time: Duration::from_secs(15),
+                requests: 5_000,
+                request_time: Duration::from_secs(15),
+                as_of_events: 300_000,
+                source: Source::Gen,
+            },
+        }
+    }
+
+    /// The growth levels (1×, 4×, 16×): the largest is `events`.
+    pub fn levels(&self) -> [usize; 3] {
+        [self.events / 16, self.events / 4, self.events]
+    }
+
+    /// The level that runs figure 5.
+    pub fn as_of_level(&self) -> usize {
+        self.levels()
+            .into_iter()
+            .min_by_key(|l| l.abs_diff(self.as_of_events))
+            .unwrap_or(self.events)
+    }
+}
+
+impl Size {
+    pub fn name(self) -> &'static str {
+        match self {
+            Size::Smoke => "smoke",
+            Size::Small => "small",
+            Size::Full => "full",
+        }
+    }
+}
