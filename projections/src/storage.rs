@@ -202,10 +202,16 @@ pub async fn flush(
         }
         DbPool::Sqlite(_) => "SELECT generation FROM projection_active WHERE projection = $1",
     };
+    // SQLite: take the write lock up front so the read-then-write below cannot fail with
+    // a stale snapshot when another writer commits in between.
+    let begin = match pool {
+        DbPool::Postgres(_) => "BEGIN",
+        DbPool::Sqlite(_) => "BEGIN IMMEDIATE",
+    };
     let activate = "INSERT INTO projection_active (projection, generation) VALUES ($1, $2) \
                     ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation";
     on_pool!(pool, |p| {
-        let mut tx = p.begin().await?;
+        let mut tx = p.begin_with(begin).await?;
         if guard != Guard::Building {
             let active: Option<(i64,)> = sqlx::query_as(lock_sql)
                 .bind(projection)

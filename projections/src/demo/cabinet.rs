@@ -139,7 +139,8 @@ impl Ctx<'_> {
     ) -> Uuid {
         let agreement_id = id(&format!("agreement/{key}"));
         let issued_on = local_date(issued);
-        let due_on = (!n.is_multiple_of(3)).then(|| issued_on + TimeDelta::days(90 + (n % 5) as i64 * 30));
+        let due_on =
+            (!n.is_multiple_of(3)).then(|| issued_on + TimeDelta::days(90 + (n % 5) as i64 * 30));
         let actor = "secretaria.tecnica@joee";
         self.out.push(cmd(
             Command::CreateAgreement(CreateAgreementInput {

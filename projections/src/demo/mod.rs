@@ -33,7 +33,7 @@ mod runner;
 use chrono::{DateTime, TimeZone, Utc};
 use seguimiento_domain::Command;
 
-pub use runner::{events_for, recorded, run, DemoEvent};
+pub use runner::{events_for, recorded, run, DemoEvent, Simulator};
 
 /// One command of the dataset, with who issues it and when it took effect.
 #[derive(Debug, Clone, PartialEq)]

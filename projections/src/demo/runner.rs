@@ -27,36 +27,50 @@ pub struct DemoEvent {
     pub effective_at: DateTime<Utc>,
 }
 
-/// Decides every command against the in-memory history of its stream (with the agency
-/// catalog and the referenced cabinet meeting as context, "now" = the report instant or
-/// later) and returns the events with their streams, in order.
-pub fn run(commands: &[DemoCommand]) -> Result<Vec<DemoEvent>> {
-    let mut streams: HashMap<String, Vec<DomainEvent>> = HashMap::new();
-    let mut ids: HashMap<String, Vec<Uuid>> = HashMap::new();
-    let mut catalog = AgencyCatalog::default();
-    let mut out = Vec::new();
-    for c in commands {
+/// In-memory command execution: the streams' histories, the agency catalog and the
+/// deterministic event ids (`id("<stream>#<version>")`), so corrections can name events.
+#[derive(Debug, Default)]
+pub struct Simulator {
+    streams: HashMap<String, Vec<DomainEvent>>,
+    ids: HashMap<String, Vec<Uuid>>,
+    catalog: AgencyCatalog,
+}
+
+impl Simulator {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Ids of a stream's events so far.
+    pub fn event_ids(&self, stream: &str) -> &[Uuid] {
+        self.ids.get(stream).map_or(&[][..], |v| v.as_slice())
+    }
+
+    /// Decides one command against its stream (with the agency catalog and the referenced
+    /// cabinet meeting as context; "now" = the report instant or the command's effective
+    /// time, whichever is later) and records the events. A rejected command changes
+    /// nothing.
+    pub fn execute(&mut self, c: &DemoCommand) -> Result<Vec<DemoEvent>> {
         let stream = c.command.stream_id();
         let meeting = c.command.meeting_ref().and_then(|m| {
-            streams
+            self.streams
                 .get(&meeting_stream(m))
                 .map(|h| CabinetState::from_events(h))
                 .and_then(|s| s.meeting)
         });
         let now = super::report_instant().max(c.effective_at);
-        let empty = Vec::new();
-        let event_ids = ids.get(&stream).unwrap_or(&empty);
-        let ctx = Context::new(&catalog, now)
+        let ctx = Context::new(&self.catalog, now)
             .with_meeting(meeting.as_ref())
-            .with_event_ids(event_ids);
-        let history = streams.get(&stream).map_or(&[][..], |h| h.as_slice());
+            .with_event_ids(self.ids.get(&stream).map_or(&[][..], |v| v.as_slice()));
+        let history = self.streams.get(&stream).map_or(&[][..], |h| h.as_slice());
         let events = decide(history, &c.command, &ctx)?;
-        let h = streams.entry(stream.clone()).or_default();
-        let idv = ids.entry(stream.clone()).or_default();
+        let h = self.streams.entry(stream.clone()).or_default();
+        let idv = self.ids.entry(stream.clone()).or_default();
+        let mut out = Vec::with_capacity(events.len());
         for e in events {
             if e.aggregate_kind() == AggregateKind::AgencyCatalog && stream == AGENCY_CATALOG_STREAM
             {
-                catalog.apply(&e);
+                self.catalog.apply(&e);
             }
             let version = h.len() as u64;
             let id = super::id(&format!("{stream}#{version}"));
@@ -71,8 +85,37 @@ pub fn run(commands: &[DemoCommand]) -> Result<Vec<DemoEvent>> {
                 effective_at: c.effective_at,
             });
         }
+        Ok(out)
+    }
+}
+
+/// Runs every command through [`Simulator::execute`]; the first rejection is an error.
+pub fn run(commands: &[DemoCommand]) -> Result<Vec<DemoEvent>> {
+    let mut sim = Simulator::new();
+    let mut out = Vec::new();
+    for c in commands {
+        out.extend(sim.execute(c)?);
     }
     Ok(out)
+}
+
+impl DemoEvent {
+    /// The event as a writer hands it to the store (same id, effective time and actor).
+    pub fn to_new_event(&self) -> seguimiento_eventstore::NewEvent {
+        let (event_type, schema_version, payload) = self.event.to_stored();
+        seguimiento_eventstore::NewEvent {
+            id: self.id,
+            event_type,
+            schema_version,
+            payload,
+            metadata: seguimiento_eventstore::Metadata {
+                actor: self.actor.clone(),
+                correlation_id: None,
+                causation_id: None,
+            },
+            effective_at: Some(self.effective_at),
+        }
+    }
 }
 
 /// The events of `commands`: (event, actor, effective time), in order.

@@ -101,7 +101,7 @@ pub struct ActivityDoc {
 
 /// One stored row of the projection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "row", rename_all = "camelCase")]
 pub enum ComplianceRow {
     Agency(AgencyDoc),
     Meeting(MeetingDoc),

@@ -75,7 +75,7 @@ pub struct LetterDoc {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "row", rename_all = "camelCase")]
 pub enum CorrespondenceRow {
     Month(MonthCounts),
     Letter(LetterDoc),

@@ -70,7 +70,7 @@ pub struct PetitionDoc {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "camelCase")]
+#[serde(tag = "row", rename_all = "camelCase")]
 pub enum PetitionRow {
     Month(PetitionMonth),
     Petition(PetitionDoc),

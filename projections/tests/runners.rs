@@ -1,0 +1,343 @@
+//! Live = rebuild = as-of on the same log; crash safety; rebuild switch; as-of views.
+//! Each test runs on a fresh SQLite file and, when TEST_DATABASE_URL is set, on a fresh
+//! PostgreSQL database.
+
+mod common;
+
+use std::time::Duration;
+
+use chrono::{TimeDelta, Utc};
+use common::*;
+use proptest::prelude::*;
+use seguimiento_domain::command::ChangeAgreementStatusInput;
+use seguimiento_domain::values::Status;
+use seguimiento_domain::Command;
+use seguimiento_eventstore::testing::{run_on_postgres, run_on_sqlite};
+use seguimiento_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use seguimiento_projections::demo::{dataset_2023, run, Simulator};
+use seguimiento_projections::models::compliance::Compliance;
+use seguimiento_projections::models::semaforo::{self, Scope};
+use seguimiento_projections::{
+    fold_view, load, rebuild_all, registry, storage, LiveConfig, LiveRunner, Rebuild, View,
+};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
+fn config(batch: usize) -> LiveConfig {
+    LiveConfig {
+        batch_size: batch,
+        min_backoff: Duration::from_millis(20),
+        ..LiveConfig::default()
+    }
+}
+
+async fn wait_head(runner: &LiveRunner, store: &EventStore) {
+    let head = store.head_position().await.expect("head");
+    assert!(
+        runner.wait_for(head, Duration::from_secs(60)).await,
+        "live runner did not reach head {head}"
+    );
+}
+
+async fn live_rebuild_asof_agree(store: EventStore, ops: Vec<(u8, u8, u8, u8)>, batch: usize) {
+    let events = scenario(&ops);
+    // Half before the runner starts (catch-up), half while it runs (live).
+    let mid = events.len() / 2;
+    append_all(&store, &events[..mid], 3).await;
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(batch))
+        .await
+        .expect("start");
+    append_all(&store, &events[mid..], 2).await;
+    wait_head(&runner, &store).await;
+    runner.shutdown().await;
+    assert_all_live_match_fold(&store).await;
+    let before = load::<Compliance>(&store, View::LIVE).await.expect("live");
+    rebuild_all(&store).await.expect("rebuild");
+    assert_all_live_match_fold(&store).await;
+    assert_eq!(
+        before,
+        load::<Compliance>(&store, View::LIVE)
+            .await
+            .expect("rebuilt")
+    );
+    // And the pure in-memory fold of the same events agrees too.
+    let status = seguimiento_projections::status_of(&store, &registry::names())
+        .await
+        .expect("status");
+    assert!(status.iter().all(|s| s.lag == 0 && s.generation == 2));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+    #[test]
+    fn live_equals_rebuild_equals_as_of(
+        ops in proptest::collection::vec((0u8..14, 0u8..8, 0u8..255, 0u8..200), 0..60),
+        batch in 1usize..7,
+    ) {
+        rt().block_on(async {
+            let o = ops.clone();
+            run_on_sqlite(|s| live_rebuild_asof_agree(s, o, batch)).await;
+            run_on_postgres(|s| live_rebuild_asof_agree(s, ops, batch)).await;
+        });
+    }
+}
+
+async fn crash_and_resume(store: EventStore) {
+    let mut events = run(&dataset_2023()).expect("dataset");
+    events.truncate(4000);
+    append_all(&store, &events, 200).await;
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(7))
+        .await
+        .expect("start");
+    // Kill it somewhere in the middle (between or during transactions).
+    loop {
+        let p = runner.committed_position("compliance").unwrap_or(0);
+        if p > 300 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    runner.abort();
+    drop(runner);
+    let status = seguimiento_projections::status_of(&store, &registry::names())
+        .await
+        .expect("status");
+    assert!(status.iter().any(|s| s.lag > 0), "killed before the head");
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(500))
+        .await
+        .expect("restart");
+    wait_head(&runner, &store).await;
+    runner.shutdown().await;
+    assert_all_live_match_fold(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_runner_resumes_without_double_counting() {
+    run_on_sqlite(crash_and_resume).await;
+    run_on_postgres(crash_and_resume).await;
+}
+
+async fn switch_generations(store: EventStore) {
+    let mut sim = Simulator::new();
+    let mut events = setup(&mut sim);
+    for i in 0..4u8 {
+        events.extend(sim.execute(&op(&sim, (0, i, 1, 0))).expect("create"));
+    }
+    append_all(&store, &events, 10).await;
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(50))
+        .await
+        .expect("start");
+    wait_head(&runner, &store).await;
+    runner.shutdown().await;
+    let old = load::<Compliance>(&store, View::LIVE).await.expect("old");
+    let old_gen = storage::active_generation(store.pool(), "compliance")
+        .await
+        .expect("gen");
+    // New facts arrive while nothing projects them.
+    let mut more = Vec::new();
+    for i in 0..4u8 {
+        more.extend(sim.execute(&op(&sim, (2, i, 2, 5))).expect("conclude"));
+    }
+    append_all(&store, &more, 10).await;
+    let projector = registry::by_name("compliance").expect("registered");
+    let rebuild = Rebuild::prepare(&store, projector.as_ref(), 2)
+        .await
+        .expect("prepare");
+    assert_ne!(Some(rebuild.generation()), old_gen);
+    // The old generation still serves, unchanged.
+    assert_eq!(
+        load::<Compliance>(&store, View::LIVE).await.expect("old"),
+        old
+    );
+    let on = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).expect("date");
+    let r = semaforo::query(&store, Scope::CabinetAgreements, View::LIVE, Some(on))
+        .await
+        .expect("query");
+    assert_eq!(r.total.concluded, 0);
+    let report = rebuild.switch().await.expect("switch");
+    assert_eq!(report.old_generation, old_gen);
+    let r = semaforo::query(&store, Scope::CabinetAgreements, View::LIVE, Some(on))
+        .await
+        .expect("query");
+    assert_eq!(r.total.concluded, 4);
+    assert_eq!(r.total.compliance_pct, rust_decimal::Decimal::ONE_HUNDRED);
+    assert!(storage::inactive_generations(store.pool(), "compliance")
+        .await
+        .expect("gens")
+        .is_empty());
+    assert_live_matches_fold::<Compliance>(&store).await;
+    // A live runner started afterwards continues from the new generation.
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(50))
+        .await
+        .expect("start");
+    wait_head(&runner, &store).await;
+    let st = runner.status().await.expect("status");
+    assert!(st.iter().all(|s| s.lag == 0));
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn old_generation_serves_until_the_rebuild_switches() {
+    run_on_sqlite(switch_generations).await;
+    run_on_postgres(switch_generations).await;
+}
+
+async fn late_status_change(store: EventStore) {
+    let now = Utc::now();
+    let last_month = now - TimeDelta::days(30);
+    let mut sim = Simulator::new();
+    let mut events = setup(&mut sim);
+    let mut create = op(&sim, (0, 1, 1, 0));
+    create.effective_at = now - TimeDelta::days(60);
+    if let Command::CreateAgreement(i) = &mut create.command {
+        i.issued_on = (now - TimeDelta::days(60)).date_naive();
+        i.due_on = None;
+    }
+    events.extend(sim.execute(&create).expect("create"));
+    append_all(&store, &events, 10).await;
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let before_late = Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    // Concluded last month, captured only today.
+    let agreement_id = match &create.command {
+        Command::CreateAgreement(i) => i.agreement_id,
+        _ => unreachable!(),
+    };
+    let late = c(
+        Command::ChangeAgreementStatus(ChangeAgreementStatusInput {
+            agreement_id,
+            status: Status::Concluded,
+        }),
+        last_month,
+    );
+    append_all(&store, &sim.execute(&late).expect("late"), 1).await;
+    let concluded = |v: View| {
+        let store = store.clone();
+        async move {
+            semaforo::query(&store, Scope::CabinetAgreements, v, None)
+                .await
+                .expect("query")
+                .total
+                .concluded
+        }
+    };
+    let eff = |t| View {
+        as_of: None,
+        effective_at: Some(t),
+    };
+    let asof = |t| View {
+        as_of: Some(t),
+        effective_at: None,
+    };
+    // Effective view: true since last month, as known now.
+    assert_eq!(concluded(eff(last_month + TimeDelta::days(1))).await, 1);
+    assert_eq!(concluded(eff(last_month - TimeDelta::days(1))).await, 0);
+    // Recorded view: what the system showed before the capture (and last month).
+    assert_eq!(concluded(asof(before_late)).await, 0);
+    assert_eq!(concluded(asof(last_month)).await, 0);
+    assert_eq!(concluded(asof(Utc::now())).await, 1);
+    // Combined: shown before the capture, about last month.
+    let both = View {
+        as_of: Some(before_late),
+        effective_at: Some(last_month + TimeDelta::days(1)),
+    };
+    assert_eq!(concluded(both).await, 0);
+    // Live tables untouched by as-of queries.
+    assert!(load::<Compliance>(&store, View::LIVE)
+        .await
+        .expect("live")
+        .is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_late_capture_shows_in_effective_view_but_not_as_of_the_past() {
+    run_on_sqlite(late_status_change).await;
+    run_on_postgres(late_status_change).await;
+}
+
+async fn undecodable_blocks(store: EventStore) {
+    let mut sim = Simulator::new();
+    append_all(&store, &setup(&mut sim), 10).await;
+    store
+        .append(
+            "bogus-1",
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                id: uid("bogus"),
+                event_type: "NoSuchEvent".into(),
+                schema_version: 1,
+                payload: serde_json::json!({}),
+                metadata: Metadata::default(),
+                effective_at: None,
+            }],
+        )
+        .await
+        .expect("append");
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(1))
+        .await
+        .expect("start");
+    let mut rx = runner.subscribe();
+    let head = store.head_position().await.expect("head");
+    assert!(!runner.wait_for(head, Duration::from_millis(500)).await);
+    let st = runner.status().await.expect("status");
+    assert!(st.iter().all(|s| s.checkpoint == head - 1 && s.lag == 1));
+    assert!(rx.try_recv().is_err() || true);
+    runner.shutdown().await;
+    assert!(fold_view::<Compliance>(
+        &store,
+        View {
+            as_of: Some(Utc::now()),
+            effective_at: None
+        }
+    )
+    .await
+    .is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_undecodable_event_stops_the_projection_instead_of_being_skipped() {
+    run_on_sqlite(undecodable_blocks).await;
+    run_on_postgres(undecodable_blocks).await;
+}
+
+async fn notifies(store: EventStore) {
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(10))
+        .await
+        .expect("start");
+    let mut rx = runner.subscribe();
+    let mut sim = Simulator::new();
+    let mut events = setup(&mut sim);
+    events.extend(sim.execute(&op(&sim, (0, 1, 1, 0))).expect("create"));
+    append_all(&store, &events, 10).await;
+    let head = store.head_position().await.expect("head");
+    let got = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            let n = rx.recv().await.expect("notification");
+            if n.projection == "compliance"
+                && n.position == head
+                && n.scopes.iter().any(|s| s == "CABINET_AGREEMENTS")
+            {
+                return n;
+            }
+            if n.projection == "compliance" && n.position == head {
+                return n;
+            }
+        }
+    })
+    .await
+    .expect("notified");
+    assert_eq!(got.position, head);
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn committed_batches_are_broadcast() {
+    run_on_sqlite(notifies).await;
+    run_on_postgres(notifies).await;
+}
