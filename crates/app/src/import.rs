@@ -44,7 +44,8 @@ use seguimiento_domain::{
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent};
 
 use crate::auth::{Principal, Role};
-use crate::commands::{authorize, decode, event_ids, to_new_events};
+use crate::commands::{authorize, event_ids, to_new_events};
+use crate::personal_data;
 use crate::error::AppError;
 use crate::App;
 
@@ -408,7 +409,10 @@ impl<'a> Workspace<'a> {
                 version: recorded.last().map(|e| e.version),
                 ids: recorded.iter().map(|e| e.id).collect(),
                 stored: recorded.len(),
-                history: decode(&recorded)?,
+                history: recorded
+                    .iter()
+                    .map(|e| decode_one(&e.event_type, e.schema_version, &e.payload))
+                    .collect::<Result<_, _>>()?,
             }
         } else {
             Cached {
@@ -543,7 +547,12 @@ impl App {
                     report.interrupted = true;
                     return Ok(());
                 }
-                let batch = std::mem::take(&mut chunk);
+                let mut batch = std::mem::take(&mut chunk);
+                // Personal data is sealed per citizen before it reaches the log, as on the
+                // single write path (already sealed exported events are left as they are).
+                for (_, _, events) in batch.iter_mut() {
+                    self.vault().seal_all(events).await?;
+                }
                 self.store().append_batch(batch).await.map_err(|e| {
                     tracing::error!(
                         committed_chunks = report.chunks,
@@ -562,6 +571,34 @@ impl App {
         }
         Ok(())
     }
+}
+
+/// Decodes a stored (or exported) event for validation. A sealed or redacted contact
+/// cannot be read here and is not needed to decide anything: it is replaced by a
+/// placeholder in this in-memory copy only.
+fn decode_one(
+    event_type: &str,
+    schema_version: i32,
+    payload: &Value,
+) -> Result<DomainEvent, AppError> {
+    let unreadable = payload
+        .get("contact")
+        .is_some_and(|c| c.get("redacted").is_some());
+    if unreadable || personal_data::is_sealed(payload) {
+        let mut copy = payload.clone();
+        if let Some(obj) = copy.as_object_mut() {
+            obj.insert(
+                "contact".into(),
+                serde_json::json!({"name": "-", "phone": null, "email": null, "address": null}),
+            );
+        }
+        return Ok(DomainEvent::from_stored(event_type, schema_version, copy)?);
+    }
+    Ok(DomainEvent::from_stored(
+        event_type,
+        schema_version,
+        payload.clone(),
+    )?)
 }
 
 enum LineError {
@@ -659,12 +696,8 @@ async fn validate(
                     "event id already given on line {earlier}"
                 )));
             }
-            let decoded = DomainEvent::from_stored(
-                &event.event_type,
-                event.schema_version,
-                event.payload.clone(),
-            )
-            .map_err(|e| LineError::Rejected(e.to_string()))?;
+            let decoded = decode_one(&event.event_type, event.schema_version, &event.payload)
+                .map_err(|e| LineError::Rejected(e.to_string()))?;
             if let Some(first) = cached.history.first() {
                 if first.aggregate_kind() != decoded.aggregate_kind() {
                     return Err(LineError::Rejected(format!(
