@@ -6,6 +6,8 @@ mod agreement;
 mod commitment;
 mod correspondence;
 mod fixtures;
+#[cfg(feature = "graphql")]
+mod graphql;
 mod petition;
 mod properties;
 mod serde_roundtrip;

@@ -349,6 +349,7 @@ vocabulary! {
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "graphql", derive(async_graphql::OneofObject))]
+#[cfg_attr(feature = "graphql", graphql(name = "TurnTargetInput"))]
 pub enum TurnTarget {
     Agency(String),
     GovernmentLevel(GovernmentLevel),
@@ -358,6 +359,7 @@ pub enum TurnTarget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
+#[cfg_attr(feature = "graphql", graphql(name = "YearBudgetInput"))]
 pub struct YearBudget {
     pub year: i32,
     pub amount_mxn: Mxn,
@@ -369,6 +371,7 @@ pub struct YearBudget {
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
+#[cfg_attr(feature = "graphql", graphql(name = "CitizenContactInput"))]
 pub struct CitizenContact {
     pub name: String,
     pub phone: Option<String>,
