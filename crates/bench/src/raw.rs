@@ -108,9 +108,13 @@ pub async fn create_table(pool: &DbPool) -> anyhow::Result<()> {
 pub async fn drop_table(pool: &DbPool) -> anyhow::Result<()> {
     let sql = format!("DROP TABLE IF EXISTS {TABLE}");
     match pool {
-        DbPool::Sqlite(p) => sqlx::query(&sql).execute(p).await?,
-        DbPool::Postgres(p) => sqlx::query(&sql).execute(p).await?,
-    };
+        DbPool::Sqlite(p) => {
+            sqlx::query(&sql).execute(p).await?;
+        }
+        DbPool::Postgres(p) => {
+            sqlx::query(&sql).execute(p).await?;
+        }
+    }
     Ok(())
 }
 

@@ -11,7 +11,7 @@ use crate::config::Params;
 use crate::dataset::{BenchEvent, Dataset};
 use crate::db::{BackendKind, TempDb};
 use crate::figures::append::{self, Layout};
-use crate::figures::graphql::{self, Api};
+use crate::figures::graphql;
 use crate::figures::{as_of, import, load, read, rss};
 use crate::report::{Figure, Target};
 
