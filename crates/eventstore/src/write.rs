@@ -179,19 +179,16 @@ impl WriteTx {
 
     async fn insert(&mut self, rows: &[StoredRow]) -> Result<(), StoreError> {
         for chunk in rows.chunks(CHUNK) {
+            // (position, version) as SQL integers, checked before building the statement.
+            let ints = chunk
+                .iter()
+                .map(|r| Ok((to_i64(r.position)?, to_i64(r.version)?)))
+                .collect::<Result<Vec<(i64, i64)>, StoreError>>()?;
+            let sql = format!("INSERT INTO events ({COLUMNS}) ");
             match self {
                 WriteTx::Sqlite(tx) => {
-                    let mut qb =
-                        QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
-                    let mut err = None;
-                    qb.push_values(chunk, |mut b, r| {
-                        let (pos, ver) = match (to_i64(r.position), to_i64(r.version)) {
-                            (Ok(p), Ok(v)) => (p, v),
-                            (Err(e), _) | (_, Err(e)) => {
-                                err = Some(e);
-                                (0, 0)
-                            }
-                        };
+                    let mut qb = QueryBuilder::<Sqlite>::new(sql);
+                    qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
                         b.push_bind(pos)
                             .push_bind(r.id.hyphenated().to_string())
                             .push_bind(r.stream.clone())
@@ -205,23 +202,11 @@ impl WriteTx {
                             .push_bind(r.prev_hash.clone())
                             .push_bind(r.hash.clone());
                     });
-                    if let Some(e) = err {
-                        return Err(e);
-                    }
                     qb.build().execute(&mut **tx).await?;
                 }
                 WriteTx::Postgres(tx) => {
-                    let mut qb =
-                        QueryBuilder::<Postgres>::new(format!("INSERT INTO events ({COLUMNS}) "));
-                    let mut err = None;
-                    qb.push_values(chunk, |mut b, r| {
-                        let (pos, ver) = match (to_i64(r.position), to_i64(r.version)) {
-                            (Ok(p), Ok(v)) => (p, v),
-                            (Err(e), _) | (_, Err(e)) => {
-                                err = Some(e);
-                                (0, 0)
-                            }
-                        };
+                    let mut qb = QueryBuilder::<Postgres>::new(sql);
+                    qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
                         b.push_bind(pos)
                             .push_bind(r.id)
                             .push_bind(r.stream.clone())
@@ -235,9 +220,6 @@ impl WriteTx {
                             .push_bind(r.prev_hash.clone())
                             .push_bind(r.hash.clone());
                     });
-                    if let Some(e) = err {
-                        return Err(e);
-                    }
                     qb.build().execute(&mut **tx).await?;
                 }
             }
