@@ -221,10 +221,14 @@ impl Suite<'_> {
         log("  figure 7: server RSS");
         let idle = crate::machine::proc_status_kb(None, "VmRSS");
         let (max_req, max_time) = (self.params.requests, self.params.request_time);
-        let r = match self.bin {
-            Some(bin) => rss::spawned_server(bin, url, token, 64, max_req, max_time).await?,
-            None => rss::in_process(idle),
+        let spawned = match self.bin {
+            Some(bin) => rss::spawned_server(bin, url, token, 64, max_req, max_time)
+                .await
+                .map_err(|e| log(format!("  figure 7: falling back to this process: {e:#}")))
+                .ok(),
+            None => None,
         };
+        let r = spawned.unwrap_or_else(|| rss::in_process(idle));
         let who = if r.spawned {
             "`seguimiento serve`"
         } else {

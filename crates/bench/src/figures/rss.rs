@@ -36,11 +36,13 @@ pub async fn spawned_server(
     max_requests: usize,
     max_time: Duration,
 ) -> anyhow::Result<Rss> {
+    let log_path = std::env::temp_dir().join(format!("seguimiento-bench-serve-{}.log", std::process::id()));
+    let log = std::fs::File::create(&log_path)?;
     let mut child = tokio::process::Command::new(bin)
         .args(["serve", "--db", db_url, "--listen", "127.0.0.1:0"])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(log)
         .kill_on_drop(true)
         .spawn()
         .with_context(|| format!("spawning {} serve", bin.display()))?;
@@ -56,7 +58,15 @@ pub async fn spawned_server(
         anyhow::bail!("the server ended without printing its address")
     })
     .await
-    .context("the server did not start in time")??;
+    .context("the server did not start in time")
+    .and_then(|r| r)
+    .map_err(|e| {
+        let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+        let tail: String = log.lines().rev().take(5).collect::<Vec<_>>().join(" | ");
+        e.context(format!("{} serve: {tail}", bin.display()))
+    });
+    std::fs::remove_file(&log_path).ok();
+    let url = url?;
     // Keep draining stdout so the child never blocks on a full pipe.
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let target = Target {
