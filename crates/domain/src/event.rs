@@ -15,8 +15,8 @@ use uuid::Uuid;
 
 use crate::error::DomainError;
 use crate::values::{
-    Channel, CitizenContact, Classification, FollowUpKind, InstructionStage, ItemKind, MeetingType,
-    Mxn, Origin, Priority, Progress, Status, Topic, TurnTarget, Unit, YearBudget,
+    Channel, Classification, FollowUpKind, InstructionStage, ItemKind, MeetingType, Mxn, Origin,
+    PersonalData, Priority, Progress, Status, Topic, TurnTarget, Unit, YearBudget,
 };
 
 /// Which aggregate (and so which kind of stream) an event or command belongs to.
@@ -214,7 +214,7 @@ pub enum DomainEvent {
         topic: Topic,
         municipality: String,
         citizen_id: Uuid,
-        contact: CitizenContact,
+        contact: PersonalData,
         tour_id: Option<String>,
         received_at: DateTime<Utc>,
     },

@@ -126,7 +126,7 @@ pub fn decide(
                 topic: i.topic,
                 municipality,
                 citizen_id: i.citizen_id,
-                contact,
+                contact: contact.into(),
                 tour_id,
                 received_at: i.received_at,
             }])

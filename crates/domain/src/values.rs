@@ -385,6 +385,45 @@ impl fmt::Debug for CitizenContact {
     }
 }
 
+/// A citizen's contact data as it stands in a stored event (datos personales).
+///
+/// The application seals the contact before it is appended (crypto-shredding), so a
+/// stored `PetitionReceived` may hold it in clear (as decided), sealed (as stored), or
+/// redacted (as shown to a reader who may not see it). Nothing in the domain's rules
+/// depends on the contact's content, so every form decodes.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PersonalData {
+    /// Encrypted under the citizen's key: `{"sealed": "<base64>"}`.
+    Sealed { sealed: String },
+    /// Withheld from this reader, or the citizen was forgotten: `{"redacted": true}`.
+    Redacted { redacted: bool },
+    /// In clear: `{name, phone, email, address}`.
+    Plain(CitizenContact),
+}
+
+impl PersonalData {
+    /// The contact in clear, when this copy holds it.
+    pub fn plain(&self) -> Option<&CitizenContact> {
+        match self {
+            PersonalData::Plain(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
+impl From<CitizenContact> for PersonalData {
+    fn from(c: CitizenContact) -> Self {
+        PersonalData::Plain(c)
+    }
+}
+
+impl fmt::Debug for PersonalData {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("PersonalData(<redacted>)")
+    }
+}
+
 /// Agency acronyms are compared trimmed and upper-cased so "sidur " and "SIDUR" are one.
 pub fn normalize_acronym(acronym: &str) -> String {
     acronym.trim().to_uppercase()
@@ -485,6 +524,24 @@ mod tests {
             serde_json::to_value(InstructionStage::Ejecucion100).unwrap(),
             serde_json::json!("EJECUCION_100")
         );
+    }
+
+    #[test]
+    fn personal_data_decodes_in_clear_sealed_or_redacted() {
+        let plain: PersonalData =
+            serde_json::from_str(r#"{"name":"Juana","phone":null,"email":null,"address":null}"#)
+                .unwrap();
+        assert_eq!(plain.plain().map(|c| c.name.as_str()), Some("Juana"));
+        let sealed: PersonalData = serde_json::from_str(r#"{"sealed":"AAAA"}"#).unwrap();
+        assert_eq!(
+            sealed,
+            PersonalData::Sealed {
+                sealed: "AAAA".into()
+            }
+        );
+        let redacted: PersonalData = serde_json::from_str(r#"{"redacted":true}"#).unwrap();
+        assert!(redacted.plain().is_none());
+        assert_eq!(format!("{plain:?}"), "PersonalData(<redacted>)");
     }
 
     #[test]

@@ -174,7 +174,7 @@ fn sample_events() -> Vec<DomainEvent> {
             topic: Topic::LegalAdvice,
             municipality: s("Hermosillo"),
             citizen_id: id(55),
-            contact: contact(),
+            contact: contact().into(),
             tour_id: None,
             received_at: at(2023, 7, 1, 10),
         },
