@@ -1,0 +1,246 @@
+//! The command line: every command, flag and environment variable, and the dispatch.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::util::TimeArg;
+
+/// Default database: a SQLite file in the working directory, created if missing.
+pub const DEFAULT_DB: &str = "sqlite://./seguimiento.db";
+
+/// Follow-up of government agreements, commitments, petitions and correspondence
+/// (Oficina del Ejecutivo del Estado de Sonora), as an event-sourced log.
+#[derive(Debug, Parser)]
+#[command(name = "seguimiento", version, about, propagate_version = true)]
+pub struct Cli {
+    /// More logging on stderr (-v info, -vv debug); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the log lives.
+#[derive(Debug, Clone, Args)]
+pub struct DbArgs {
+    /// Database URL: sqlite://path.db (created if missing) or postgres://user@host/db.
+    /// A bare path is read as a SQLite file.
+    #[arg(long, env = "SEGUIMIENTO_DB", default_value = DEFAULT_DB)]
+    pub db: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the GraphQL server and the live projections.
+    Serve(ServeArgs),
+    /// Import a JSON Lines file of commands (or exported events).
+    Import(ImportArgs),
+    /// Export the log as JSON Lines, one event per line.
+    Export(ExportArgs),
+    /// Rebuild one projection (or all) from the log, switching it in atomically.
+    Rebuild(RebuildArgs),
+    /// Verify the hash chain of one stream or of the whole log (exit 1 when broken).
+    Verify(VerifyArgs),
+    /// Status and lag of every projection.
+    Projections(DbOnly),
+    /// Print a report (semáforos, cabinet, correspondence, petitions).
+    Report(ReportArgs),
+    /// Generate synthetic command lines (the import format) at Sonora-like volumes.
+    Gen(GenArgs),
+    /// Manage API tokens.
+    Token(TokenArgs),
+    /// Print the GraphQL schema (SDL).
+    Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct DbOnly {
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Address to listen on.
+    #[arg(long, env = "SEGUIMIENTO_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: String,
+    /// Load the 2023 demo dataset into an empty store and print an admin token.
+    #[arg(long, env = "SEGUIMIENTO_DEMO")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The JSON Lines file ("-" for standard input).
+    pub file: PathBuf,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Events per append transaction.
+    #[arg(long, env = "SEGUIMIENTO_IMPORT_CHUNK", default_value_t = seguimiento_app::import::DEFAULT_CHUNK_EVENTS)]
+    pub chunk: usize,
+    /// Subject recorded as actor for lines without one.
+    #[arg(long, default_value = "import")]
+    pub actor: String,
+    /// Print the report as JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only this stream.
+    #[arg(long)]
+    pub stream: Option<String>,
+    /// Only events recorded at or before this time (RFC 3339, or a date: end of that day in
+    /// Sonora).
+    #[arg(long)]
+    pub as_of: Option<TimeArg>,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RebuildArgs {
+    /// Projection name (default: all).
+    pub projection: Option<String>,
+    #[command(flatten)]
+    pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Only this stream.
+    #[arg(long)]
+    pub stream: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// What a report covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scope {
+    /// Semáforo of campaign-commitment actions per agency.
+    SemaforoCompromisos,
+    /// Semáforo of cabinet agreements per agency.
+    SemaforoGabinete,
+    /// Semáforo of activities per responsible.
+    SemaforoActividades,
+    /// Cabinet compliance per meeting type.
+    Cabinet,
+    /// Monthly correspondence totals.
+    Correspondence,
+    /// Monthly petitions.
+    Petitions,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Csv,
+    Json,
+    Xlsx,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    pub scope: Scope,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// What the system showed at this time (events recorded at or before it).
+    #[arg(long)]
+    pub as_of: Option<TimeArg>,
+    /// What was true at this time as known now (events effective at or before it).
+    #[arg(long)]
+    pub effective_at: Option<TimeArg>,
+    /// Year of the monthly reports (correspondence, petitions).
+    #[arg(long)]
+    pub year: Option<i32>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// Output file (required for xlsx; default standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct GenArgs {
+    /// How many years of activity.
+    #[arg(long, default_value_t = 1)]
+    pub years: u32,
+    /// How many agencies.
+    #[arg(long, default_value_t = 40)]
+    pub agencies: u32,
+    /// Seed of the generator (same seed, same file).
+    #[arg(long, default_value_t = 2023)]
+    pub seed: u64,
+    /// First year (default 2023, or earlier so that every year lies in the past).
+    #[arg(long)]
+    pub start_year: Option<i32>,
+    /// Volume multiplier (1.0 ≈ 300k events a year; e.g. 0.01 for a quick sample).
+    #[arg(long, default_value_t = 1.0)]
+    pub scale: f64,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    #[command(subcommand)]
+    pub command: TokenCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token; the secret is printed once.
+    Create {
+        /// admin, capturista, auditor or viewer.
+        #[arg(long)]
+        role: String,
+        /// The agency a capturista writes for.
+        #[arg(long)]
+        agency: Option<String>,
+        /// Who the token belongs to (recorded as actor of its writes).
+        #[arg(long, default_value = "cli")]
+        subject: String,
+    },
+    /// Revoke a token by id.
+    Revoke { id: String },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs one command; the exit code says whether it succeeded.
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve(a) => crate::serve::run(a).await,
+        Command::Import(a) => crate::import::import(a).await,
+        Command::Export(a) => crate::import::export(a).await,
+        Command::Rebuild(a) => crate::maintenance::rebuild(a).await,
+        Command::Verify(a) => crate::maintenance::verify(a).await,
+        Command::Projections(a) => crate::maintenance::projections(a).await,
+        Command::Report(a) => crate::report::run(a).await,
+        Command::Gen(a) => crate::gen::run(a),
+        Command::Token(a) => crate::token::run(a).await,
+        Command::Schema => {
+            println!("{}", seguimiento_api::sdl());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

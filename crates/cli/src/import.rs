@@ -1,0 +1,148 @@
+//! `import` (JSON Lines through [`App::import_jsonl`], the path the API can reuse) and
+//! `export` (the log as JSON Lines, streamed).
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Write};
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use futures::StreamExt;
+use seguimiento_app::import::{ImportOptions, ImportPhase, ImportProgress};
+use seguimiento_app::{App, ImportLine, ImportReport, Principal, RejectedLine};
+
+use crate::cli::{ExportArgs, ImportArgs};
+use crate::progress::Progress;
+use crate::util::{self, describe};
+
+/// Sets the returned flag on Ctrl-C: long work stops after the batch in hand.
+pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("interrupted: finishing the batch in hand, then stopping");
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    stop
+}
+
+fn phase_name(p: ImportPhase) -> &'static str {
+    match p {
+        ImportPhase::Validating => "validating lines",
+        ImportPhase::Appending => "appending events",
+    }
+}
+
+/// Runs an import with a progress display and Ctrl-C handling.
+pub async fn run_import(
+    app: &App,
+    lines: Vec<Result<ImportLine, RejectedLine>>,
+    principal: &Principal,
+    chunk_events: usize,
+    label: &str,
+) -> anyhow::Result<ImportReport> {
+    let progress = Progress::new(label, Some(lines.len() as u64));
+    let on_progress = |p: ImportProgress| progress.update(phase_name(p.phase), p.done, p.total);
+    let stop = stop_on_ctrl_c();
+    let options = ImportOptions {
+        chunk_events,
+        on_progress: Some(&on_progress),
+        stop: Some(&stop),
+    };
+    let result = app.import(lines, principal, options).await;
+    progress.clear();
+    result.map_err(|e| anyhow::anyhow!("import failed: {}", describe(&e)))
+}
+
+pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
+    let reader: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
+        Box::new(std::io::stdin().lock())
+    } else {
+        Box::new(BufReader::new(File::open(&args.file).with_context(
+            || format!("cannot open {}", args.file.display()),
+        )?))
+    };
+    let lines = seguimiento_app::import::parse_jsonl(reader)
+        .with_context(|| format!("cannot read {}", args.file.display()))?;
+    let app = util::open(&args.db).await?;
+    let principal = Principal::system(&args.actor);
+    let report = run_import(&app, lines, &principal, args.chunk, "import").await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        print_report(&mut out, &report)?;
+    }
+    out.flush()?;
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+/// The report as text: one line per rejected line, then the totals.
+pub fn print_report(out: &mut impl Write, r: &ImportReport) -> std::io::Result<()> {
+    for rej in &r.rejected {
+        writeln!(out, "line {}: rejected: {}", rej.line, rej.reason)?;
+    }
+    writeln!(
+        out,
+        "{} lines: {} imported ({} events in {} transactions), {} already imported, {} rejected",
+        r.lines,
+        r.accepted,
+        r.events_appended,
+        r.chunks,
+        r.already_imported,
+        r.rejected.len()
+    )?;
+    if r.interrupted {
+        writeln!(
+            out,
+            "interrupted: the remaining lines were not appended; run the import again to finish"
+        )?;
+    }
+    Ok(())
+}
+
+pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let store = app.store();
+    let as_of = args.as_of.map(|t| t.0);
+    let head = store
+        .head_position()
+        .await
+        .map_err(|e| anyhow::anyhow!(e))?;
+    let mut events = match &args.stream {
+        Some(s) => store.read_stream(s, 0, as_of),
+        None => store.read_all(0, as_of, 1_000),
+    };
+    let mut out = util::output(args.out.as_deref())?;
+    let progress = Progress::new("export", Some(head));
+    let mut n: u64 = 0;
+    while let Some(ev) = events.next().await {
+        let ev = ev.map_err(|e| anyhow::anyhow!("reading the log: {e}"))?;
+        serde_json::to_writer(&mut out, &ev)?;
+        out.write_all(b"\n")?;
+        n += 1;
+        if n % 1_000 == 0 {
+            progress.update(
+                "events",
+                if args.stream.is_some() {
+                    n
+                } else {
+                    ev.position
+                },
+                head,
+            );
+        }
+    }
+    out.flush()?;
+    progress.clear();
+    eprintln!("exported {n} events");
+    Ok(ExitCode::SUCCESS)
+}

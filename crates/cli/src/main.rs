@@ -1,0 +1,64 @@
+//! `seguimiento`: the command-line front end of the follow-up system.
+//!
+//! # Layout
+//! - [`cli`]: the command line (clap derive, flags and environment variables).
+//! - [`serve`]: `serve` (GraphQL server, live projections, `--demo` loader).
+//! - [`import`]: `import` (JSON Lines through `App::import`) and `export`.
+//! - [`maintenance`]: `rebuild`, `verify`, `projections`.
+//! - [`report`]: `report` in table, CSV, JSON or XLSX form.
+//! - [`gen`]: `gen`, synthetic command lines at Sonora-like volumes.
+//! - [`token`]: `token create|revoke|list`.
+//! - [`progress`]: progress bars on a terminal, plain lines otherwise.
+//! - [`util`]: database URLs and time arguments shared by the commands.
+
+mod cli;
+mod gen;
+mod import;
+mod maintenance;
+mod progress;
+mod report;
+mod serve;
+mod token;
+mod util;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    init_tracing(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(cli::run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            // One line: the error and its causes, no backtrace.
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs go to stderr; `RUST_LOG` wins over `-v`.
+fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

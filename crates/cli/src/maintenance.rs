@@ -1,0 +1,115 @@
+//! `rebuild`, `verify` and `projections`: looking after the log and the read models.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use seguimiento_projections::{rebuild as rebuild_one, registry, status_of};
+
+use crate::cli::{DbOnly, RebuildArgs, VerifyArgs};
+use crate::progress::Progress;
+use crate::util;
+
+pub async fn rebuild(args: RebuildArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let store = app.store();
+    let projectors = match &args.projection {
+        Some(name) => vec![registry::by_name(name).map_err(|_| {
+            anyhow::anyhow!(
+                "unknown projection {name:?} (known: {})",
+                registry::names().join(", ")
+            )
+        })?],
+        None => registry::all(),
+    };
+    let head = store
+        .head_position()
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the log: {e}"))?;
+    let progress = Progress::new("rebuild", Some(projectors.len() as u64));
+    let mut out = std::io::stdout().lock();
+    for (i, p) in projectors.iter().enumerate() {
+        progress.update(p.name(), i as u64, projectors.len() as u64);
+        let report = rebuild_one(store, p.as_ref())
+            .await
+            .map_err(|e| anyhow::anyhow!("rebuilding {} failed: {e}", p.name()))?;
+        progress.update(p.name(), i as u64 + 1, projectors.len() as u64);
+        progress.clear();
+        writeln!(
+            out,
+            "{}: generation {} active at position {} ({} events folded; log head was {head})",
+            report.projection, report.new_generation, report.position, report.events_folded
+        )?;
+    }
+    progress.clear();
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn verify(args: VerifyArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let progress = Progress::new("verify", None);
+    progress.tick("walking the hash chain", 0);
+    let report = app
+        .store()
+        .verify(args.stream.as_deref())
+        .await
+        .map_err(|e| anyhow::anyhow!("verify failed: {e}"))?;
+    progress.clear();
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &report)?;
+        writeln!(out)?;
+    } else {
+        let what = match &args.stream {
+            Some(s) => format!("stream {s}"),
+            None => "the whole log".to_owned(),
+        };
+        match &report.first_broken {
+            None => writeln!(
+                out,
+                "intact: {} events checked in {what}",
+                report.events_checked
+            )?,
+            Some(b) => writeln!(
+                out,
+                "BROKEN: {what}: first broken link at stream {} version {} (position {}): {}; {} events checked",
+                b.stream, b.version, b.position, b.reason, report.events_checked
+            )?,
+        }
+    }
+    out.flush()?;
+    Ok(if report.first_broken.is_none() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+pub async fn projections(args: DbOnly) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let names = registry::names();
+    let status = status_of(app.store(), &names)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading projection status: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<16} {:>10} {:>12} {:>10} {:>8}  state",
+        "projection", "generation", "checkpoint", "head", "lag"
+    )?;
+    for s in status {
+        let state = if s.generation == 0 {
+            "never run"
+        } else if s.lag == 0 {
+            "up to date"
+        } else {
+            "behind"
+        };
+        writeln!(
+            out,
+            "{:<16} {:>10} {:>12} {:>10} {:>8}  {state}",
+            s.name, s.generation, s.checkpoint, s.head, s.lag
+        )?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

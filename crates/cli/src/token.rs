@@ -1,0 +1,74 @@
+//! `token create|revoke|list`: bearer tokens for the GraphQL API.
+
+use std::io::Write;
+use std::process::ExitCode;
+
+use seguimiento_app::Role;
+
+use crate::cli::{TokenArgs, TokenCommand};
+use crate::util::{self, describe};
+
+pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let tokens = app.tokens();
+    let mut out = std::io::stdout().lock();
+    match args.command {
+        TokenCommand::Create {
+            role,
+            agency,
+            subject,
+        } => {
+            let role = Role::parse(&role.to_lowercase()).ok_or_else(|| {
+                anyhow::anyhow!("unknown role {role:?} (admin, capturista, auditor or viewer)")
+            })?;
+            let created = tokens
+                .create(role, agency.as_deref(), &subject)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot create the token: {}", describe(&e)))?;
+            writeln!(out, "id:     {}", created.id)?;
+            writeln!(out, "role:   {}", role.as_str())?;
+            writeln!(out, "token:  {}", created.secret)?;
+            eprintln!("the token is shown only now: keep it safe");
+        }
+        TokenCommand::Revoke { id } => {
+            let revoked = tokens
+                .revoke(&id)
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot revoke: {}", describe(&e)))?;
+            if !revoked {
+                anyhow::bail!("no live token with id {id}");
+            }
+            writeln!(out, "revoked {id}")?;
+        }
+        TokenCommand::List { json } => {
+            let list = tokens
+                .list()
+                .await
+                .map_err(|e| anyhow::anyhow!("cannot list tokens: {}", describe(&e)))?;
+            if json {
+                serde_json::to_writer_pretty(&mut out, &list)?;
+                writeln!(out)?;
+            } else {
+                writeln!(
+                    out,
+                    "{:<12}  {:<10}  {:<12}  {:<20}  {:<25}  status",
+                    "id", "role", "agency", "subject", "created"
+                )?;
+                for t in list {
+                    writeln!(
+                        out,
+                        "{:<12}  {:<10}  {:<12}  {:<20}  {:<25}  {}",
+                        t.id,
+                        t.role.as_str(),
+                        t.agency.as_deref().unwrap_or("-"),
+                        t.subject,
+                        t.created_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                        if t.revoked { "revoked" } else { "active" }
+                    )?;
+                }
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,655 @@
+//! End-to-end tests of the `seguimiento` binary: each scenario runs the real executable
+//! against a throw-away SQLite file and, when `TEST_DATABASE_URL` is set, against a fresh
+//! PostgreSQL database (created and dropped by the test; otherwise the PostgreSQL half
+//! prints SKIPPED).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use seguimiento_eventstore::testing::{pg_store, TestDb, TEST_DATABASE_URL};
+use uuid::Uuid;
+
+// ---------------------------------------------------------------- harness
+
+/// A database the binary is pointed at.
+enum Db {
+    Sqlite(PathBuf),
+    /// The guard drops the database at the end of the test.
+    Postgres {
+        url: String,
+        _guard: TestDb,
+    },
+}
+
+impl Db {
+    fn sqlite() -> Db {
+        Db::Sqlite(temp_path("db"))
+    }
+
+    async fn postgres() -> Option<Db> {
+        let guard = pg_store()
+            .await
+            .expect("create a PostgreSQL test database")?;
+        let admin = std::env::var(TEST_DATABASE_URL).expect("TEST_DATABASE_URL is set");
+        let url = with_database(&admin, &guard.name());
+        Some(Db::Postgres { url, _guard: guard })
+    }
+
+    fn url(&self) -> String {
+        match self {
+            Db::Sqlite(p) => format!("sqlite://{}", p.display()),
+            Db::Postgres { url, .. } => url.clone(),
+        }
+    }
+
+    fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            Db::Sqlite(p) => Some(p),
+            Db::Postgres { .. } => None,
+        }
+    }
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Sqlite(p) = self {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut s = p.as_os_str().to_owned();
+                s.push(suffix);
+                let _ = std::fs::remove_file(PathBuf::from(s));
+            }
+        }
+    }
+}
+
+/// `admin_url` with its database replaced by `name`.
+fn with_database(admin_url: &str, name: &str) -> String {
+    let (base, query) = match admin_url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin_url, None),
+    };
+    let scheme_end = base.find("://").map_or(0, |i| i + 3);
+    let host = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host}/{name}?{q}"),
+        None => format!("{host}/{name}"),
+    }
+}
+
+fn temp_path(ext: &str) -> PathBuf {
+    std::env::temp_dir().join(format!("seg_cli_{}.{ext}", Uuid::new_v4().simple()))
+}
+
+/// A temp file removed on drop.
+struct TempFile(PathBuf);
+
+impl TempFile {
+    fn with(ext: &str, content: &str) -> TempFile {
+        let p = temp_path(ext);
+        std::fs::write(&p, content).expect("write temp file");
+        TempFile(p)
+    }
+
+    fn empty(ext: &str) -> TempFile {
+        TempFile(temp_path(ext))
+    }
+
+    fn path(&self) -> &str {
+        self.0.to_str().expect("utf-8 temp path")
+    }
+
+    fn read(&self) -> String {
+        std::fs::read_to_string(&self.0).expect("read temp file")
+    }
+}
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// Runs the binary with `SEGUIMIENTO_DB` pointing at `db`.
+fn seg(db: &Db, args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_seguimiento"))
+        .args(args)
+        .env("SEGUIMIENTO_DB", db.url())
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run the seguimiento binary");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+fn ok(db: &Db, args: &[&str]) -> Out {
+    let out = seg(db, args);
+    assert_eq!(
+        out.code, 0,
+        "seguimiento {args:?} failed\nstdout: {}\nstderr: {}",
+        out.stdout, out.stderr
+    );
+    out
+}
+
+/// Number of events in the log (via `export`).
+fn event_count(db: &Db) -> usize {
+    ok(db, &["export"])
+        .stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .count()
+}
+
+/// Runs one scenario on SQLite and on PostgreSQL (when configured).
+macro_rules! on_both_backends {
+    ($($scenario:ident),* $(,)?) => {$(
+        mod $scenario {
+            #[tokio::test]
+            async fn on_sqlite() {
+                let db = super::Db::sqlite();
+                super::$scenario(&db).await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                if let Some(db) = super::Db::postgres().await {
+                    super::$scenario(&db).await;
+                }
+            }
+        }
+    )*};
+}
+
+// ---------------------------------------------------------------- fixtures
+
+const A1: &str = "00000000-0000-4000-8000-0000000000a1";
+const A2: &str = "00000000-0000-4000-8000-0000000000a2";
+const P1: &str = "00000000-0000-4000-8000-0000000000b1";
+const C1: &str = "00000000-0000-4000-8000-0000000000c1";
+
+/// Agencies, one commitment assigned to both, one action each (SIDUR in progress at 40 %,
+/// CEA pending), a letter and a petition: 11 lines, 11 events.
+fn good_file() -> String {
+    [
+        r#"{"command":"registerAgency","input":{"acronym":"SIDUR","name":"Secretaría de Infraestructura y Desarrollo Urbano","sectorHead":null},"actor":"admin","effectiveAt":"2023-01-02T15:00:00Z"}"#.to_owned(),
+        r#"{"command":"registerAgency","input":{"acronym":"CEA","name":"Comisión Estatal del Agua","sectorHead":"SIDUR"},"actor":"admin","effectiveAt":"2023-01-02T15:01:00Z"}"#.to_owned(),
+        r#"{"command":"registerCommitment","input":{"number":1,"text":"Acueducto"},"actor":"admin","effectiveAt":"2023-01-03T15:00:00Z"}"#.to_owned(),
+        r#"{"command":"assignCommitment","input":{"number":1,"agencies":["SIDUR","CEA"]},"actor":"admin","effectiveAt":"2023-01-03T15:05:00Z"}"#.to_owned(),
+        format!(r#"{{"command":"registerAction","input":{{"number":1,"actionId":"{A1}","agency":"SIDUR","description":"Proyecto ejecutivo","status":"IN_PROGRESS","progress":"40","investmentMxn":"1500.50","date":"2023-03-01"}},"actor":"enlace.sidur","effectiveAt":"2023-03-01T17:00:00Z"}}"#),
+        format!(r#"{{"command":"registerAction","input":{{"number":1,"actionId":"{A2}","agency":"CEA","description":"Licitación","status":"PENDING","progress":null,"investmentMxn":"0","date":"2023-03-01"}},"actor":"enlace.cea","effectiveAt":"2023-03-01T17:30:00Z"}}"#),
+        r#"{"command":"receiveLetter","input":{"folio":"DGGD-2023-00001","unit":"DGGD","classification":"RELEVANT","sender":"Presidencia municipal","subject":"Solicitud","receivedAt":"2023-02-01T16:00:00Z"},"actor":"oficialia","effectiveAt":"2023-02-01T16:00:00Z"}"#.to_owned(),
+        r#"{"command":"turnLetter","input":{"folio":"DGGD-2023-00001","agency":"SIDUR","turnedAt":"2023-02-02T16:00:00Z"},"actor":"oficialia","effectiveAt":"2023-02-02T16:00:00Z"}"#.to_owned(),
+        format!(r#"{{"command":"receivePetition","input":{{"petitionId":"{P1}","channel":"CALL_CENTER","topic":"HEALTH","municipality":"Hermosillo","citizenId":"{C1}","contact":{{"name":"Juana Pérez","phone":"6621234567","email":null,"address":null}},"tourId":null,"receivedAt":"2023-04-03T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-03T18:00:00Z"}}"#),
+        format!(r#"{{"command":"turnPetition","input":{{"petitionId":"{P1}","target":{{"agency":"SIDUR"}},"turnedAt":"2023-04-04T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-04T18:00:00Z"}}"#),
+        format!(r#"{{"command":"attendPetition","input":{{"petitionId":"{P1}","at":"2023-04-10T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-10T18:00:00Z"}}"#),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// Later facts: SIDUR's action concluded (effective September), CEA's at 20 % (May).
+fn later_file() -> String {
+    [
+        format!(r#"{{"command":"changeActionStatus","input":{{"number":1,"actionId":"{A1}","status":"CONCLUDED"}},"actor":"enlace.sidur","effectiveAt":"2023-09-01T17:00:00Z"}}"#),
+        format!(r#"{{"command":"reportActionProgress","input":{{"number":1,"actionId":"{A2}","progress":"20"}},"actor":"enlace.cea","effectiveAt":"2023-05-01T17:00:00Z"}}"#),
+    ]
+    .join("\n")
+        + "\n"
+}
+
+/// The semáforo CSV as `agency -> (in progress, concluded, pending, compliance %)`.
+fn semaforo(csv_text: &str) -> Vec<(String, u64, u64, u64, f64)> {
+    let mut lines = csv_text.lines();
+    let header: Vec<&str> = lines.next().expect("a header row").split(',').collect();
+    let col = |name: &str| {
+        header
+            .iter()
+            .position(|h| *h == name)
+            .unwrap_or_else(|| panic!("column {name} in {header:?}"))
+    };
+    let (key, ip, con, pen, pct) = (
+        col("clave"),
+        col("en_proceso"),
+        col("concluidos"),
+        col("pendientes"),
+        col("cumplimiento_pct"),
+    );
+    let mut rdr = csv::Reader::from_reader(csv_text.as_bytes());
+    let mut out = Vec::new();
+    for rec in rdr.records() {
+        let rec = rec.expect("a csv record");
+        let n = |i: usize| rec[i].parse::<u64>().expect("a count");
+        out.push((
+            rec[key].to_owned(),
+            n(ip),
+            n(con),
+            n(pen),
+            rec[pct].parse::<f64>().expect("a percentage"),
+        ));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn row<'a>(
+    rows: &'a [(String, u64, u64, u64, f64)],
+    key: &str,
+) -> &'a (String, u64, u64, u64, f64) {
+    rows.iter()
+        .find(|r| r.0 == key)
+        .unwrap_or_else(|| panic!("row {key} in {rows:?}"))
+}
+
+// ---------------------------------------------------------------- scenarios
+
+on_both_backends!(
+    importing_a_good_file_stores_every_line,
+    a_file_with_bad_lines_is_reported_and_only_good_lines_are_stored,
+    rerunning_an_import_appends_nothing_twice,
+    export_then_import_into_an_empty_store_gives_the_same_projections,
+    a_semaforo_can_be_reported_as_of_a_past_date,
+    generated_lines_import_without_rejections,
+    tokens_are_created_listed_and_revoked,
+);
+
+async fn importing_a_good_file_stores_every_line(db: &Db) {
+    let file = TempFile::with("jsonl", &good_file());
+    let out = ok(db, &["import", file.path()]);
+    assert!(
+        out.stdout.contains("11 lines: 11 imported"),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("0 rejected"), "{}", out.stdout);
+    assert_eq!(event_count(db), 11);
+    // The actor of a line is the events' actor; effective times are kept.
+    let export = ok(db, &["export", "--stream", "commitment-1"]).stdout;
+    let first: serde_json::Value =
+        serde_json::from_str(export.lines().last().expect("an event")).expect("json");
+    assert_eq!(first["metadata"]["actor"], "enlace.cea");
+    assert_eq!(first["effectiveAt"], "2023-03-01T17:30:00Z");
+}
+
+async fn a_file_with_bad_lines_is_reported_and_only_good_lines_are_stored(db: &Db) {
+    let mut lines: Vec<String> = good_file().lines().map(str::to_owned).collect();
+    // Line 3: not JSON. Line 5: unknown agency. Line 7: unknown command.
+    // Line 9: a petition whose bad field sits beside personal data.
+    lines.insert(2, "{not json".to_owned());
+    lines.insert(
+        4,
+        r#"{"command":"registerAgency","input":{"acronym":"X","name":"X","sectorHead":"NOPE"}}"#
+            .to_owned(),
+    );
+    lines.insert(6, r#"{"command":"flyToTheMoon","input":{}}"#.to_owned());
+    lines.insert(
+        8,
+        r#"{"command":"receivePetition","input":{"petitionId":"00000000-0000-4000-8000-0000000000f1","channel":"TELEPATHY","topic":"HEALTH","municipality":"Hermosillo","citizenId":"00000000-0000-4000-8000-0000000000f2","contact":{"name":"Pedro Secreto","phone":"6629999999","email":null,"address":null},"tourId":null,"receivedAt":"2023-04-03T18:00:00Z"}}"#
+            .to_owned(),
+    );
+    let file = TempFile::with("jsonl", &(lines.join("\n") + "\n"));
+    let out = seg(db, &["import", file.path()]);
+    assert_ne!(
+        out.code, 0,
+        "bad lines must fail the import: {}",
+        out.stdout
+    );
+    for n in [3, 5, 7, 9] {
+        assert!(
+            out.stdout.contains(&format!("line {n}: rejected")),
+            "line {n} not reported:\n{}",
+            out.stdout
+        );
+    }
+    assert!(out.stdout.contains("unknown agency NOPE"), "{}", out.stdout);
+    assert!(
+        !out.stdout.contains("Pedro"),
+        "personal data in: {}",
+        out.stdout
+    );
+    assert!(
+        !out.stdout.contains("6629999999"),
+        "personal data in: {}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("11 imported"), "{}", out.stdout);
+    assert!(out.stdout.contains("4 rejected"), "{}", out.stdout);
+    // The good lines are stored, nothing else.
+    assert_eq!(event_count(db), 11);
+    let streams: std::collections::BTreeSet<String> = ok(db, &["export"])
+        .stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("json");
+            v["stream"].as_str().unwrap_or_default().to_owned()
+        })
+        .collect();
+    assert!(!streams.contains("petition-00000000-0000-4000-8000-0000000000f1"));
+    let json = ok(db, &["export", "--stream", "agencies"]).stdout;
+    assert!(!json.contains("\"X\""), "the refused agency was stored");
+}
+
+async fn rerunning_an_import_appends_nothing_twice(db: &Db) {
+    let file = TempFile::with("jsonl", &good_file());
+    ok(db, &["import", file.path()]);
+    let before = ok(db, &["export"]).stdout;
+    let again = ok(db, &["import", file.path(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&again.stdout).expect("json report");
+    assert_eq!(report["accepted"], 0, "{}", again.stdout);
+    assert_eq!(report["alreadyImported"], 11, "{}", again.stdout);
+    assert_eq!(report["eventsAppended"], 0, "{}", again.stdout);
+    assert_eq!(
+        ok(db, &["export"]).stdout,
+        before,
+        "the log changed on a re-run"
+    );
+}
+
+async fn export_then_import_into_an_empty_store_gives_the_same_projections(db: &Db) {
+    let file = TempFile::with("jsonl", &good_file());
+    ok(db, &["import", file.path()]);
+    let later = TempFile::with("jsonl", &later_file());
+    ok(db, &["import", later.path()]);
+    let exported = TempFile::empty("jsonl");
+    ok(db, &["export", "--out", exported.path()]);
+    assert_eq!(exported.read().lines().count(), 14);
+
+    let target = match db {
+        Db::Sqlite(_) => Db::sqlite(),
+        Db::Postgres { .. } => Db::postgres().await.expect("PostgreSQL is configured"),
+    };
+    let out = ok(&target, &["import", exported.path()]);
+    assert!(out.stdout.contains("14 imported"), "{}", out.stdout);
+    // Importing the export again appends nothing (idempotent by event id).
+    let again = ok(&target, &["import", exported.path()]);
+    assert!(
+        again.stdout.contains("14 already imported"),
+        "{}",
+        again.stdout
+    );
+
+    for scope in [
+        "semaforo-compromisos",
+        "correspondence",
+        "petitions",
+        "cabinet",
+    ] {
+        let args = [
+            "report",
+            scope,
+            "--format",
+            "json",
+            "--effective-at",
+            "2024-01-31",
+            "--year",
+            "2023",
+        ];
+        assert_eq!(
+            ok(db, &args).stdout,
+            ok(&target, &args).stdout,
+            "{scope} differs after export → import"
+        );
+    }
+    // The live tables agree too once rebuilt.
+    ok(db, &["rebuild"]);
+    ok(&target, &["rebuild"]);
+    let live = ["report", "semaforo-compromisos", "--format", "json"];
+    assert_eq!(ok(db, &live).stdout, ok(&target, &live).stdout);
+    // Same events, same ids, same chain content.
+    let strip = |text: String| -> Vec<serde_json::Value> {
+        text.lines()
+            .map(|l| {
+                let mut v: serde_json::Value = serde_json::from_str(l).expect("json");
+                let o = v.as_object_mut().expect("object");
+                for k in ["recordedAt", "hash", "prevHash", "position"] {
+                    o.remove(k);
+                }
+                v
+            })
+            .collect()
+    };
+    assert_eq!(
+        strip(ok(db, &["export"]).stdout),
+        strip(ok(&target, &["export"]).stdout)
+    );
+}
+
+async fn a_semaforo_can_be_reported_as_of_a_past_date(db: &Db) {
+    let file = TempFile::with("jsonl", &good_file());
+    ok(db, &["import", file.path()]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let between = chrono::Utc::now().to_rfc3339();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let later = TempFile::with("jsonl", &later_file());
+    ok(db, &["import", later.path()]);
+
+    let csv_for = |extra: &[&str]| {
+        let mut args = vec!["report", "semaforo-compromisos", "--format", "csv"];
+        args.extend_from_slice(extra);
+        semaforo(&ok(db, &args).stdout)
+    };
+    // What the system showed between the two imports.
+    let then = csv_for(&["--as-of", &between]);
+    assert_eq!(row(&then, "SIDUR"), &("SIDUR".into(), 1, 0, 0, 40.0));
+    assert_eq!(row(&then, "CEA"), &("CEA".into(), 0, 0, 1, 0.0));
+    // Everything known now.
+    let now = csv_for(&["--as-of", "2100-01-01"]);
+    assert_eq!(row(&now, "SIDUR"), &("SIDUR".into(), 0, 1, 0, 100.0));
+    assert_eq!(row(&now, "CEA"), &("CEA".into(), 1, 0, 0, 20.0));
+    // What was true at the end of June 2023, as known now: SIDUR's conclusion took
+    // effect in September, CEA's progress in May.
+    let june = csv_for(&["--effective-at", "2023-06-30"]);
+    assert_eq!(row(&june, "SIDUR"), &("SIDUR".into(), 1, 0, 0, 40.0));
+    assert_eq!(row(&june, "CEA"), &("CEA".into(), 1, 0, 0, 20.0));
+    // Both: as known between the imports, true at the end of June.
+    let both = csv_for(&["--as-of", &between, "--effective-at", "2023-06-30"]);
+    assert_eq!(row(&both, "CEA"), &("CEA".into(), 0, 0, 1, 0.0));
+    // Before anything took effect.
+    let early = csv_for(&["--effective-at", "2023-02-01"]);
+    assert!(early.iter().all(|r| r.2 == 0 && r.1 == 0), "{early:?}");
+}
+
+async fn generated_lines_import_without_rejections(db: &Db) {
+    let a = TempFile::empty("jsonl");
+    let b = TempFile::empty("jsonl");
+    let gen = |out: &TempFile| {
+        ok(
+            db,
+            &[
+                "gen",
+                "--years",
+                "1",
+                "--agencies",
+                "8",
+                "--seed",
+                "7",
+                "--scale",
+                "0.01",
+                "--out",
+                out.path(),
+            ],
+        )
+    };
+    gen(&a);
+    gen(&b);
+    let text = a.read();
+    assert_eq!(text, b.read(), "the same seed must give the same file");
+    let lines = text.lines().count();
+    assert!(lines > 1_000, "only {lines} lines generated");
+    let out = ok(db, &["import", a.path(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json report");
+    assert_eq!(report["rejected"], serde_json::json!([]), "{}", out.stdout);
+    assert_eq!(report["accepted"], lines, "{}", out.stdout);
+    ok(db, &["rebuild"]);
+    let status = ok(db, &["projections"]).stdout;
+    assert!(status.contains("up to date"), "{status}");
+    let petitions = ok(
+        db,
+        &["report", "petitions", "--year", "2023", "--format", "json"],
+    )
+    .stdout;
+    let v: serde_json::Value = serde_json::from_str(&petitions).expect("json");
+    assert!(
+        v["total"]["received"].as_u64().unwrap_or(0) > 100,
+        "{petitions}"
+    );
+}
+
+async fn tokens_are_created_listed_and_revoked(db: &Db) {
+    let out = ok(
+        db,
+        &[
+            "token",
+            "create",
+            "--role",
+            "capturista",
+            "--agency",
+            "SIDUR",
+            "--subject",
+            "enlace.sidur",
+        ],
+    );
+    let id = out
+        .stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("id:"))
+        .map(|s| s.trim().to_owned())
+        .expect("an id line");
+    assert!(out.stdout.contains("token:  seg_"), "{}", out.stdout);
+    let list = ok(db, &["token", "list"]).stdout;
+    assert!(list.contains(&id) && list.contains("active"), "{list}");
+    assert!(!list.contains("seg_"), "a secret was listed: {list}");
+    ok(db, &["token", "revoke", &id]);
+    assert!(ok(db, &["token", "list"]).stdout.contains("revoked"));
+    let again = seg(db, &["token", "revoke", &id]);
+    assert_ne!(again.code, 0);
+    let bad = seg(db, &["token", "create", "--role", "emperor"]);
+    assert_ne!(bad.code, 0);
+    assert!(
+        bad.stderr.starts_with("error: unknown role"),
+        "{}",
+        bad.stderr
+    );
+}
+
+// ---------------------------------------------------------------- SQLite-only and offline
+
+#[tokio::test]
+async fn verify_exits_zero_when_intact_and_one_after_tampering() {
+    let db = Db::sqlite();
+    let file = TempFile::with("jsonl", &good_file());
+    ok(&db, &["import", file.path()]);
+    let out = ok(&db, &["verify"]);
+    assert!(out.stdout.contains("intact: 11 events"), "{}", out.stdout);
+    ok(&db, &["verify", "--stream", "commitment-1"]);
+
+    // Tamper with one payload behind the store's back.
+    let path = db.sqlite_path().expect("a SQLite file").to_owned();
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open the SQLite file");
+        sqlx::query("DROP TRIGGER IF EXISTS events_no_update")
+            .execute(&mut conn)
+            .await
+            .expect("drop the trigger");
+        let changed = sqlx::query(
+            "UPDATE events SET payload = replace(payload, '40', '90') \
+             WHERE stream = 'commitment-1' AND version = 2",
+        )
+        .execute(&mut conn)
+        .await
+        .expect("tamper");
+        assert_eq!(changed.rows_affected(), 1);
+        conn.close().await.expect("close");
+    }
+    let broken = seg(&db, &["verify"]);
+    assert_eq!(broken.code, 1, "{}\n{}", broken.stdout, broken.stderr);
+    assert!(broken.stdout.contains("BROKEN"), "{}", broken.stdout);
+    assert!(broken.stdout.contains("commitment-1"), "{}", broken.stdout);
+    let stream = seg(&db, &["verify", "--stream", "commitment-1"]);
+    assert_eq!(stream.code, 1);
+    assert_eq!(seg(&db, &["verify", "--stream", "agencies"]).code, 0);
+}
+
+#[test]
+fn schema_prints_the_sdl() {
+    let db = Db::sqlite();
+    let out = ok(&db, &["schema"]);
+    assert!(out.stdout.contains("type Query"), "{}", out.stdout);
+}
+
+#[test]
+fn a_missing_file_is_a_one_line_error_not_a_panic() {
+    let db = Db::sqlite();
+    let out = seg(&db, &["import", "/nonexistent/file.jsonl"]);
+    assert_ne!(out.code, 0);
+    assert!(
+        out.stderr.starts_with("error: cannot open"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(out.stderr.trim_end().lines().count(), 1, "{}", out.stderr);
+    assert!(!out.stderr.contains("panicked"));
+}
+
+#[test]
+fn a_bad_time_argument_is_refused_by_the_parser() {
+    let db = Db::sqlite();
+    let out = seg(&db, &["report", "cabinet", "--as-of", "yesterday"]);
+    assert_eq!(out.code, 2, "{}", out.stderr);
+    assert!(out.stderr.contains("not a time"), "{}", out.stderr);
+}
+
+#[test]
+fn reports_render_as_table_csv_and_xlsx() {
+    let db = Db::sqlite();
+    let file = TempFile::with("jsonl", &good_file());
+    ok(&db, &["import", file.path()]);
+    let table = ok(
+        &db,
+        &[
+            "report",
+            "semaforo-compromisos",
+            "--effective-at",
+            "2024-01-01",
+        ],
+    )
+    .stdout;
+    assert!(
+        table.contains("clave") && table.contains("SIDUR"),
+        "{table}"
+    );
+    let xlsx = TempFile::empty("xlsx");
+    ok(
+        &db,
+        &[
+            "report",
+            "correspondence",
+            "--year",
+            "2023",
+            "--format",
+            "xlsx",
+            "--out",
+            xlsx.path(),
+            "--effective-at",
+            "2024-01-01",
+        ],
+    );
+    let bytes = std::fs::read(&xlsx.0).expect("the workbook");
+    assert!(bytes.starts_with(b"PK"), "an xlsx is a zip file");
+    let missing_out = seg(&db, &["report", "cabinet", "--format", "xlsx"]);
+    assert_ne!(missing_out.code, 0);
+}
