@@ -31,6 +31,17 @@ pub enum ProjectionError {
     /// A caller passed an argument the query cannot answer.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// The stored checkpoint is not where this writer left it (another writer moved it);
+    /// the runner reloads.
+    #[error("projection {projection} generation {generation}: checkpoint moved from {expected}")]
+    CheckpointMoved {
+        projection: String,
+        generation: i64,
+        expected: i64,
+    },
+    /// A detached database task panicked or was cancelled.
+    #[error("background task failed: {0}")]
+    Task(String),
     /// The active generation changed under a runner (a rebuild switched it); the runner
     /// reloads. Not an error callers normally see.
     #[error("projection {projection}: active generation switched to {active}")]

@@ -39,9 +39,8 @@ const UPSERT_ROW: &str = "INSERT INTO read_model_rows (projection, generation, k
      ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc";
 const DELETE_ROW: &str =
     "DELETE FROM read_model_rows WHERE projection = $1 AND generation = $2 AND key = $3";
-const UPSERT_CHECKPOINT: &str =
-    "INSERT INTO projection_checkpoints (projection, generation, position) VALUES ($1, $2, $3) \
-     ON CONFLICT (projection, generation) DO UPDATE SET position = excluded.position";
+const CAS_CHECKPOINT: &str = "UPDATE projection_checkpoints SET position = $3 \
+     WHERE projection = $1 AND generation = $2 AND position = $4";
 
 /// Creates the read-model tables when missing.
 pub async fn ensure_schema(pool: &DbPool) -> Result<()> {
@@ -181,8 +180,13 @@ pub enum Guard {
     Activate,
 }
 
-/// Writes changed rows and the checkpoint of one generation in ONE transaction.
+/// Writes changed rows and moves the checkpoint of one generation from `from` to
+/// `position`, in ONE transaction.
 ///
+/// The checkpoint move is a compare-and-set: when the stored checkpoint is not `from`
+/// (another writer, e.g. a runner killed mid-flush whose transaction still committed,
+/// or a second process) nothing is written and [`ProjectionError::CheckpointMoved`] is
+/// returned, so folded state is never written on top of rows it does not derive from.
 /// With [`Guard::MustBeActive`] the active pointer is read first (locked on PostgreSQL);
 /// when another generation became active nothing is written and
 /// [`ProjectionError::GenerationSwitched`] is returned.
@@ -191,11 +195,13 @@ pub async fn flush(
     projection: &str,
     generation: i64,
     changes: &[RowChange],
+    from: u64,
     position: u64,
     guard: Guard,
 ) -> Result<()> {
-    let position = i64::try_from(position)
-        .map_err(|_| ProjectionError::InvalidArgument("position overflows i64".into()))?;
+    let overflow = |_| ProjectionError::InvalidArgument("position overflows i64".into());
+    let position = i64::try_from(position).map_err(overflow)?;
+    let from = i64::try_from(from).map_err(overflow)?;
     let lock_sql = match pool {
         DbPool::Postgres(_) => {
             "SELECT generation FROM projection_active WHERE projection = $1 FOR UPDATE"
@@ -251,12 +257,22 @@ pub async fn flush(
                 }
             }
         }
-        sqlx::query(UPSERT_CHECKPOINT)
+        let moved = sqlx::query(CAS_CHECKPOINT)
             .bind(projection)
             .bind(generation)
             .bind(position)
+            .bind(from)
             .execute(&mut *tx)
-            .await?;
+            .await?
+            .rows_affected();
+        if moved != 1 {
+            tx.rollback().await?;
+            return Err(ProjectionError::CheckpointMoved {
+                projection: projection.to_owned(),
+                generation,
+                expected: from,
+            });
+        }
         if guard == Guard::Activate {
             sqlx::query(activate)
                 .bind(projection)

@@ -29,7 +29,15 @@ fn rt() -> tokio::runtime::Runtime {
         .expect("runtime")
 }
 
+fn init_tracing() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+}
+
 fn config(batch: usize) -> LiveConfig {
+    init_tracing();
     LiveConfig {
         batch_size: batch,
         min_backoff: Duration::from_millis(20),
@@ -39,9 +47,11 @@ fn config(batch: usize) -> LiveConfig {
 
 async fn wait_head(runner: &LiveRunner, store: &EventStore) {
     let head = store.head_position().await.expect("head");
+    let reached = runner.wait_for(head, Duration::from_secs(60)).await;
     assert!(
-        runner.wait_for(head, Duration::from_secs(60)).await,
-        "live runner did not reach head {head}"
+        reached,
+        "live runner did not reach head {head}: {:?}",
+        runner.status().await
     );
 }
 

@@ -223,6 +223,14 @@ async fn run_forever(
                 );
                 backoff = config.min_backoff;
             }
+            Err(ProjectionError::CheckpointMoved { expected, .. }) => {
+                tracing::info!(
+                    projection = projector.name(),
+                    expected,
+                    "checkpoint moved by another writer; reloading"
+                );
+                tokio::time::sleep(config.min_backoff).await;
+            }
             Err(e) => {
                 // Error texts name projections, positions and event types, never payloads.
                 tracing::warn!(
@@ -242,6 +250,16 @@ async fn run_forever(
     }
 }
 
+/// Runs a database operation in its own task so cancelling the caller cannot interrupt
+/// it between statements.
+async fn detached<T: Send + 'static>(
+    fut: impl std::future::Future<Output = Result<T>> + Send + 'static,
+) -> Result<T> {
+    tokio::spawn(fut)
+        .await
+        .map_err(|e| ProjectionError::Task(e.to_string()))?
+}
+
 /// Loads the stored state and follows the log until an error. Each batch is committed
 /// with its checkpoint; in-memory state is discarded on any error.
 async fn run_once(
@@ -252,11 +270,14 @@ async fn run_once(
     progress: &Progress,
 ) -> Result<()> {
     let name = projector.name();
-    let pool = store.pool();
-    storage::init_projection(pool, name).await?;
-    let (generation, mut position, docs) = storage::load_active(pool, name)
-        .await?
-        .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
+    let pool = store.pool().clone();
+    let p = pool.clone();
+    let (generation, mut position, docs) = detached(async move {
+        storage::init_projection(&p, name).await?;
+        storage::load_active(&p, name).await
+    })
+    .await?
+    .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
     let mut state = projector.load(docs)?;
     progress.generation.store(generation, Ordering::SeqCst);
     progress.checkpoint.store(position, Ordering::SeqCst);
@@ -287,7 +308,16 @@ async fn run_once(
         }
         if last > position {
             let changes = state.drain_changes()?;
-            storage::flush(pool, name, generation, &changes, last, Guard::MustBeActive).await?;
+            let p = pool.clone();
+            let from = position;
+            // Detached: aborting the runner can never cancel a transaction half-way
+            // (which could leave a connection holding a lock); the checkpoint
+            // compare-and-set makes a flush that outlives its runner harmless.
+            detached(async move {
+                storage::flush(&p, name, generation, &changes, from, last, Guard::MustBeActive)
+                    .await
+            })
+            .await?;
             position = last;
             progress.checkpoint.store(position, Ordering::SeqCst);
             // Nobody listening is fine.

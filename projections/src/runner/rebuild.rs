@@ -31,6 +31,8 @@ pub struct Rebuild {
     generation: i64,
     state: Box<dyn DynState>,
     position: u64,
+    /// Checkpoint stored for the new generation.
+    flushed: u64,
     events: u64,
     batch_size: usize,
 }
@@ -50,6 +52,7 @@ impl Rebuild {
             generation,
             state: projector.empty(),
             position: 0,
+            flushed: 0,
             events: 0,
             batch_size: batch_size.max(1),
         };
@@ -92,10 +95,12 @@ impl Rebuild {
                     self.name,
                     self.generation,
                     &changes,
+                    self.flushed,
                     self.position,
                     Guard::Building,
                 )
                 .await?;
+                self.flushed = self.position;
             }
         }
         Ok(())
@@ -113,6 +118,7 @@ impl Rebuild {
             self.name,
             self.generation,
             &changes,
+            self.flushed,
             self.position,
             Guard::Activate,
         )
