@@ -62,3 +62,7 @@ impl Loader<String> for AgencyLoader {
             .collect())
     }
 }
+
+/// The per-request agency loader (with a per-request cache).
+pub type AgencyDataLoader =
+    async_graphql::dataloader::DataLoader<AgencyLoader, async_graphql::dataloader::HashMapCache>;

@@ -11,7 +11,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
-use async_graphql::dataloader::DataLoader;
+use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{Data, Response as GqlResponse};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
@@ -29,8 +29,8 @@ use tower_http::limit::RequestBodyLimitLayer;
 use crate::auth::{authenticate, bearer_token, token_from_headers};
 use crate::error::{code, ApiError};
 use crate::limits::{error_response, recode, ApiConfig};
+use crate::loaders::{AgencyDataLoader, AgencyLoader, LoaderStats};
 use crate::metrics::Metrics;
-use crate::loaders::{AgencyLoader, LoaderStats};
 use crate::schema::{AppSchema, Services};
 
 /// Everything the handlers share; cheap to clone.
@@ -71,10 +71,12 @@ impl ApiState {
         &self.stats
     }
 
-    fn agency_loader(&self) -> DataLoader<AgencyLoader> {
-        DataLoader::new(
+    fn agency_loader(&self) -> AgencyDataLoader {
+        DataLoader::with_cache(
             AgencyLoader::new(self.services.app.clone(), self.stats.clone()),
             tokio::spawn,
+            // Per-request cache: an agency asked for twice in one request is read once.
+            HashMapCache::default(),
         )
     }
 }
@@ -151,7 +153,11 @@ async fn graphiql() -> Html<String> {
     )
 }
 
-async fn graphql_handler(State(state): State<ApiState>, headers: HeaderMap, body: Body) -> Response {
+async fn graphql_handler(
+    State(state): State<ApiState>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let config = &state.services.config;
     let bytes = match axum::body::to_bytes(body, config.max_body_bytes).await {
         Ok(b) => b,
@@ -227,10 +233,9 @@ async fn ws_handler(
             GraphQLWebSocket::new(socket, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let token = header_token.or_else(|| token_from_init(&payload));
-                    let principal: Principal =
-                        authenticate(&state.services.app, token.as_deref())
-                            .await
-                            .map_err(crate::error::gql)?;
+                    let principal: Principal = authenticate(&state.services.app, token.as_deref())
+                        .await
+                        .map_err(crate::error::gql)?;
                     let mut data = Data::default();
                     data.insert(principal);
                     data.insert(state.agency_loader());
@@ -256,9 +261,5 @@ async fn healthz(State(state): State<ApiState>) -> Response {
 
 async fn metrics(State(state): State<ApiState>) -> Response {
     let body = state.services.metrics.render(&state.services.runner).await;
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }

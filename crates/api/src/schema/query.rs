@@ -14,12 +14,11 @@ use super::{view, Services};
 use crate::auth::{principal, require_history, require_personal_data, require_records};
 use crate::error::{gql, ApiError, ApiResult};
 use crate::types::agency::{load_agency, Agency};
-use crate::types::history::{HistoryEvent, VerifyResult};
+use crate::types::history::{reveal, HistoryEvent, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
 use crate::types::reports::{
     AgencyTurns, CabinetReport, CommitmentSummary, CommitmentsTotals, ComplianceReport,
-    ComplianceScope, CorrespondenceMonth, CorrespondenceMonthly, ExplainedItem,
-    PetitionsMonthly,
+    ComplianceScope, CorrespondenceMonth, CorrespondenceMonthly, ExplainedItem, PetitionsMonthly,
 };
 use crate::types::two_decimals;
 
@@ -254,13 +253,14 @@ impl QueryRoot {
         page.truncate(first);
         let personal = who.role.can_read_personal_data();
         let mut conn = Connection::new(after.is_some(), has_next);
-        conn.edges.extend(page.into_iter().map(|e| {
+        for mut e in page {
+            reveal(&s.app, &mut e, personal).await.map_err(gql)?;
             let cursor = e.version.to_string();
-            Edge::new(
+            conn.edges.push(Edge::new(
                 cursor,
-                HistoryEvent::new(e, personal, |id| known.get(&id).cloned()),
-            )
-        }));
+                HistoryEvent::new(e, |id| known.get(&id).cloned()),
+            ));
+        }
         Ok(conn)
     }
 
@@ -302,9 +302,7 @@ impl QueryRoot {
             .await
             .map_err(gql)?;
         Ok(match state {
-            StreamState::Commitment(s) => {
-                s.commitment.map(|c| Commitment::new(c, stream, version))
-            }
+            StreamState::Commitment(s) => s.commitment.map(|c| Commitment::new(c, stream, version)),
             _ => None,
         })
     }
@@ -328,23 +326,21 @@ impl QueryRoot {
     async fn petition(&self, ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<Option<Petition>> {
         let who = require_personal_data(ctx)?;
         let stream = domain::petition_stream(id);
-        let recorded = services(ctx)?
-            .app
-            .load_stream(&stream)
-            .await
-            .map_err(gql)?;
+        let app = &services(ctx)?.app;
+        let recorded = app.load_stream(&stream).await.map_err(gql)?;
         let version = recorded.last().map(|e| e.version);
+        let personal = who.role.can_read_personal_data();
         let mut events = Vec::with_capacity(recorded.len());
-        for e in &recorded {
-            let ev = DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload.clone())
+        for mut e in recorded {
+            reveal(app, &mut e, personal).await.map_err(gql)?;
+            let ev = DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload)
                 .map_err(|err| gql(seguimiento_app::AppError::from(err)))?;
             events.push(ev);
         }
         let contact = events.iter().find_map(|e| match e {
-            DomainEvent::PetitionReceived { contact, .. } => Some(contact.clone()),
+            DomainEvent::PetitionReceived { contact, .. } => contact.plain().cloned(),
             _ => None,
         });
-        let contact = contact.filter(|_| who.role.can_read_personal_data());
         Ok(match domain::fold(&events) {
             StreamState::Petition(s) => s
                 .petition

@@ -10,7 +10,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::Services;
 use crate::auth::{principal, require_history};
 use crate::error::{gql, ApiResult};
-use crate::types::history::HistoryEvent;
+use crate::types::history::{reveal, HistoryEvent};
 use crate::types::reports::{ComplianceReport, ComplianceScope};
 
 pub struct SubscriptionRoot;
@@ -25,7 +25,8 @@ impl SubscriptionRoot {
         #[graphql(default)] stream_prefix: String,
     ) -> async_graphql::Result<impl Stream<Item = ApiResult<HistoryEvent>>> {
         let who = require_history(ctx)?;
-        let store = ctx.data::<Services>()?.app.store().clone();
+        let app = ctx.data::<Services>()?.app.clone();
+        let store = app.store().clone();
         let head = store.head_position().await.map_err(gql)?;
         let personal = who.role.can_read_personal_data();
         Ok(store
@@ -37,9 +38,13 @@ impl SubscriptionRoot {
                 };
                 futures::future::ready(keep)
             })
-            .map(move |item| match item {
-                Ok(e) => Ok(HistoryEvent::new(e, personal, |_| None)),
-                Err(e) => Err(gql(e)),
+            .then(move |item| {
+                let app = app.clone();
+                async move {
+                    let mut e = item.map_err(gql)?;
+                    reveal(&app, &mut e, personal).await.map_err(gql)?;
+                    Ok(HistoryEvent::new(e, |_| None))
+                }
             }))
     }
 

@@ -1,13 +1,12 @@
 //! Agencies (dependencias) from the catalog stream, resolved in batches by
 //! [`crate::loaders::AgencyLoader`].
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, SimpleObject};
 use seguimiento_domain::agency::Agency as DomainAgency;
 
 use crate::auth::principal;
 use crate::error::ApiResult;
-use crate::loaders::AgencyLoader;
+use crate::loaders::AgencyDataLoader;
 
 /// A ministry or state body.
 #[derive(Debug, Clone, SimpleObject)]
@@ -68,7 +67,7 @@ impl Agency {
 /// One agency through the request's loader (batched with every other lookup of the
 /// same request).
 pub async fn load_agency(ctx: &Context<'_>, acronym: &str) -> ApiResult<Option<Agency>> {
-    let loader = ctx.data::<DataLoader<AgencyLoader>>()?;
+    let loader = ctx.data::<AgencyDataLoader>()?;
     loader
         .load_one(seguimiento_domain::values::normalize_acronym(acronym))
         .await
@@ -77,13 +76,11 @@ pub async fn load_agency(ctx: &Context<'_>, acronym: &str) -> ApiResult<Option<A
 /// Several agencies through the request's loader, in the given order (unknown acronyms
 /// are left out).
 pub async fn load_agencies(ctx: &Context<'_>, acronyms: &[String]) -> ApiResult<Vec<Agency>> {
-    let loader = ctx.data::<DataLoader<AgencyLoader>>()?;
+    let loader = ctx.data::<AgencyDataLoader>()?;
     let keys: Vec<String> = acronyms
         .iter()
         .map(|a| seguimiento_domain::values::normalize_acronym(a))
         .collect();
-    let found = loader
-        .load_many(keys.iter().cloned())
-        .await?;
+    let found = loader.load_many(keys.iter().cloned()).await?;
     Ok(keys.iter().filter_map(|k| found.get(k).cloned()).collect())
 }

@@ -2,6 +2,7 @@
 
 use async_graphql::{Json, SimpleObject};
 use chrono::{DateTime, Utc};
+use seguimiento_app::{personal_data, App, AppError};
 use seguimiento_eventstore::{RecordedEvent, VerifyReport};
 use serde_json::Value;
 use uuid::Uuid;
@@ -38,30 +39,43 @@ pub struct HistoryEvent {
     pub corrects: Option<CorrectionTarget>,
 }
 
-/// Fields of a `PetitionReceived` payload that are personal data.
-const PERSONAL_FIELDS: [&str; 2] = ["contact", "citizenId"];
-
-/// Replaces personal data in a payload by `"<redacted>"`.
-pub fn redact(event_type: &str, mut payload: Value) -> Value {
-    if event_type == "PetitionReceived" {
-        if let Value::Object(map) = &mut payload {
-            for f in PERSONAL_FIELDS {
-                if map.contains_key(f) {
-                    map.insert(f.to_owned(), Value::String("<redacted>".into()));
-                }
+/// Prepares a stored payload for a reader: the citizen's contact unsealed for readers
+/// allowed to see personal data (admin, auditor), replaced by `{"redacted": true}` (and
+/// the citizen id hidden) for everyone else and for forgotten citizens.
+pub async fn reveal(
+    app: &App,
+    rec: &mut RecordedEvent,
+    personal_data: bool,
+) -> Result<(), AppError> {
+    if rec.event_type != PERSONAL_EVENT {
+        return Ok(());
+    }
+    if personal_data
+        && app
+            .vault()
+            .unseal(&rec.event_type, &mut rec.payload)
+            .await?
+    {
+        return Ok(());
+    }
+    personal_data::redact(&mut rec.payload);
+    if !personal_data {
+        if let Value::Object(map) = &mut rec.payload {
+            if map.contains_key("citizenId") {
+                map.insert("citizenId".into(), Value::String("<redacted>".into()));
             }
         }
     }
-    payload
+    Ok(())
 }
 
+/// The one event type that carries personal data.
+const PERSONAL_EVENT: &str = "PetitionReceived";
+
 impl HistoryEvent {
-    /// `earlier` resolves a correction's target (events of the same stream before it).
-    pub fn new(
-        rec: RecordedEvent,
-        personal_data: bool,
-        earlier: impl Fn(Uuid) -> Option<(u64, String)>,
-    ) -> Self {
+    /// `rec` as prepared by [`reveal`]; `earlier` resolves a correction's target (events
+    /// of the same stream).
+    pub fn new(rec: RecordedEvent, earlier: impl Fn(Uuid) -> Option<(u64, String)>) -> Self {
         let corrects = (rec.event_type == "EventCorrected")
             .then(|| {
                 rec.payload
@@ -78,11 +92,7 @@ impl HistoryEvent {
                     event_type: found.map(|f| f.1),
                 }
             });
-        let payload = if personal_data {
-            rec.payload
-        } else {
-            redact(&rec.event_type, rec.payload)
-        };
+        let payload = rec.payload;
         HistoryEvent {
             event_id: rec.id,
             stream: rec.stream,

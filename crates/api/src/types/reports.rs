@@ -331,6 +331,7 @@ pub struct AgencyTurns {
     pub acronym: String,
     pub letters_turned: u64,
     /// Share turned within 48 hours, two decimals.
+    #[graphql(name = "within48hPct")]
     pub within_48h_pct: String,
     pub unanswered: u64,
     pub median_turn_hours: String,

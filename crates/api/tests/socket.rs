@@ -1,0 +1,178 @@
+//! Over a real socket: HTTP with reqwest, and a graphql-transport-ws subscription that
+//! receives an event appended after it subscribed. Graceful shutdown at the end.
+
+mod common;
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+
+use common::{Backend, Server};
+
+async fn run(backend: Backend) {
+    let Some(s) = Server::start(backend, Default::default()).await else {
+        eprintln!("SKIPPED: TEST_DATABASE_URL not set");
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(seguimiento_api::serve(
+        listener,
+        s.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+
+    // Plain HTTP.
+    let http = reqwest::Client::new();
+    let health = http
+        .get(format!("http://{addr}/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    assert_eq!(health.status().as_u16(), 200);
+    let body: Value = http
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(&s.admin)
+        .json(&json!({"query": "mutation { registerAgency(input: {acronym: \"SIDUR\", name: \"Infraestructura\"}) { version } }"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["data"]["registerAgency"]["version"], 0, "{body}");
+    let anon = http
+        .post(format!("http://{addr}/graphql"))
+        .json(&json!({"query": "{ agencies { acronym } }"}))
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(anon.status().as_u16(), 401);
+
+    // WebSocket subscription.
+    let mut req = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
+        .await
+        .expect("init");
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.send(send(json!({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { events(streamPrefix: \"agencies\") { type stream version actor } }"}})))
+        .await
+        .expect("subscribe");
+    ws.send(send(json!({"id": "2", "type": "subscribe", "payload": {
+        "query": "subscription { complianceChanged(scope: COMMITMENT_ACTIONS) { rows { key } } }"}})))
+        .await
+        .expect("subscribe");
+    // Give the server a moment to start both streams, then write.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let body: Value = http
+        .post(format!("http://{addr}/graphql"))
+        .bearer_auth(&s.admin)
+        .json(&json!({"query": "mutation { registerAgency(input: {acronym: \"CEA\", name: \"Agua\"}) { version } }"}))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(body["data"]["registerAgency"]["version"], 1, "{body}");
+    let mut got_event = false;
+    let mut got_compliance = false;
+    while !(got_event && got_compliance) {
+        let msg = next_json(&mut ws).await;
+        assert_eq!(msg["type"], "next", "{msg}");
+        if msg["id"] == "1" {
+            let ev = &msg["payload"]["data"]["events"];
+            assert_eq!(ev["type"], "AgencyRegistered");
+            assert_eq!(ev["version"], 1);
+            assert_eq!(ev["actor"], "admin@test");
+            got_event = true;
+        } else {
+            assert!(
+                msg["payload"]["data"]["complianceChanged"]["rows"].is_array(),
+                "{msg}"
+            );
+            got_compliance = true;
+        }
+    }
+    let _ = ws.close(None).await;
+
+    // A WebSocket without a token is refused.
+    let mut req = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut anon_ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
+    anon_ws
+        .send(send(json!({"type": "connection_init", "payload": {}})))
+        .await
+        .expect("init");
+    let refused = tokio::time::timeout(Duration::from_secs(5), anon_ws.next()).await;
+    assert!(
+        matches!(
+            refused,
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_)))
+        ),
+        "unauthenticated socket was not closed: {refused:?}"
+    );
+
+    let _ = stop.send(());
+    tokio::time::timeout(Duration::from_secs(10), server)
+        .await
+        .expect("graceful shutdown in time")
+        .expect("join")
+        .expect("serve");
+    s.cleanup().await;
+}
+
+async fn next_json<S>(ws: &mut S) -> Value
+where
+    S: futures::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
+{
+    loop {
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("open socket")
+            .expect("message");
+        match msg {
+            Message::Text(t) => return serde_json::from_str(t.as_str()).expect("json message"),
+            Message::Ping(_) | Message::Pong(_) => continue,
+            other => panic!("unexpected message {other:?}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_and_websocket_subscription_over_a_real_socket_on_sqlite() {
+    run(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_and_websocket_subscription_over_a_real_socket_on_postgres() {
+    run(Backend::Postgres).await;
+}
