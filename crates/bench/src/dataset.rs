@@ -42,7 +42,8 @@ impl Dataset {
     /// The middle of the business time covered by the first `n` events.
     pub fn mid_effective(&self, n: usize) -> Option<DateTime<Utc>> {
         let events = self.prefix(n);
-        let times: Vec<DateTime<Utc>> = events.iter().filter_map(|e| e.event.effective_at).collect();
+        let times: Vec<DateTime<Utc>> =
+            events.iter().filter_map(|e| e.event.effective_at).collect();
         let min = times.iter().min()?;
         let max = times.iter().max()?;
         Some(*min + (*max - *min) / 2)
@@ -50,7 +51,10 @@ impl Dataset {
 }
 
 /// Runs commands through the in-memory simulator until `limit` events exist.
-fn decide_all(commands: impl Iterator<Item = DemoCommand>, limit: usize) -> (Vec<BenchEvent>, usize) {
+fn decide_all(
+    commands: impl Iterator<Item = DemoCommand>,
+    limit: usize,
+) -> (Vec<BenchEvent>, usize) {
     let mut sim = Simulator::new();
     let mut events = Vec::with_capacity(limit);
     let mut rejected = 0;
@@ -88,7 +92,8 @@ const GEN_EVENTS_PER_YEAR: f64 = 290_000.0;
 pub fn from_gen(bin: &Path, limit: usize, work_dir: &Path) -> anyhow::Result<Dataset> {
     let years = ((limit as f64 / GEN_EVENTS_PER_YEAR).ceil() as u32).max(1);
     // 15 % head-room: the prefix is cut at `limit`.
-    let scale = (limit as f64 * 1.15 / (GEN_EVENTS_PER_YEAR * f64::from(years))).clamp(0.001, 100.0);
+    let scale =
+        (limit as f64 * 1.15 / (GEN_EVENTS_PER_YEAR * f64::from(years))).clamp(0.001, 100.0);
     let file = work_dir.join("gen.jsonl");
     let args = [
         "gen".to_owned(),

@@ -49,7 +49,10 @@ pub fn with_database(admin_url: &str, name: &str) -> anyhow::Result<String> {
         Some((b, q)) => (b, Some(q)),
         None => (admin_url, None),
     };
-    let scheme_end = base.find("://").context("a PostgreSQL URL needs a scheme")? + 3;
+    let scheme_end = base
+        .find("://")
+        .context("a PostgreSQL URL needs a scheme")?
+        + 3;
     let host_part = &base[scheme_end..];
     let host = host_part.split('/').next().unwrap_or(host_part);
     let mut url = format!("{}{host}/{name}", &base[..scheme_end]);

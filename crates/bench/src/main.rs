@@ -28,7 +28,11 @@ struct Args {
     #[arg(long, value_enum, default_value = "both")]
     backend: Backends,
     /// A PostgreSQL server URL; a uniquely named database is created and dropped per level.
-    #[arg(long, env = "BENCH_PG_URL", default_value = "postgres://postgres@127.0.0.1:5432/postgres")]
+    #[arg(
+        long,
+        env = "BENCH_PG_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/postgres"
+    )]
     pg_url: String,
     /// Where the events come from (default: demo for smoke, gen otherwise).
     #[arg(long, value_enum)]
@@ -50,7 +54,11 @@ fn write_out(path: &std::path::Path, section: &str) -> anyhow::Result<()> {
     let text = match std::fs::read_to_string(path) {
         Ok(old) => match (old.find(BEGIN), old.find(END)) {
             (Some(b), Some(e)) if b < e => {
-                format!("{}{block}{}", &old[..b], old[e + END.len()..].trim_start_matches('\n'))
+                format!(
+                    "{}{block}{}",
+                    &old[..b],
+                    old[e + END.len()..].trim_start_matches('\n')
+                )
             }
             _ => format!("# Benchmarks\n\n{block}"),
         },
@@ -78,7 +86,10 @@ async fn main() -> anyhow::Result<()> {
     let bin = dataset::find_binary();
     let work = std::env::temp_dir().join(format!("seguimiento-bench-{}", std::process::id()));
     std::fs::create_dir_all(&work)?;
-    eprintln!("[bench] generating {} events ({:?})", params.events, params.source);
+    eprintln!(
+        "[bench] generating {} events ({:?})",
+        params.events, params.source
+    );
     let data = dataset::load(params.source, params.events, bin.as_deref(), &work);
     std::fs::remove_dir_all(&work).ok();
     let data = data?;
@@ -105,7 +116,11 @@ async fn main() -> anyhow::Result<()> {
             bin: bin.as_deref(),
         };
         figures.extend(suite.run().await?);
-        durations.push(format!("{} {:.0} s", backend.name(), t.elapsed().as_secs_f64()));
+        durations.push(format!(
+            "{} {:.0} s",
+            backend.name(),
+            t.elapsed().as_secs_f64()
+        ));
     }
     figures.sort_by_key(|f| f.number);
     let section = format!(
@@ -122,6 +137,10 @@ async fn main() -> anyhow::Result<()> {
     println!("{section}");
     write_out(&args.out, &section)?;
     let missed = figures.iter().filter(|f| f.met() == Some(false)).count();
-    eprintln!("[bench] {} figures, {missed} targets missed; wrote {}", figures.len(), args.out.display());
+    eprintln!(
+        "[bench] {} figures, {missed} targets missed; wrote {}",
+        figures.len(),
+        args.out.display()
+    );
     Ok(())
 }

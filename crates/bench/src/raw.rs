@@ -50,7 +50,11 @@ impl RawRow {
             metadata: canonical_json(&metadata),
             recorded_at: now,
             effective_at: e.event.effective_at.map_or(now, truncate_micros),
-            prev_hash: if version == 0 { String::new() } else { FAKE_HASH.to_owned() },
+            prev_hash: if version == 0 {
+                String::new()
+            } else {
+                FAKE_HASH.to_owned()
+            },
             hash: FAKE_HASH.to_owned(),
         }
     }
@@ -60,9 +64,7 @@ impl RawRow {
         events
             .iter()
             .enumerate()
-            .map(|(i, e)| {
-                RawRow::new(i as i64 + 1, &e.stream, e.version as i64, e, e.event.id)
-            })
+            .map(|(i, e)| RawRow::new(i as i64 + 1, &e.stream, e.version as i64, e, e.event.id))
             .collect()
     }
 }
@@ -175,11 +177,17 @@ macro_rules! bind_row {
 pub async fn insert_one(pool: &DbPool, row: &RawRow) -> anyhow::Result<()> {
     match pool {
         DbPool::Sqlite(p) => {
-            let sql = format!("INSERT INTO {TABLE} ({COLUMNS}) VALUES {}", placeholders(1, false));
+            let sql = format!(
+                "INSERT INTO {TABLE} ({COLUMNS}) VALUES {}",
+                placeholders(1, false)
+            );
             bind_row!(sqlx::query(&sql), row, sqlite).execute(p).await?;
         }
         DbPool::Postgres(p) => {
-            let sql = format!("INSERT INTO {TABLE} ({COLUMNS}) VALUES {}", placeholders(1, true));
+            let sql = format!(
+                "INSERT INTO {TABLE} ({COLUMNS}) VALUES {}",
+                placeholders(1, true)
+            );
             bind_row!(sqlx::query(&sql), row, pg).execute(p).await?;
         }
     }

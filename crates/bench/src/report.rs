@@ -178,7 +178,9 @@ pub fn table(figures: &[Figure]) -> String {
     out.push_str("| # | figure | backend | value | baseline | ratio | target | met? |\n");
     out.push_str("|---|---|---|---|---|---|---|---|\n");
     for f in figures {
-        let ratio = f.ratio().map_or_else(|| "—".to_owned(), |r| format!("{r:.2}"));
+        let ratio = f
+            .ratio()
+            .map_or_else(|| "—".to_owned(), |r| format!("{r:.2}"));
         let met = match f.met() {
             None => "—",
             Some(true) => "yes",

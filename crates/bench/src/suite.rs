@@ -58,7 +58,12 @@ impl Suite<'_> {
             let events = self.dataset.prefix(level);
             let top = i + 1 == levels.len();
             let db = TempDb::create(self.backend, self.pg_url).await?;
-            log(format!("{}: level {} events → {}", self.name(), events.len(), db.url));
+            log(format!(
+                "{}: level {} events → {}",
+                self.name(),
+                events.len(),
+                db.url
+            ));
             let result = async {
                 let store = EventStore::connect(&db.url).await?;
                 let out = self.level(&store, &db.url, events, top, &mut figures).await;
@@ -100,10 +105,14 @@ impl Suite<'_> {
                 BackendKind::Postgres => "raw COPY",
             };
             figures.push(
-                self.fig(2, format!("bulk import, append_batch ({at}, {streams} streams)"), "ev/s")
-                    .value(import_tps)
-                    .baseline(raw_tps, baseline)
-                    .target(Target::ratio_at_least(0.5).and_min_value(100_000.0)),
+                self.fig(
+                    2,
+                    format!("bulk import, append_batch ({at}, {streams} streams)"),
+                    "ev/s",
+                )
+                .value(import_tps)
+                .baseline(raw_tps, baseline)
+                .target(Target::ratio_at_least(0.5).and_min_value(100_000.0)),
             );
         }
 
@@ -113,10 +122,14 @@ impl Suite<'_> {
         anyhow::ensure!(read_n as usize == n, "read {read_n} events, expected {n}");
         if top {
             figures.push(
-                self.fig(3, format!("read_all + DomainEvent::from_stored ({at})"), "ev/s")
-                    .value(read_eps)
-                    .baseline(raw_rps, "raw streaming SELECT")
-                    .target(Target::ratio_at_least(0.5)),
+                self.fig(
+                    3,
+                    format!("read_all + DomainEvent::from_stored ({at})"),
+                    "ev/s",
+                )
+                .value(read_eps)
+                .baseline(raw_rps, "raw streaming SELECT")
+                .target(Target::ratio_at_least(0.5)),
             );
         }
 
@@ -124,10 +137,14 @@ impl Suite<'_> {
         let (rebuild_eps, projections) = read::rebuild_all(store, n as u64).await?;
         if top {
             figures.push(
-                self.fig(4, format!("rebuild of all {projections} projections ({at})"), "ev/s")
-                    .value(rebuild_eps)
-                    .baseline(read_eps, "figure 3")
-                    .target(Target::none().and_min_value(200_000.0)),
+                self.fig(
+                    4,
+                    format!("rebuild of all {projections} projections ({at})"),
+                    "ev/s",
+                )
+                .value(rebuild_eps)
+                .baseline(read_eps, "figure 3")
+                .target(Target::none().and_min_value(200_000.0)),
             );
         }
 
@@ -164,7 +181,8 @@ impl Suite<'_> {
         let mut growth_p50 = 0.0;
         let clients: &[usize] = if top { &[1, 16, 64] } else { &[GROWTH_CLIENTS] };
         for &c in clients {
-            let (a, b) = graphql::measure(&api.target(), &base_target, c, max_req, max_time).await?;
+            let (a, b) =
+                graphql::measure(&api.target(), &base_target, c, max_req, max_time).await?;
             if c == GROWTH_CLIENTS {
                 growth_p50 = a.p50_ms;
             }
@@ -196,8 +214,17 @@ impl Suite<'_> {
         b: &load::LoadResult,
         at: &str,
     ) {
-        let what = |m: &str| format!("GraphQL compliance {m}, {c} clients ({at}, {} req)", a.requests);
-        let p99_target = if c == 64 { Target::below(10.0) } else { Target::none() };
+        let what = |m: &str| {
+            format!(
+                "GraphQL compliance {m}, {c} clients ({at}, {} req)",
+                a.requests
+            )
+        };
+        let p99_target = if c == 64 {
+            Target::below(10.0)
+        } else {
+            Target::none()
+        };
         figures.push(
             self.fig(6, what("p50"), "ms")
                 .value(a.p50_ms)
@@ -217,7 +244,13 @@ impl Suite<'_> {
         );
     }
 
-    async fn rss(&self, url: &str, token: &str, figures: &mut Vec<Figure>, at: &str) -> anyhow::Result<()> {
+    async fn rss(
+        &self,
+        url: &str,
+        token: &str,
+        figures: &mut Vec<Figure>,
+        at: &str,
+    ) -> anyhow::Result<()> {
         log("  figure 7: server RSS");
         let idle = crate::machine::proc_status_kb(None, "VmRSS");
         let (max_req, max_time) = (self.params.requests, self.params.request_time);
@@ -235,21 +268,34 @@ impl Suite<'_> {
             "in-process (bench incl. dataset)"
         };
         figures.push(
-            self.fig(7, format!("peak RSS (VmHWM) of {who} under 64 clients ({at})"), "MB")
-                .value(r.peak_mb)
-                .baseline(r.idle_mb, "VmRSS idle after 1 request")
-                .target(Target::below(300.0)),
+            self.fig(
+                7,
+                format!("peak RSS (VmHWM) of {who} under 64 clients ({at})"),
+                "MB",
+            )
+            .value(r.peak_mb)
+            .baseline(r.idle_mb, "VmRSS idle after 1 request")
+            .target(Target::below(300.0)),
         );
         Ok(())
     }
 
-    async fn append(&self, store: &EventStore, events: &[BenchEvent], figures: &mut Vec<Figure>) -> anyhow::Result<()> {
+    async fn append(
+        &self,
+        store: &EventStore,
+        events: &[BenchEvent],
+        figures: &mut Vec<Figure>,
+    ) -> anyhow::Result<()> {
         let total = self.params.append_events;
         let limit: Duration = self.params.append_time;
         for (writers, layout, label) in [
             (1, Layout::Distinct, "1 writer, distinct streams"),
             (8, Layout::Distinct, "8 writers, distinct streams"),
-            (8, Layout::OneStream, "8 writers, one stream, retry on conflict"),
+            (
+                8,
+                Layout::OneStream,
+                "8 writers, one stream, retry on conflict",
+            ),
         ] {
             log(format!("  figure 1: {label}"));
             let per_writer = (total / writers).max(1);
@@ -275,8 +321,18 @@ impl Suite<'_> {
         for c in costs.iter().skip(1) {
             let x = c.events as f64 / first.events.max(1) as f64;
             let rows = [
-                ("import cost per event", "µs/ev", c.import_us, first.import_us),
-                ("rebuild cost per event", "µs/ev", c.rebuild_us, first.rebuild_us),
+                (
+                    "import cost per event",
+                    "µs/ev",
+                    c.import_us,
+                    first.import_us,
+                ),
+                (
+                    "rebuild cost per event",
+                    "µs/ev",
+                    c.rebuild_us,
+                    first.rebuild_us,
+                ),
                 (
                     "GraphQL compliance p50 (16 clients)",
                     "ms",

@@ -26,7 +26,13 @@ pub enum Layout {
 /// One writer's work: (stream, version in the raw baseline, event with a fresh id).
 type Work = Vec<(String, i64, NewEvent)>;
 
-fn plan(source: &[BenchEvent], writers: usize, per_writer: usize, layout: Layout, tag: &str) -> Vec<Work> {
+fn plan(
+    source: &[BenchEvent],
+    writers: usize,
+    per_writer: usize,
+    layout: Layout,
+    tag: &str,
+) -> Vec<Work> {
     (0..writers)
         .map(|w| {
             (0..per_writer)
@@ -35,7 +41,10 @@ fn plan(source: &[BenchEvent], writers: usize, per_writer: usize, layout: Layout
                     let mut event = src.event.clone();
                     event.id = Uuid::new_v4();
                     let (stream, version) = match layout {
-                        Layout::Distinct => (format!("bench-{tag}-{w}-{}", j / PER_STREAM), (j % PER_STREAM) as i64),
+                        Layout::Distinct => (
+                            format!("bench-{tag}-{w}-{}", j / PER_STREAM),
+                            (j % PER_STREAM) as i64,
+                        ),
                         Layout::OneStream => (format!("bench-{tag}-hot"), 0),
                     };
                     (stream, version, event)

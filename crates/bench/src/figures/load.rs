@@ -71,7 +71,8 @@ pub async fn run(
         let issued = issued.clone();
         tasks.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
-            while issued.fetch_add(1, Ordering::SeqCst) < max_requests && Instant::now() < deadline {
+            while issued.fetch_add(1, Ordering::SeqCst) < max_requests && Instant::now() < deadline
+            {
                 let t = Instant::now();
                 send(&client, &target).await?;
                 latencies.push(t.elapsed().as_secs_f64() * 1000.0);

@@ -36,7 +36,10 @@ pub async fn spawned_server(
     max_requests: usize,
     max_time: Duration,
 ) -> anyhow::Result<Rss> {
-    let log_path = std::env::temp_dir().join(format!("seguimiento-bench-serve-{}.log", std::process::id()));
+    let log_path = std::env::temp_dir().join(format!(
+        "seguimiento-bench-serve-{}.log",
+        std::process::id()
+    ));
     let log = std::fs::File::create(&log_path)?;
     let mut child = tokio::process::Command::new(bin)
         .args(["serve", "--db", db_url, "--listen", "127.0.0.1:0"])
