@@ -314,8 +314,16 @@ async fn run_once(
             // (which could leave a connection holding a lock); the checkpoint
             // compare-and-set makes a flush that outlives its runner harmless.
             detached(async move {
-                storage::flush(&p, name, generation, &changes, from, last, Guard::MustBeActive)
-                    .await
+                storage::flush(
+                    &p,
+                    name,
+                    generation,
+                    &changes,
+                    from,
+                    last,
+                    Guard::MustBeActive,
+                )
+                .await
             })
             .await?;
             position = last;
