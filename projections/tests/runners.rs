@@ -345,3 +345,63 @@ async fn committed_batches_are_broadcast() {
     run_on_sqlite(notifies).await;
     run_on_postgres(notifies).await;
 }
+
+async fn stream_history(store: EventStore) {
+    let mut sim = Simulator::new();
+    let mut events = setup(&mut sim);
+    events.extend(sim.execute(&op(&sim, (0, 1, 1, 0))).expect("create"));
+    events.extend(sim.execute(&op(&sim, (1, 1, 30, 1))).expect("progress"));
+    events.extend(sim.execute(&op(&sim, (4, 1, 1, 60))).expect("correct"));
+    events.extend(sim.execute(&op(&sim, (11, 1, 0, 0))).expect("petition"));
+    append_all(&store, &events, 10).await;
+    let stream = events
+        .iter()
+        .find(|e| e.stream.starts_with("agreement-"))
+        .map(|e| e.stream.clone())
+        .expect("agreement stream");
+    let h = seguimiento_projections::models::history::history(&store, &stream, None, 100, None)
+        .await
+        .expect("history");
+    assert_eq!(h.len(), 4);
+    assert!(h.windows(2).all(|w| w[1].prev_hash == w[0].hash));
+    let corr = h.last().expect("correction");
+    assert_eq!(corr.event_type, "EventCorrected");
+    let replaced = corr.corrects.as_ref().expect("corrects");
+    assert_eq!(replaced.version, Some(1));
+    assert_eq!(replaced.event_type.as_deref(), Some("ProgressReported"));
+    assert_eq!(corr.actor, "tester@joee");
+    let page = seguimiento_projections::models::history::history(&store, &stream, Some(1), 1, None)
+        .await
+        .expect("page");
+    assert_eq!(page.len(), 1);
+    assert_eq!(page[0].version, 2);
+    let past = seguimiento_projections::models::history::history(
+        &store,
+        &stream,
+        None,
+        100,
+        Some(Utc::now() - TimeDelta::days(1)),
+    )
+    .await
+    .expect("as of");
+    assert!(past.is_empty());
+    let petition = events
+        .iter()
+        .find(|e| e.stream.starts_with("petition-"))
+        .map(|e| e.stream.clone())
+        .expect("petition stream");
+    let h = seguimiento_projections::models::history::history(&store, &petition, None, 10, None)
+        .await
+        .expect("history");
+    let text = serde_json::to_string(&h).expect("json");
+    assert!(
+        !text.contains("Persona Privada"),
+        "no personal data in history"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn history_lists_a_stream_with_chain_and_what_corrections_replaced() {
+    run_on_sqlite(stream_history).await;
+    run_on_postgres(stream_history).await;
+}
