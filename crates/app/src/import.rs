@@ -497,7 +497,7 @@ impl App {
         let every = (total / 200).max(1);
         for (i, parsed) in lines.into_iter().enumerate() {
             let done = i as u64 + 1;
-            if done % every == 0 || done == total {
+            if done.is_multiple_of(every) || done == total {
                 options.report(ImportPhase::Validating, done, total);
             }
             let line = match parsed {

@@ -381,15 +381,15 @@ impl Gen {
         );
         let mut t = created;
         if kind == ItemKind::Instruction {
+            // An instruction starts at the Oficio stage.
             let stages = [
-                InstructionStage::Oficio,
                 InstructionStage::ContestacionOficio,
                 InstructionStage::MesaTrabajo,
                 InstructionStage::ProyectosAcuerdos,
                 InstructionStage::EjecucionAvanzando,
                 InstructionStage::Ejecucion100,
             ];
-            let reached = self.rng.random_range(1..=stages.len());
+            let reached = self.rng.random_range(0..=stages.len());
             for stage in stages.iter().take(reached) {
                 t += Duration::days(self.rng.random_range(3..30));
                 self.push(

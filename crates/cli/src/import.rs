@@ -129,7 +129,7 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
         serde_json::to_writer(&mut out, &ev)?;
         out.write_all(b"\n")?;
         n += 1;
-        if n % 1_000 == 0 {
+        if n.is_multiple_of(1_000) {
             progress.update(
                 "events",
                 if args.stream.is_some() {
