@@ -19,6 +19,12 @@ pub struct Metrics {
     projection_checkpoint: IntGaugeVec,
 }
 
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl Metrics {
     pub fn new() -> Self {
         match Self::try_new() {

@@ -24,7 +24,20 @@ async fn open_routes_need_no_token(s: &Server) {
     );
     assert!(metrics.contains("seguimiento_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("seguimiento_projection_lag_events"));
-    assert!(metrics.contains("seguimiento_events_appended_total"));
+    assert!(
+        metrics.contains("seguimiento_events_appended_total 0"),
+        "{metrics}"
+    );
+    register_agency(s, "SIDUR", "Infraestructura", None).await;
+    let (_, metrics) = s.get("/metrics").await;
+    assert!(
+        metrics.contains("seguimiento_events_appended_total 1"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"seguimiento_http_requests_total{route="/graphql",status="200"}"#),
+        "{metrics}"
+    );
 }
 on_both_backends!(open_routes, open_routes_need_no_token);
 
@@ -578,3 +591,38 @@ on_both_backends!(
     dataloader,
     nested_agencies_of_100_commitments_cost_one_catalog_read
 );
+
+async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
+    let config = seguimiento_api::ApiConfig {
+        request_timeout: std::time::Duration::from_nanos(1),
+        ..Default::default()
+    };
+    let Some(s) = Server::start(backend, config).await else {
+        eprintln!("SKIPPED: TEST_DATABASE_URL not set");
+        return;
+    };
+    // A hundred as-of folds of the log cannot finish within a nanosecond (the timer fires
+    // at its next tick, about a millisecond).
+    let folds: Vec<String> = (0..100)
+        .map(|i| format!(r#"a{i}: compliance(scope: COMMITMENT_ACTIONS, asOf: "2030-01-01T00:00:00Z") {{ total {{ items }} }}"#))
+        .collect();
+    let (_, body) = s
+        .gql(
+            Some(&s.viewer),
+            &format!("{{ {} }}", folds.join(" ")),
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&body).as_deref(), Some("LIMIT_EXCEEDED"), "{body}");
+    s.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_timeout_is_limit_exceeded_on_sqlite() {
+    a_request_over_the_timeout_is_limit_exceeded(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_over_the_timeout_is_limit_exceeded_on_postgres() {
+    a_request_over_the_timeout_is_limit_exceeded(Backend::Postgres).await;
+}

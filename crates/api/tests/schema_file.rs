@@ -11,10 +11,13 @@ fn committed_schema_graphql_matches_the_served_sdl() {
     let sdl = seguimiento_api::sdl();
     let path = schema_path();
     if std::env::var("UPDATE_SCHEMA").is_ok_and(|v| v == "1") {
-        std::fs::write(&path, &sdl).expect("write schema.graphql");
+        // As `seguimiento schema > schema.graphql` writes it (println: one final newline).
+        std::fs::write(&path, format!("{}\n", sdl.trim_end())).expect("write schema.graphql");
         return;
     }
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    // Trailing whitespace is not a difference (`println!` adds a newline).
+    let (committed, sdl) = (committed.trim_end(), sdl.trim_end());
     if committed != sdl {
         let first_diff = committed
             .lines()
