@@ -16,17 +16,35 @@ use crate::cli::{ExportArgs, ImportArgs};
 use crate::progress::Progress;
 use crate::util::{self, describe};
 
-/// Sets the returned flag on Ctrl-C: long work stops after the batch in hand.
-pub fn stop_on_ctrl_c() -> Arc<AtomicBool> {
-    let stop = Arc::new(AtomicBool::new(false));
-    let flag = stop.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("interrupted: finishing the batch in hand, then stopping");
-            flag.store(true, Ordering::SeqCst);
-        }
-    });
-    stop
+/// A flag set on Ctrl-C while it lives: long work checks it and stops after the batch in
+/// hand. Dropping it stops listening.
+pub struct StopOnCtrlC {
+    flag: Arc<AtomicBool>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl StopOnCtrlC {
+    pub fn install() -> StopOnCtrlC {
+        let flag = Arc::new(AtomicBool::new(false));
+        let set = flag.clone();
+        let task = tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!("interrupted: finishing the batch in hand, then stopping");
+                set.store(true, Ordering::SeqCst);
+            }
+        });
+        StopOnCtrlC { flag, task }
+    }
+
+    pub fn flag(&self) -> &AtomicBool {
+        &self.flag
+    }
+}
+
+impl Drop for StopOnCtrlC {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
 }
 
 fn phase_name(p: ImportPhase) -> &'static str {
@@ -46,11 +64,11 @@ pub async fn run_import(
 ) -> anyhow::Result<ImportReport> {
     let progress = Progress::new(label, Some(lines.len() as u64));
     let on_progress = |p: ImportProgress| progress.update(phase_name(p.phase), p.done, p.total);
-    let stop = stop_on_ctrl_c();
+    let stop = StopOnCtrlC::install();
     let options = ImportOptions {
         chunk_events,
         on_progress: Some(&on_progress),
-        stop: Some(&stop),
+        stop: Some(stop.flag()),
     };
     let result = app.import(lines, principal, options).await;
     progress.clear();

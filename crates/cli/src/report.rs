@@ -33,7 +33,7 @@ impl Cell {
         match self {
             Cell::Text(s) => s.clone(),
             Cell::Int(n) => n.to_string(),
-            Cell::Num(d) => d.normalize().to_string(),
+            Cell::Num(d) => format!("{:.2}", d.round_dp(2)),
         }
     }
 
@@ -70,6 +70,9 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
         .year
         .unwrap_or_else(|| instant.with_timezone(&util::sonora()).year());
     let fail = |e: seguimiento_projections::ProjectionError| anyhow::anyhow!("report failed: {e}");
+    if view.is_live() {
+        warn_if_behind(store, projection_of(args.scope)).await;
+    }
     let (json, tables) = match args.scope {
         Scope::SemaforoCompromisos | Scope::SemaforoGabinete | Scope::SemaforoActividades => {
             let scope = match args.scope {
@@ -121,6 +124,28 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The projection a scope reads.
+fn projection_of(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Correspondence => "correspondence",
+        Scope::Petitions => "petitions",
+        _ => "compliance",
+    }
+}
+
+/// The live tables answer only as far as the runner got: say so when they lag.
+async fn warn_if_behind(store: &seguimiento_eventstore::EventStore, projection: &str) {
+    if let Ok(status) = seguimiento_projections::status_of(store, &[projection]).await {
+        for s in status.iter().filter(|s| s.lag > 0) {
+            eprintln!(
+                "note: projection {} is {} events behind the log (run `seguimiento serve` or \
+                 `seguimiento rebuild`, or pass --as-of/--effective-at to fold the log)",
+                s.name, s.lag
+            );
+        }
+    }
+}
+
 fn to_json<T: Serialize>(report: &T) -> anyhow::Result<String> {
     Ok(serde_json::to_string_pretty(report)?)
 }
@@ -153,7 +178,10 @@ fn semaforo_tables(r: &semaforo::SemaforoReport) -> Vec<Table> {
             Cell::Int(s.pending),
             Cell::Int(s.overdue),
             Cell::Num(s.compliance_pct),
-            Cell::Num(s.compliance_whole),
+            match s.compliance_whole.to_u64() {
+                Some(n) => Cell::Int(n),
+                None => Cell::Num(s.compliance_whole),
+            },
         ];
         if investment {
             cells.push(match s.investment_mxn.parse::<Decimal>() {

@@ -12,6 +12,11 @@ use crate::cli::ServeArgs;
 use crate::util::{self, describe};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Bind first: a busy port fails before any work is done.
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
     let app = util::open(&args.db).await?;
     let mut demo_token = None;
     if args.demo {
@@ -23,10 +28,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
             .map_err(|e| anyhow::anyhow!("cannot create the demo token: {}", describe(&e)))?;
         demo_token = Some(token.secret);
     }
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let addr = listener.local_addr()?;
     let runner = Arc::new(
         LiveRunner::start(app.store().clone())
             .await
