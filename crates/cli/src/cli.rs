@@ -239,7 +239,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => crate::gen::run(a),
         Command::Token(a) => crate::token::run(a).await,
         Command::Schema => {
-            println!("{}", seguimiento_api::sdl());
+            print!("{}", seguimiento_api::sdl());
             Ok(ExitCode::SUCCESS)
         }
     }
