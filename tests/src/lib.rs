@@ -53,9 +53,16 @@ pub fn bin() -> &'static Path {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("../Cargo.toml");
         let mut cmd = Command::new(cargo);
-        cmd.args(["build", "--quiet", "-p", "seguimiento", "--bin", "seguimiento"])
-            .arg("--manifest-path")
-            .arg(&manifest);
+        cmd.args([
+            "build",
+            "--quiet",
+            "-p",
+            "seguimiento",
+            "--bin",
+            "seguimiento",
+        ])
+        .arg("--manifest-path")
+        .arg(&manifest);
         if release {
             cmd.arg("--release");
         }
@@ -296,21 +303,13 @@ impl Db {
             Backend::Sqlite => {
                 let test = sqlite_store().await.expect("sqlite test store");
                 let url = format!("sqlite://{}", test.name());
-                Some(Db {
-                    test,
-                    url,
-                    backend,
-                })
+                Some(Db { test, url, backend })
             }
             Backend::Postgres => {
                 let test = pg_store().await.expect("postgres test store")?;
                 let admin = std::env::var(TEST_DATABASE_URL).expect("TEST_DATABASE_URL");
                 let url = pg_url_with_db(&admin, &test.name());
-                Some(Db {
-                    test,
-                    url,
-                    backend,
-                })
+                Some(Db { test, url, backend })
             }
         }
     }
@@ -631,7 +630,12 @@ pub fn codes(body: &Value) -> Vec<String> {
         .as_array()
         .map(|errs| {
             errs.iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -707,31 +711,79 @@ pub const CITIZEN_PHONE: &str = "6629876543";
 pub async fn seed(s: &Server) {
     let a = s.admin.clone();
     must(s, &a, "registerAgency", json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null})).await;
-    must(s, &a, "registerAgency", json!({"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": "SIDUR"})).await;
-    must(s, &a, "registerCommitment", json!({"number": 1, "text": "Construir el acueducto"})).await;
-    must(s, &a, "assignCommitment", json!({"number": 1, "agencies": ["SIDUR", "CEA"]})).await;
+    must(
+        s,
+        &a,
+        "registerAgency",
+        json!({"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": "SIDUR"}),
+    )
+    .await;
+    must(
+        s,
+        &a,
+        "registerCommitment",
+        json!({"number": 1, "text": "Construir el acueducto"}),
+    )
+    .await;
+    must(
+        s,
+        &a,
+        "assignCommitment",
+        json!({"number": 1, "agencies": ["SIDUR", "CEA"]}),
+    )
+    .await;
     must(s, &a, "registerAction", json!({
         "number": 1, "actionId": ACTION_SIDUR, "agency": "SIDUR", "description": "Licitación",
         "status": "IN_PROGRESS", "progress": "10", "investmentMxn": "1000.50", "date": "2023-05-02"})).await;
-    must(s, &a, "registerAction", json!({
+    must(
+        s,
+        &a,
+        "registerAction",
+        json!({
         "number": 1, "actionId": ACTION_CEA, "agency": "CEA", "description": "Proyecto ejecutivo",
-        "status": "IN_PROGRESS", "progress": "30", "investmentMxn": "200", "date": "2023-06-02"})).await;
-    must(s, &a, "holdCabinetMeeting", json!({
+        "status": "IN_PROGRESS", "progress": "30", "investmentMxn": "200", "date": "2023-06-02"}),
+    )
+    .await;
+    must(
+        s,
+        &a,
+        "holdCabinetMeeting",
+        json!({
         "meetingId": MEETING_ID, "meetingType": "PRIORITY_WATER", "date": "2023-03-01",
-        "agencies": ["SIDUR", "CEA"]})).await;
+        "agencies": ["SIDUR", "CEA"]}),
+    )
+    .await;
     for (id, agency) in [(AGREEMENT_CEA, "CEA"), (AGREEMENT_SIDUR, "SIDUR")] {
-        must(s, &a, "createAgreement", json!({
+        must(
+            s,
+            &a,
+            "createAgreement",
+            json!({
             "agreementId": id, "kind": "AGREEMENT", "origin": "CABINET_MEETING",
             "meetingId": MEETING_ID, "description": "Revisar tarifas", "agencies": [agency],
             "responsiblePerson": "Ing. Pérez", "issuer": "Gobernador", "issuedOn": "2023-03-01",
-            "dueOn": "2023-12-31", "budget": [{"year": 2023, "amountMxn": "5000"}]})).await;
+            "dueOn": "2023-12-31", "budget": [{"year": 2023, "amountMxn": "5000"}]}),
+        )
+        .await;
     }
     must(s, &a, "receiveLetter", json!({
         "folio": "DGGD-0001", "unit": "DGGD", "classification": "RELEVANT", "sender": "Ayuntamiento",
         "subject": "Solicitud", "receivedAt": "2023-02-01T16:00:00Z"})).await;
-    must(s, &a, "turnLetter", json!({
-        "folio": "DGGD-0001", "agency": "CEA", "turnedAt": "2023-02-02T16:00:00Z"})).await;
-    must(s, &a, "receivePetition", petition_input(PETITION_ID, CITIZEN_ID)).await;
+    must(
+        s,
+        &a,
+        "turnLetter",
+        json!({
+        "folio": "DGGD-0001", "agency": "CEA", "turnedAt": "2023-02-02T16:00:00Z"}),
+    )
+    .await;
+    must(
+        s,
+        &a,
+        "receivePetition",
+        petition_input(PETITION_ID, CITIZEN_ID),
+    )
+    .await;
     s.settle().await;
 }
 

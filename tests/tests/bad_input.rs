@@ -77,8 +77,15 @@ fn any_json() -> impl Strategy<Value = Value> {
         any::<f64>().prop_map(|f| json!(f)),
         ".*".prop_map(Value::from),
         prop::sample::select(vec![
-            "2023-02-30", "2023-06-30T17:00:00+25:00", "-5", "NaN", "1e400", "SIDUR",
-            "IN_PROGRESS", "00000000-0000-4000-8000-000000000001", "'; DROP TABLE events; --",
+            "2023-02-30",
+            "2023-06-30T17:00:00+25:00",
+            "-5",
+            "NaN",
+            "1e400",
+            "SIDUR",
+            "IN_PROGRESS",
+            "00000000-0000-4000-8000-000000000001",
+            "'; DROP TABLE events; --",
         ])
         .prop_map(Value::from),
     ];
@@ -86,7 +93,10 @@ fn any_json() -> impl Strategy<Value = Value> {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
             prop::collection::btree_map(
-                prop_oneof![prop::sample::select(FIELD_NAMES).prop_map(str::to_owned), ".{0,8}"],
+                prop_oneof![
+                    prop::sample::select(FIELD_NAMES).prop_map(str::to_owned),
+                    ".{0,8}"
+                ],
                 inner,
                 0..6
             )
@@ -224,7 +234,10 @@ fn typed_error(what: &str, status: u16, body: &Value, expected: &[&str]) {
     );
     let data = &body["data"];
     assert!(
-        data.is_null() || data.as_object().is_some_and(|o| o.values().all(Value::is_null)),
+        data.is_null()
+            || data
+                .as_object()
+                .is_some_and(|o| o.values().all(Value::is_null)),
         "{what}: data alongside the error: {body}"
     );
 }
@@ -243,13 +256,28 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     for _ in 0..20 {
         q = format!("sectorHead {{ {q} }}");
     }
-    let (st, b) = s.gql(Some(&admin), &format!("{{ agency(acronym: \"CEA\") {{ {q} }} }}"), json!({})).await;
+    let (st, b) = s
+        .gql(
+            Some(&admin),
+            &format!("{{ agency(acronym: \"CEA\") {{ {q} }} }}"),
+            json!({}),
+        )
+        .await;
     typed_error("query deeper than the limit", st, &b, &["LIMIT_EXCEEDED"]);
 
     // Complexity: 1,500 aliased fields.
-    let fields: String = (0..1500).map(|i| format!("a{i}: agencies {{ acronym }} ")).collect();
-    let (st, b) = s.gql(Some(&admin), &format!("{{ {fields} }}"), json!({})).await;
-    typed_error("query over the complexity limit", st, &b, &["LIMIT_EXCEEDED"]);
+    let fields: String = (0..1500)
+        .map(|i| format!("a{i}: agencies {{ acronym }} "))
+        .collect();
+    let (st, b) = s
+        .gql(Some(&admin), &format!("{{ {fields} }}"), json!({}))
+        .await;
+    typed_error(
+        "query over the complexity limit",
+        st,
+        &b,
+        &["LIMIT_EXCEEDED"],
+    );
 
     // Oversized body (300 KiB against the 256 KiB limit). The server may answer 413 before
     // the body is fully written (a broken pipe on our side): try again to read its answer.
@@ -257,7 +285,9 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     let big = json!({"query": format!("{{ agencies {{ acronym }} }}\n{padding}")}).to_string();
     let mut answer = None;
     for _ in 0..5 {
-        let req = s.http.post(format!("{}/graphql", s.base))
+        let req = s
+            .http
+            .post(format!("{}/graphql", s.base))
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {admin}"))
             .body(big.clone());
@@ -280,56 +310,152 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
         let (st, b) = s.gql(Some(&admin), &q, json!({})).await;
         typed_error(what, st, &b, &["LIMIT_EXCEEDED"]);
     }
-    let (st, b) = s.gql(Some(&admin), "{ commitments(first: -1) { edges { cursor } } }", json!({})).await;
+    let (st, b) = s
+        .gql(
+            Some(&admin),
+            "{ commitments(first: -1) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     typed_error("negative page", st, &b, &["VALIDATION"]);
-    let (st, b) = s.gql(Some(&admin), "{ commitments(first: 99999999999) { edges { cursor } } }", json!({})).await;
+    let (st, b) = s
+        .gql(
+            Some(&admin),
+            "{ commitments(first: 99999999999) { edges { cursor } } }",
+            json!({}),
+        )
+        .await;
     typed_error("page beyond Int", st, &b, &["VALIDATION", "LIMIT_EXCEEDED"]);
 
     // Bodies that are not a GraphQL request.
     for (what, body, ct) in [
-        ("invalid UTF-8", vec![0xff, 0xfe, 0xfd, b'{', 0xc3, 0x28], "application/json"),
-        ("invalid UTF-8 inside a JSON string", [&b"{\"query\": \"{ agencies { acronym } }"[..], &[0xc3, 0x28], b"\"}"].concat(), "application/json"),
+        (
+            "invalid UTF-8",
+            vec![0xff, 0xfe, 0xfd, b'{', 0xc3, 0x28],
+            "application/json",
+        ),
+        (
+            "invalid UTF-8 inside a JSON string",
+            [
+                &b"{\"query\": \"{ agencies { acronym } }"[..],
+                &[0xc3, 0x28],
+                b"\"}",
+            ]
+            .concat(),
+            "application/json",
+        ),
         ("empty body", Vec::new(), "application/json"),
-        ("not JSON", b"query { agencies { acronym } }".to_vec(), "text/plain"),
-        ("JSON but not a request", b"[1, 2, 3]".to_vec(), "application/json"),
-        ("a GraphQL syntax error", json!({"query": "{ agencies { acronym "}).to_string().into_bytes(), "application/json"),
+        (
+            "not JSON",
+            b"query { agencies { acronym } }".to_vec(),
+            "text/plain",
+        ),
+        (
+            "JSON but not a request",
+            b"[1, 2, 3]".to_vec(),
+            "application/json",
+        ),
+        (
+            "a GraphQL syntax error",
+            json!({"query": "{ agencies { acronym "})
+                .to_string()
+                .into_bytes(),
+            "application/json",
+        ),
     ] {
         let (st, b) = post_raw(&s.http, &s.base, Some(&admin), body, ct).await;
         typed_error(what, st, &b, &["VALIDATION"]);
     }
 
     // Invalid dates and time zones, in inputs, extras and query arguments.
-    let action = |date: &str, amount: &str, progress: &str| json!({"number": 1,
+    let action = |date: &str, amount: &str, progress: &str| {
+        json!({"number": 1,
         "actionId": "00000000-0000-4000-8000-0000000000f1", "agency": "SIDUR", "description": "x",
-        "status": "IN_PROGRESS", "progress": progress, "investmentMxn": amount, "date": date});
-    for date in ["2023-02-30", "30/06/2023", "2023-13-01", "", "2023-06-30T00:00:00Z", "0000-00-00"] {
-        let (st, b) = mutate(&s, &admin, "registerAction", action(date, "10", "10"), json!({})).await;
+        "status": "IN_PROGRESS", "progress": progress, "investmentMxn": amount, "date": date})
+    };
+    for date in [
+        "2023-02-30",
+        "30/06/2023",
+        "2023-13-01",
+        "",
+        "2023-06-30T00:00:00Z",
+        "0000-00-00",
+    ] {
+        let (st, b) = mutate(
+            &s,
+            &admin,
+            "registerAction",
+            action(date, "10", "10"),
+            json!({}),
+        )
+        .await;
         typed_error(&format!("date {date:?}"), st, &b, &["VALIDATION"]);
     }
-    for at in ["2023-06-30T17:00:00+25:00", "2023-06-30T17:00:00 America/Hermosillo",
-               "2023-06-30T17:00:00", "2023-06-31T17:00:00Z", "yesterday"] {
-        let (st, b) = mutate(&s, &admin, "registerAction", action("2023-06-01", "10", "10"),
-            json!({"effectiveAt": at})).await;
+    for at in [
+        "2023-06-30T17:00:00+25:00",
+        "2023-06-30T17:00:00 America/Hermosillo",
+        "2023-06-30T17:00:00",
+        "2023-06-31T17:00:00Z",
+        "yesterday",
+    ] {
+        let (st, b) = mutate(
+            &s,
+            &admin,
+            "registerAction",
+            action("2023-06-01", "10", "10"),
+            json!({"effectiveAt": at}),
+        )
+        .await;
         typed_error(&format!("effectiveAt {at:?}"), st, &b, &["VALIDATION"]);
-        let (st, b) = mutate(&s, &admin, "receiveLetter", json!({"folio": "BAD-DATE", "unit": "DGGD",
-            "classification": "RELEVANT", "sender": "x", "subject": "x", "receivedAt": at}), json!({})).await;
+        let (st, b) = mutate(
+            &s,
+            &admin,
+            "receiveLetter",
+            json!({"folio": "BAD-DATE", "unit": "DGGD",
+            "classification": "RELEVANT", "sender": "x", "subject": "x", "receivedAt": at}),
+            json!({}),
+        )
+        .await;
         typed_error(&format!("receivedAt {at:?}"), st, &b, &["VALIDATION"]);
-        let (st, b) = s.gql(Some(&admin), "query($t: DateTime) { compliance(scope: COMMITMENT_ACTIONS, asOf: $t) { scope } }",
-            json!({"t": at})).await;
+        let (st, b) = s
+            .gql(
+                Some(&admin),
+                "query($t: DateTime) { compliance(scope: COMMITMENT_ACTIONS, asOf: $t) { scope } }",
+                json!({"t": at}),
+            )
+            .await;
         typed_error(&format!("asOf {at:?}"), st, &b, &["VALIDATION"]);
     }
     // Negative, non-decimal and over-precise amounts and progress.
-    for amount in [json!("-5"), json!(-5), json!("abc"), json!("NaN"), json!("Infinity"),
-                   json!("1,000.00"), json!("$100"), json!("0x10"), json!(""), json!("1.234"),
-                   json!("-0.01"), json!(true), json!([1])] {
+    for amount in [
+        json!("-5"),
+        json!(-5),
+        json!("abc"),
+        json!("NaN"),
+        json!("Infinity"),
+        json!("1,000.00"),
+        json!("$100"),
+        json!("0x10"),
+        json!(""),
+        json!("1.234"),
+        json!("-0.01"),
+        json!(true),
+        json!([1]),
+    ] {
         let mut input = action("2023-06-01", "1", "10");
         input["investmentMxn"] = amount.clone();
         let (st, b) = mutate(&s, &admin, "registerAction", input, json!({})).await;
         typed_error(&format!("amount {amount}"), st, &b, &["VALIDATION"]);
     }
     for progress in ["-1", "101", "abc", "50%", "NaN"] {
-        let (st, b) = mutate(&s, &admin, "reportActionProgress",
-            json!({"number": 1, "actionId": ACTION_SIDUR, "progress": progress}), json!({})).await;
+        let (st, b) = mutate(
+            &s,
+            &admin,
+            "reportActionProgress",
+            json!({"number": 1, "actionId": ACTION_SIDUR, "progress": progress}),
+            json!({}),
+        )
+        .await;
         typed_error(&format!("progress {progress:?}"), st, &b, &["VALIDATION"]);
     }
     assert_eq!(
@@ -342,50 +468,121 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     // verbatim as data.
     let mut stored_verbatim = 0u64;
     let cases: Vec<(&str, Value, Vec<&str>)> = vec![
-        ("receiveLetter", json!({"folio": SQL, "unit": "DGGD", "classification": "RELEVANT",
-            "sender": SQL2, "subject": SQL, "receivedAt": "2023-02-01T16:00:00Z"}), vec!["folio", "sender", "subject"]),
-        ("receiveLetter", json!({"folio": "SQL-2", "unit": "OEE", "classification": "CC",
-            "sender": SQL, "subject": SQL2, "receivedAt": "2023-02-01T16:00:00Z"}), vec!["sender", "subject"]),
-        ("recordLetterFollowUp", json!({"folio": "DGGD-0001", "note": SQL, "recordedAt": "2023-02-03T16:00:00Z"}), vec!["note"]),
-        ("openCaseFile", json!({"folio": "DGGD-0001", "caseFile": SQL, "openedAt": "2023-02-03T16:00:00Z"}), vec!["caseFile"]),
-        ("issueOutgoingLetter", json!({"folio": "DGGD-0001", "number": SQL2, "recipient": SQL, "issuedAt": "2023-02-03T16:00:00Z"}), vec!["number", "recipient"]),
-        ("registerAgency", json!({"acronym": SQL, "name": SQL, "sectorHead": null}), vec!["name"]),
-        ("registerAgency", json!({"acronym": "SQLI", "name": SQL2, "sectorHead": SQL}), vec!["name"]),
-        ("renameAgency", json!({"acronym": "CEA", "name": SQL}), vec!["name"]),
-        ("designateLiaison", json!({"acronym": "CEA", "name": SQL, "position": SQL2, "contact": SQL,
-            "designationLetter": SQL2}), vec!["name", "position", "contact", "designationLetter"]),
-        ("createAgreement", json!({"agreementId": "00000000-0000-4000-8000-0000000000b9", "kind": "INSTRUCTION",
+        (
+            "receiveLetter",
+            json!({"folio": SQL, "unit": "DGGD", "classification": "RELEVANT",
+            "sender": SQL2, "subject": SQL, "receivedAt": "2023-02-01T16:00:00Z"}),
+            vec!["folio", "sender", "subject"],
+        ),
+        (
+            "receiveLetter",
+            json!({"folio": "SQL-2", "unit": "OEE", "classification": "CC",
+            "sender": SQL, "subject": SQL2, "receivedAt": "2023-02-01T16:00:00Z"}),
+            vec!["sender", "subject"],
+        ),
+        (
+            "recordLetterFollowUp",
+            json!({"folio": "DGGD-0001", "note": SQL, "recordedAt": "2023-02-03T16:00:00Z"}),
+            vec!["note"],
+        ),
+        (
+            "openCaseFile",
+            json!({"folio": "DGGD-0001", "caseFile": SQL, "openedAt": "2023-02-03T16:00:00Z"}),
+            vec!["caseFile"],
+        ),
+        (
+            "issueOutgoingLetter",
+            json!({"folio": "DGGD-0001", "number": SQL2, "recipient": SQL, "issuedAt": "2023-02-03T16:00:00Z"}),
+            vec!["number", "recipient"],
+        ),
+        (
+            "registerAgency",
+            json!({"acronym": SQL, "name": SQL, "sectorHead": null}),
+            vec!["name"],
+        ),
+        (
+            "registerAgency",
+            json!({"acronym": "SQLI", "name": SQL2, "sectorHead": SQL}),
+            vec!["name"],
+        ),
+        (
+            "renameAgency",
+            json!({"acronym": "CEA", "name": SQL}),
+            vec!["name"],
+        ),
+        (
+            "designateLiaison",
+            json!({"acronym": "CEA", "name": SQL, "position": SQL2, "contact": SQL,
+            "designationLetter": SQL2}),
+            vec!["name", "position", "contact", "designationLetter"],
+        ),
+        (
+            "createAgreement",
+            json!({"agreementId": "00000000-0000-4000-8000-0000000000b9", "kind": "INSTRUCTION",
             "origin": "SPECIAL_PROJECT", "meetingId": null, "description": SQL, "agencies": ["CEA"],
             "responsiblePerson": SQL2, "issuer": SQL, "issuedOn": "2023-03-01", "dueOn": null, "budget": []}),
-            vec!["description", "responsiblePerson", "issuer"]),
-        ("registerCommitment", json!({"number": 77, "text": SQL}), vec!["text"]),
-        ("registerAction", json!({"number": 1, "actionId": "00000000-0000-4000-8000-0000000000f9",
+            vec!["description", "responsiblePerson", "issuer"],
+        ),
+        (
+            "registerCommitment",
+            json!({"number": 77, "text": SQL}),
+            vec!["text"],
+        ),
+        (
+            "registerAction",
+            json!({"number": 1, "actionId": "00000000-0000-4000-8000-0000000000f9",
             "agency": SQL, "description": SQL, "status": "PENDING", "progress": null,
-            "investmentMxn": "0", "date": "2023-06-01"}), vec!["description"]),
-        ("registerAction", json!({"number": 1, "actionId": "00000000-0000-4000-8000-0000000000fa",
+            "investmentMxn": "0", "date": "2023-06-01"}),
+            vec!["description"],
+        ),
+        (
+            "registerAction",
+            json!({"number": 1, "actionId": "00000000-0000-4000-8000-0000000000fa",
             "agency": "CEA", "description": SQL2, "status": "PENDING", "progress": null,
-            "investmentMxn": "0", "date": "2023-06-01"}), vec!["description"]),
-        ("createActivity", json!({"activityId": "00000000-0000-4000-8000-0000000000d9", "title": SQL,
-            "priority": "ALTA", "dueOn": "2023-12-15", "responsibles": [SQL, SQL2]}), vec!["title"]),
-        ("receivePetition", json!({"petitionId": "00000000-0000-4000-8000-0000000000c9", "channel": "CHAT",
+            "investmentMxn": "0", "date": "2023-06-01"}),
+            vec!["description"],
+        ),
+        (
+            "createActivity",
+            json!({"activityId": "00000000-0000-4000-8000-0000000000d9", "title": SQL,
+            "priority": "ALTA", "dueOn": "2023-12-15", "responsibles": [SQL, SQL2]}),
+            vec!["title"],
+        ),
+        (
+            "receivePetition",
+            json!({"petitionId": "00000000-0000-4000-8000-0000000000c9", "channel": "CHAT",
             "topic": "LEGAL_ADVICE", "municipality": SQL, "citizenId": "00000000-0000-4000-8000-0000000000e9",
             "contact": {"name": SQL, "phone": SQL2, "email": SQL, "address": SQL2}, "tourId": SQL,
-            "receivedAt": "2023-04-10T18:00:00Z"}), vec!["municipality"]),
-        ("receivePetition", json!({"petitionId": "00000000-0000-4000-8000-0000000000ca", "channel": "CHAT",
+            "receivedAt": "2023-04-10T18:00:00Z"}),
+            vec!["municipality"],
+        ),
+        (
+            "receivePetition",
+            json!({"petitionId": "00000000-0000-4000-8000-0000000000ca", "channel": "CHAT",
             "topic": "LEGAL_ADVICE", "municipality": SQL2, "citizenId": "00000000-0000-4000-8000-0000000000ea",
             "contact": {"name": SQL, "phone": null, "email": null, "address": null}, "tourId": null,
-            "receivedAt": "2023-04-10T18:00:00Z"}), vec!["municipality"]),
+            "receivedAt": "2023-04-10T18:00:00Z"}),
+            vec!["municipality"],
+        ),
     ];
     for (name, input, fields) in cases {
         let before = s.app.store().head_position().await.unwrap();
         let (st, b) = mutate(&s, &admin, name, input.clone(), json!({})).await;
         let after = s.app.store().head_position().await.unwrap();
         if b.get("errors").is_some() {
-            typed_error(&format!("{name} with SQL metacharacters"), st, &b, &["VALIDATION", "NOT_FOUND"]);
+            typed_error(
+                &format!("{name} with SQL metacharacters"),
+                st,
+                &b,
+                &["VALIDATION", "NOT_FOUND"],
+            );
             assert_eq!(after, before, "{name}: refused but stored");
             continue;
         }
-        assert_eq!(after, before + b["data"][name]["positions"].as_array().unwrap().len() as u64);
+        assert_eq!(
+            after,
+            before + b["data"][name]["positions"].as_array().unwrap().len() as u64
+        );
         let rows = event_rows(s.app.store()).await;
         let last = rows.last().unwrap();
         let payload: Value = serde_json::from_str(&last.payload).unwrap();
@@ -402,10 +599,20 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     println!("SQL metacharacters: {stored_verbatim} events stored verbatim");
 
     // Nothing else stored; the tables are intact; the server is healthy.
-    assert_eq!(s.app.store().head_position().await.unwrap(), head0 + stored_verbatim);
+    assert_eq!(
+        s.app.store().head_position().await.unwrap(),
+        head0 + stored_verbatim
+    );
     let events = text_rows(s.app.store(), "SELECT CAST(COUNT(*) AS TEXT) FROM events").await;
-    assert_eq!(events[0][0].as_deref(), Some((head0 + stored_verbatim).to_string().as_str()));
-    let tokens = text_rows(s.app.store(), "SELECT CAST(COUNT(*) AS TEXT) FROM api_tokens").await;
+    assert_eq!(
+        events[0][0].as_deref(),
+        Some((head0 + stored_verbatim).to_string().as_str())
+    );
+    let tokens = text_rows(
+        s.app.store(),
+        "SELECT CAST(COUNT(*) AS TEXT) FROM api_tokens",
+    )
+    .await;
     assert_eq!(tokens[0][0].as_deref(), Some("4"));
     let (st, _) = s.healthz().await;
     assert_eq!(st, 200);
@@ -427,11 +634,29 @@ async fn an_effective_time_in_the_future_is_refused_and_not_stored(db: &Db) {
     seed(&s).await;
     let head0 = s.app.store().head_position().await.unwrap();
     for (name, input) in [
-        ("reportActionProgress", json!({"number": 1, "actionId": ACTION_SIDUR, "progress": "55"})),
-        ("recordLetterFollowUp", json!({"folio": "DGGD-0001", "note": "x", "recordedAt": "2023-02-03T16:00:00Z"})),
+        (
+            "reportActionProgress",
+            json!({"number": 1, "actionId": ACTION_SIDUR, "progress": "55"}),
+        ),
+        (
+            "recordLetterFollowUp",
+            json!({"folio": "DGGD-0001", "note": "x", "recordedAt": "2023-02-03T16:00:00Z"}),
+        ),
     ] {
-        let (st, b) = mutate(&s, &s.admin, name, input, json!({"effectiveAt": "2999-01-01T00:00:00Z"})).await;
-        typed_error(&format!("{name} effective in 2999"), st, &b, &["VALIDATION"]);
+        let (st, b) = mutate(
+            &s,
+            &s.admin,
+            name,
+            input,
+            json!({"effectiveAt": "2999-01-01T00:00:00Z"}),
+        )
+        .await;
+        typed_error(
+            &format!("{name} effective in 2999"),
+            st,
+            &b,
+            &["VALIDATION"],
+        );
     }
     assert_eq!(s.app.store().head_position().await.unwrap(), head0);
     s.stop().await;

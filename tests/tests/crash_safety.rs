@@ -164,7 +164,10 @@ async fn projections_equal_a_rebuild(db: &Db) {
         assert_eq!(live, rebuilt, "live projection row differs from a rebuild");
     }
     let reports_rebuilt = reports(&db.url);
-    assert_eq!(reports_live, reports_rebuilt, "reports differ after a rebuild");
+    assert_eq!(
+        reports_live, reports_rebuilt,
+        "reports differ after a rebuild"
+    );
 }
 
 /// Starts `serve` until the live projections fold the whole log, then kills it.
@@ -214,7 +217,10 @@ async fn an_import_killed_with_sigkill_keeps_whole_chunks_and_a_rerun_finishes_i
     let rows = event_rows(db.store()).await;
     let killed_at = rows.len();
     println!("import killed at {killed_at} of {total} events");
-    assert!(killed_at < total, "the kill came too late to interrupt the import");
+    assert!(
+        killed_at < total,
+        "the kill came too late to interrupt the import"
+    );
     assert_eq!(
         db.store().head_position().await.unwrap() as usize,
         killed_at,

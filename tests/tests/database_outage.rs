@@ -133,22 +133,39 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
 
     // Some data through the proxy.
     for (name, input) in [
-        ("registerAgency", json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null})),
-        ("registerCommitment", json!({"number": 1, "text": "Acueducto"})),
-        ("assignCommitment", json!({"number": 1, "agencies": ["SIDUR"]})),
-        ("registerAction", json!({"number": 1, "actionId": ACTION_SIDUR, "agency": "SIDUR",
+        (
+            "registerAgency",
+            json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null}),
+        ),
+        (
+            "registerCommitment",
+            json!({"number": 1, "text": "Acueducto"}),
+        ),
+        (
+            "assignCommitment",
+            json!({"number": 1, "agencies": ["SIDUR"]}),
+        ),
+        (
+            "registerAction",
+            json!({"number": 1, "actionId": ACTION_SIDUR, "agency": "SIDUR",
             "description": "Licitación", "status": "IN_PROGRESS", "progress": "10",
-            "investmentMxn": "100", "date": "2023-05-02"})),
+            "investmentMxn": "100", "date": "2023-05-02"}),
+        ),
     ] {
         let q: &'static str = Box::leak(mutation(name, &input_type(name)).into_boxed_str());
         let (status, body) = gql(q, json!({"input": input})).await;
         assert!(body.get("errors").is_none(), "{name}: HTTP {status} {body}");
     }
     let (_, body) = gql(COMPLIANCE, json!({})).await;
-    assert_eq!(body["data"]["compliance"]["total"]["compliancePct"], "10.00", "{body}");
+    assert_eq!(
+        body["data"]["compliance"]["total"]["compliancePct"], "10.00",
+        "{body}"
+    );
     let names = seguimiento_projections::registry::names();
     wait_caught_up(db.store(), Duration::from_secs(30)).await;
-    let before = seguimiento_projections::status_of(db.store(), &names).await.unwrap();
+    let before = seguimiento_projections::status_of(db.store(), &names)
+        .await
+        .unwrap();
 
     // Cut the database off.
     proxy.cut();
@@ -160,14 +177,23 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
     assert_eq!(status, 503, "healthz while the database is gone: {health}");
     for (what, q, vars) in [
         ("query", COMPLIANCE, json!({})),
-        ("mutation", report_progress, json!({"input": progress_input("20")})),
+        (
+            "mutation",
+            report_progress,
+            json!({"input": progress_input("20")}),
+        ),
     ] {
         let started = Instant::now();
         let (status, body) = gql(q, vars).await;
         let took = started.elapsed();
         println!("{what} while the database is gone: HTTP {status} in {took:?}: {body}");
         assert!(took < Duration::from_secs(40), "{what} hung for {took:?}");
-        assert!(body.get("data").is_none_or(|d| d.is_null() || d.as_object().is_some_and(|o| o.values().all(Value::is_null))), "{what} succeeded without a database: {body}");
+        assert!(
+            body.get("data").is_none_or(|d| d.is_null()
+                || d.as_object()
+                    .is_some_and(|o| o.values().all(Value::is_null))),
+            "{what} succeeded without a database: {body}"
+        );
         let c = code(&body);
         assert!(
             matches!(c.as_deref(), Some("INTERNAL") | Some("UNAVAILABLE")),
@@ -179,7 +205,10 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
             "{what} leaks internals: {body}"
         );
     }
-    assert!(server.proc.alive(), "the server died while the database was gone");
+    assert!(
+        server.proc.alive(),
+        "the server died while the database was gone"
+    );
 
     // Restore: the server recovers on its own.
     proxy.restore();
@@ -188,10 +217,16 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
     loop {
         let (status, _) = get_text(&http, &format!("{base}/healthz")).await;
         if status == 200 {
-            println!("healthz OK {:?} after the proxy came back", restored.elapsed());
+            println!(
+                "healthz OK {:?} after the proxy came back",
+                restored.elapsed()
+            );
             break;
         }
-        assert!(started.elapsed() < Duration::from_secs(60), "healthz never recovered");
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "healthz never recovered"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let started = Instant::now();
@@ -219,23 +254,38 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    println!("recovered {:?} after the proxy came back", restored.elapsed());
-    let after = seguimiento_projections::status_of(db.store(), &names).await.unwrap();
+    println!(
+        "recovered {:?} after the proxy came back",
+        restored.elapsed()
+    );
+    let after = seguimiento_projections::status_of(db.store(), &names)
+        .await
+        .unwrap();
     for (b, a) in before.iter().zip(&after) {
-        assert_eq!(b.generation, a.generation, "{} was rebuilt instead of resumed", b.name);
+        assert_eq!(
+            b.generation, a.generation,
+            "{} was rebuilt instead of resumed",
+            b.name
+        );
         assert!(a.checkpoint >= b.checkpoint);
     }
     assert!(server.proc.alive());
     server.proc.kill9();
     let stderr = server.proc.stderr.text();
-    assert!(!stderr.contains("panicked"), "the server panicked:\n{stderr}");
+    assert!(
+        !stderr.contains("panicked"),
+        "the server panicked:\n{stderr}"
+    );
     // The failed mutation during the outage stored nothing; the log is intact.
     let rows = event_rows(db.store()).await;
     let progress_events = rows
         .iter()
         .filter(|r| r.event_type.contains("Progress"))
         .count();
-    assert_eq!(progress_events, 1, "exactly the one post-recovery progress report");
+    assert_eq!(
+        progress_events, 1,
+        "exactly the one post-recovery progress report"
+    );
     let out = run_cli(&["verify", "--db", &db.url], Duration::from_secs(60));
     expect_success("verify", &out);
     drop(proxy);

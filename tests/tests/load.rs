@@ -89,7 +89,9 @@ async fn client(
         if value.get("errors").is_some() {
             let c = code(&value).unwrap_or_default();
             if c != "CONFLICT" && c != "LIMIT_EXCEEDED" {
-                return Err(format!("client {n}: untyped or unexpected rejection: {value}"));
+                return Err(format!(
+                    "client {n}: untyped or unexpected rejection: {value}"
+                ));
             }
             out.push(Outcome::Rejected {
                 command_id,
@@ -118,11 +120,23 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
 ) {
     let s = Server::start(db.store()).await;
     let a = s.admin.clone();
-    must(&s, &a, "registerAgency", json!({"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": null})).await;
+    must(
+        &s,
+        &a,
+        "registerAgency",
+        json!({"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": null}),
+    )
+    .await;
     for k in 0..SHARED_LETTERS {
-        must(&s, &a, "receiveLetter", json!({"folio": format!("SHARED-{k}"), "unit": "DGGD",
+        must(
+            &s,
+            &a,
+            "receiveLetter",
+            json!({"folio": format!("SHARED-{k}"), "unit": "DGGD",
             "classification": "RELEVANT", "sender": "Ayuntamiento", "subject": "Compartido",
-            "receivedAt": "2023-02-01T16:00:00Z"})).await;
+            "receivedAt": "2023-02-01T16:00:00Z"}),
+        )
+        .await;
     }
     let seed_head = s.app.store().head_position().await.unwrap();
 
@@ -192,10 +206,19 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
         .collect();
     let added_set: HashSet<_> = added.iter().cloned().collect();
     assert_eq!(added.len(), added_set.len(), "an event is stored twice");
-    assert_eq!(added_set, expected_ids, "the log holds events nobody was told about");
+    assert_eq!(
+        added_set, expected_ids,
+        "the log holds events nobody was told about"
+    );
     assert!(acked > 0, "nothing was acknowledged");
 
-    let verify = s.ok(&s.auditor, "{ verify { eventsChecked firstBroken { stream } } }", json!({})).await;
+    let verify = s
+        .ok(
+            &s.auditor,
+            "{ verify { eventsChecked firstBroken { stream } } }",
+            json!({}),
+        )
+        .await;
     assert!(verify["verify"]["firstBroken"].is_null(), "{verify}");
     let (status, _) = s.healthz().await;
     assert_eq!(status, 200);

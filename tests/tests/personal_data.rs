@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 const LIMIT: Duration = Duration::from_secs(120);
 const PETITION_QUERY: &str = "query($id: UUID!) { petition(id: $id) { municipality followUps contact { name phone email address } } }";
-const HISTORY: &str = "query($s: ID!) { history(stream: $s) { edges { node { type actor payload } } } }";
+const HISTORY: &str =
+    "query($s: ID!) { history(stream: $s) { edges { node { type actor payload } } } }";
 const IMPORTED_PETITION: &str = "00000000-0000-4000-8000-0000000000c2";
 const IMPORTED_CITIZEN: &str = "00000000-0000-4000-8000-0000000000e2";
 
@@ -35,11 +36,16 @@ async fn raw_log_text(db: &Db) -> String {
 /// Adds a petition of the same citizen name through `App::import` (the import path).
 async fn import_a_petition(s: &Server) {
     let line = json!({"command": "receivePetition",
-        "input": petition_input(IMPORTED_PETITION, IMPORTED_CITIZEN)}).to_string();
+        "input": petition_input(IMPORTED_PETITION, IMPORTED_CITIZEN)})
+    .to_string();
     let parsed = vec![ImportLine::parse(1, &line)];
     let report = s
         .app
-        .import(parsed, &Principal::system("import"), ImportOptions::default())
+        .import(
+            parsed,
+            &Principal::system("import"),
+            ImportOptions::default(),
+        )
         .await
         .unwrap();
     assert!(report.is_clean() && report.accepted == 1, "{report:?}");
@@ -65,7 +71,10 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
         shows_personal_data(&raw)
     );
     let rows = event_rows(db.store()).await;
-    let received: Vec<_> = rows.iter().filter(|r| r.event_type == "PetitionReceived").collect();
+    let received: Vec<_> = rows
+        .iter()
+        .filter(|r| r.event_type == "PetitionReceived")
+        .collect();
     assert_eq!(received.len(), 2);
     for r in &received {
         let p: Value = serde_json::from_str(&r.payload).unwrap();
@@ -73,7 +82,9 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
     }
     // ... yet readable by an admin or auditor while the citizen's key exists.
     for token in [&s.admin, &s.auditor] {
-        let d = s.ok(token, PETITION_QUERY, json!({"id": PETITION_ID})).await;
+        let d = s
+            .ok(token, PETITION_QUERY, json!({"id": PETITION_ID}))
+            .await;
         assert_eq!(d["petition"]["contact"]["name"], CITIZEN_NAME, "{d}");
         assert_eq!(d["petition"]["contact"]["email"], CITIZEN_EMAIL);
     }
@@ -83,40 +94,82 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
 
     // Forget the GraphQL-received citizen.
     let citizen: Uuid = CITIZEN_ID.parse().unwrap();
-    assert!(s.app.vault().forget(citizen).await.unwrap(), "no key to forget");
-    assert!(!s.app.vault().forget(citizen).await.unwrap(), "forgotten twice");
+    assert!(
+        s.app.vault().forget(citizen).await.unwrap(),
+        "no key to forget"
+    );
+    assert!(
+        !s.app.vault().forget(citizen).await.unwrap(),
+        "forgotten twice"
+    );
 
     // The log and its chain are untouched.
-    assert_eq!(event_rows(db.store()).await, rows, "forgetting changed the log");
+    assert_eq!(
+        event_rows(db.store()).await,
+        rows,
+        "forgetting changed the log"
+    );
     let v = db.store().verify(None).await.unwrap();
     assert!(v.first_broken.is_none(), "{v:?}");
-    let d = s.ok(&s.auditor, "{ verify { ok eventsChecked } }", json!({})).await;
+    let d = s
+        .ok(&s.auditor, "{ verify { ok eventsChecked } }", json!({}))
+        .await;
     assert_eq!(d["verify"]["ok"], true);
     // Projections and reports are unchanged, also after a full rebuild.
     assert_eq!(petitions_report(&s).await, report_before);
     assert_eq!(projection_snapshot(db.store()).await, rows_before);
-    seguimiento_projections::rebuild_all(db.store()).await.unwrap();
+    seguimiento_projections::rebuild_all(db.store())
+        .await
+        .unwrap();
     assert_eq!(projection_snapshot(db.store()).await, rows_before);
     assert_eq!(petitions_report(&s).await, report_before);
 
     // The contact can no longer be read, by anyone, anywhere.
     for token in [&s.admin, &s.auditor] {
-        let d = s.ok(token, PETITION_QUERY, json!({"id": PETITION_ID})).await;
-        assert_eq!(d["petition"]["municipality"], "Hermosillo", "the petition itself remains");
-        assert!(d["petition"]["contact"].is_null(), "contact still readable: {d}");
-        let h = s.ok(token, HISTORY, json!({"s": format!("petition-{PETITION_ID}")})).await;
+        let d = s
+            .ok(token, PETITION_QUERY, json!({"id": PETITION_ID}))
+            .await;
+        assert_eq!(
+            d["petition"]["municipality"], "Hermosillo",
+            "the petition itself remains"
+        );
+        assert!(
+            d["petition"]["contact"].is_null(),
+            "contact still readable: {d}"
+        );
+        let h = s
+            .ok(
+                token,
+                HISTORY,
+                json!({"s": format!("petition-{PETITION_ID}")}),
+            )
+            .await;
         let text = h.to_string();
-        assert!(shows_personal_data(&text).is_empty(), "history shows it: {text}");
-        assert_eq!(h["history"]["edges"][0]["node"]["payload"]["contact"], json!({"redacted": true}));
+        assert!(
+            shows_personal_data(&text).is_empty(),
+            "history shows it: {text}"
+        );
+        assert_eq!(
+            h["history"]["edges"][0]["node"]["payload"]["contact"],
+            json!({"redacted": true})
+        );
     }
     // Another citizen is unaffected.
-    let d = s.ok(&s.admin, PETITION_QUERY, json!({"id": IMPORTED_PETITION})).await;
+    let d = s
+        .ok(&s.admin, PETITION_QUERY, json!({"id": IMPORTED_PETITION}))
+        .await;
     assert_eq!(d["petition"]["contact"]["name"], CITIZEN_NAME);
     // The key is gone from the database.
     let keys = text_rows(db.store(), "SELECT citizen_id FROM citizen_keys").await;
     assert!(!keys.iter().any(|k| k[0].as_deref() == Some(CITIZEN_ID)));
     // Further writes on the forgotten citizen's petition still work.
-    must(&s, &s.admin, "attendPetition", json!({"petitionId": PETITION_ID, "at": "2023-04-12T18:00:00Z"})).await;
+    must(
+        &s,
+        &s.admin,
+        "attendPetition",
+        json!({"petitionId": PETITION_ID, "at": "2023-04-12T18:00:00Z"}),
+    )
+    .await;
     s.stop().await;
 }
 on_both_backends!(
@@ -135,7 +188,9 @@ async fn the_cli_forgets_a_citizen_and_verify_still_passes(db: &Db) {
     );
     let out = run_cli(&["forget-citizen", CITIZEN_ID, "--db", &db.url], LIMIT);
     expect_success("seguimiento forget-citizen", &out);
-    let d = s.ok(&s.admin, PETITION_QUERY, json!({"id": PETITION_ID})).await;
+    let d = s
+        .ok(&s.admin, PETITION_QUERY, json!({"id": PETITION_ID}))
+        .await;
     assert!(d["petition"]["contact"].is_null(), "{d}");
     assert_eq!(event_rows(db.store()).await, rows);
     let out = run_cli(&["verify", "--db", &db.url], LIMIT);
@@ -152,8 +207,16 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     let mut all_output = String::new();
     let mut token = |role: &str, subject: &str| {
         let mut cmd = cli();
-        cmd.env("RUST_LOG", "debug")
-            .args(["token", "--db", &db.url, "create", "--role", role, "--subject", subject]);
+        cmd.env("RUST_LOG", "debug").args([
+            "token",
+            "--db",
+            &db.url,
+            "create",
+            "--role",
+            role,
+            "--subject",
+            subject,
+        ]);
         let out = run_command(&mut cmd, LIMIT);
         let stdout = expect_success("token create", &out);
         let (o, e) = texts(&out);
@@ -184,7 +247,10 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
         .args(["import", file.to_str().unwrap(), "--db", &db.url]);
     let out = run_command(&mut cmd, LIMIT);
     let (o, e) = texts(&out);
-    assert!(o.contains("rejected"), "the bad lines were not rejected:\n{o}\n{e}");
+    assert!(
+        o.contains("rejected"),
+        "the bad lines were not rejected:\n{o}\n{e}"
+    );
     all_output.push_str(&o);
     all_output.push_str(&e);
 
@@ -196,18 +262,54 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     let mut responses = Vec::new();
     for (name, input) in [
         ("receivePetition", petition_input(PETITION_ID, CITIZEN_ID)),
-        ("turnPetition", json!({"petitionId": PETITION_ID, "target": {"agency": "CEA"}, "turnedAt": "2023-04-11T18:00:00Z"})),
-        ("recordPetitionFollowUp", json!({"petitionId": PETITION_ID, "kind": "EMAIL", "at": "2023-04-12T18:00:00Z"})),
-        ("attendPetition", json!({"petitionId": PETITION_ID, "at": "2023-04-13T18:00:00Z"})),
-        ("closePetition", json!({"petitionId": PETITION_ID, "at": "2023-04-14T18:00:00Z"})),
+        (
+            "turnPetition",
+            json!({"petitionId": PETITION_ID, "target": {"agency": "CEA"}, "turnedAt": "2023-04-11T18:00:00Z"}),
+        ),
+        (
+            "recordPetitionFollowUp",
+            json!({"petitionId": PETITION_ID, "kind": "EMAIL", "at": "2023-04-12T18:00:00Z"}),
+        ),
+        (
+            "attendPetition",
+            json!({"petitionId": PETITION_ID, "at": "2023-04-13T18:00:00Z"}),
+        ),
+        (
+            "closePetition",
+            json!({"petitionId": PETITION_ID, "at": "2023-04-14T18:00:00Z"}),
+        ),
     ] {
-        let (st, b) = gql_at(&http, &base, Some(&admin), &m(name), json!({"input": input})).await;
+        let (st, b) = gql_at(
+            &http,
+            &base,
+            Some(&admin),
+            &m(name),
+            json!({"input": input}),
+        )
+        .await;
         assert!(b.get("errors").is_none(), "{name}: HTTP {st} {b}");
     }
     // The admin may read the contact (so the data really went through the server).
-    let (_, b) = gql_at(&http, &base, Some(&admin), PETITION_QUERY, json!({"id": PETITION_ID})).await;
-    assert_eq!(b["data"]["petition"]["contact"]["name"], CITIZEN_NAME, "{b}");
-    let (_, b) = gql_at(&http, &base, Some(&admin), HISTORY, json!({"s": format!("petition-{PETITION_ID}")})).await;
+    let (_, b) = gql_at(
+        &http,
+        &base,
+        Some(&admin),
+        PETITION_QUERY,
+        json!({"id": PETITION_ID}),
+    )
+    .await;
+    assert_eq!(
+        b["data"]["petition"]["contact"]["name"], CITIZEN_NAME,
+        "{b}"
+    );
+    let (_, b) = gql_at(
+        &http,
+        &base,
+        Some(&admin),
+        HISTORY,
+        json!({"s": format!("petition-{PETITION_ID}")}),
+    )
+    .await;
     assert!(b.get("errors").is_none(), "{b}");
 
     // Errors around personal data: a duplicate, wrong types, a bad enum, a bad date.
@@ -220,7 +322,14 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     let mut future = petition_input("00000000-0000-4000-8000-0000000000c8", CITIZEN_ID);
     future["receivedAt"] = json!("2999-01-01T00:00:00Z");
     for input in [dup, wrong_type, bad_date, future] {
-        let (st, b) = gql_at(&http, &base, Some(&admin), &m("receivePetition"), json!({"input": input})).await;
+        let (st, b) = gql_at(
+            &http,
+            &base,
+            Some(&admin),
+            &m("receivePetition"),
+            json!({"input": input}),
+        )
+        .await;
         assert!(b.get("errors").is_some(), "accepted: HTTP {st} {b}");
         responses.push(("an error", b.to_string()));
     }
@@ -298,7 +407,10 @@ async fn graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field(db: &Db
         assert!(st < 500);
         assert_eq!(code(&b).as_deref(), Some("VALIDATION"), "{b}");
         let found = shows_personal_data(&b.to_string());
-        assert!(found.is_empty(), "the error for a bad {field} echoes {found:?}: {b}");
+        assert!(
+            found.is_empty(),
+            "the error for a bad {field} echoes {found:?}: {b}"
+        );
     }
     assert_eq!(s.app.store().head_position().await.unwrap(), head0);
     s.stop().await;
@@ -317,7 +429,10 @@ fn an_import_rejection_never_quotes_the_personal_data_it_refused() {
         ("topic", json!(CITIZEN_EMAIL)),
         ("receivedAt", json!(CITIZEN_NAME)),
         ("citizenId", json!(CITIZEN_EMAIL)),
-        ("contact", json!(format!("{CITIZEN_NAME} <{CITIZEN_EMAIL}>"))),
+        (
+            "contact",
+            json!(format!("{CITIZEN_NAME} <{CITIZEN_EMAIL}>")),
+        ),
     ] {
         let mut input = petition_input(PETITION_ID, CITIZEN_ID);
         input[field] = value;
@@ -325,6 +440,10 @@ fn an_import_rejection_never_quotes_the_personal_data_it_refused() {
         let err = ImportLine::parse(7, &line).expect_err("a bad line parses");
         assert_eq!(err.line, 7);
         let found = shows_personal_data(&err.reason);
-        assert!(found.is_empty(), "the reason for a bad {field} quotes {found:?}: {}", err.reason);
+        assert!(
+            found.is_empty(),
+            "the reason for a bad {field} quotes {found:?}: {}",
+            err.reason
+        );
     }
 }
