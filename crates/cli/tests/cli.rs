@@ -653,3 +653,129 @@ fn reports_render_as_table_csv_and_xlsx() {
     let missing_out = seg(&db, &["report", "cabinet", "--format", "xlsx"]);
     assert_ne!(missing_out.code, 0);
 }
+
+/// A running `seguimiento serve`, its stdout lines arriving on a channel.
+struct Server {
+    child: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Server {
+    fn start(db: &Db, args: &[&str]) -> Server {
+        use std::io::BufRead;
+        let mut child = Command::new(env!("CARGO_BIN_EXE_seguimiento"))
+            .arg("serve")
+            .args(args)
+            .env("SEGUIMIENTO_DB", db.url())
+            .env_remove("RUST_LOG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("start serve");
+        let (tx, lines) = std::sync::mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = stderr.clone();
+        let err = child.stderr.take().expect("stderr");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+                if let Ok(mut s) = sink.lock() {
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            }
+        });
+        Server {
+            child,
+            lines,
+            stderr,
+        }
+    }
+
+    /// The next stdout line starting with `prefix` (within two minutes).
+    fn line(&self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(l) if l.starts_with(prefix) => return l,
+                Ok(_) => {}
+                Err(_) => panic!("no line {prefix:?}; stderr:\n{}", self.stderr_text()),
+            }
+        }
+    }
+
+    fn stderr_text(&self) -> String {
+        self.stderr.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    /// Ctrl-C, then the exit code (within 30 s).
+    fn interrupt(mut self) -> (i32, String) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-INT", &pid]).status();
+        assert!(sent.is_ok_and(|s| s.success()), "kill -INT {pid}");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                return (status.code().unwrap_or(-1), self.stderr_text());
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!(
+                    "serve did not stop on Ctrl-C; stderr:\n{}",
+                    self.stderr_text()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+#[tokio::test]
+async fn serve_demo_loads_the_dataset_once_prints_url_and_token_and_stops_on_ctrl_c() {
+    let db = Db::sqlite();
+    let server = Server::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
+    let url = server
+        .line("GraphQL: http://")
+        .trim_start_matches("GraphQL: ")
+        .to_owned();
+    let token = server
+        .line("admin token: ")
+        .trim_start_matches("admin token: ")
+        .to_owned();
+    assert!(token.starts_with("seg_"), "{token}");
+    let body: serde_json::Value = reqwest::Client::new()
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&serde_json::json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .expect("POST /graphql")
+        .json()
+        .await
+        .expect("a JSON answer");
+    assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
+    let (code, stderr) = server.interrupt();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("demo: loaded"), "{stderr}");
+    let loaded = event_count(&db);
+    assert!(loaded > 10_000, "only {loaded} demo events");
+
+    // A second start finds the store not empty and loads nothing.
+    let again = Server::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
+    again.line("admin token: ");
+    let (code, stderr) = again.interrupt();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("not loading the demo dataset"), "{stderr}");
+    assert_eq!(event_count(&db), loaded);
+}
