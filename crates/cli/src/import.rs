@@ -24,16 +24,16 @@ pub struct StopOnCtrlC {
 }
 
 impl StopOnCtrlC {
-    pub fn install() -> StopOnCtrlC {
+    pub fn install() -> anyhow::Result<StopOnCtrlC> {
         let flag = Arc::new(AtomicBool::new(false));
         let set = flag.clone();
+        let signal = util::interrupted()?;
         let task = tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                eprintln!("interrupted: finishing the batch in hand, then stopping");
-                set.store(true, Ordering::SeqCst);
-            }
+            signal.await;
+            eprintln!("interrupted: finishing the batch in hand, then stopping");
+            set.store(true, Ordering::SeqCst);
         });
-        StopOnCtrlC { flag, task }
+        Ok(StopOnCtrlC { flag, task })
     }
 
     pub fn flag(&self) -> &AtomicBool {
@@ -64,7 +64,7 @@ pub async fn run_import(
 ) -> anyhow::Result<ImportReport> {
     let progress = Progress::new(label, Some(lines.len() as u64));
     let on_progress = |p: ImportProgress| progress.update(phase_name(p.phase), p.done, p.total);
-    let stop = StopOnCtrlC::install();
+    let stop = StopOnCtrlC::install()?;
     let options = ImportOptions {
         chunk_events,
         on_progress: Some(&on_progress),

@@ -12,6 +12,8 @@ use crate::cli::ServeArgs;
 use crate::util::{self, describe};
 
 pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // Ctrl-C is handled from the start (see `util::interrupted`).
+    let interrupted = util::interrupted()?;
     // Bind first: a busy port fails before any work is done.
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
@@ -42,7 +44,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
     let state = seguimiento_api::ApiState::new(app.clone(), runner.clone(), ApiConfig::default());
     let router = seguimiento_api::router(state);
     let shutdown = async {
-        let _ = tokio::signal::ctrl_c().await;
+        interrupted.await;
         eprintln!("shutting down: draining connections");
     };
     seguimiento_api::serve(listener, router, shutdown)

@@ -1,8 +1,10 @@
 //! Small helpers shared by the commands: database URLs, time arguments, output files.
 
 use std::fs::File;
+use std::future::Future;
 use std::io::{BufWriter, Write};
 use std::path::Path;
+use std::pin::Pin;
 use std::str::FromStr;
 
 use anyhow::Context as _;
@@ -110,6 +112,30 @@ fn local(naive: NaiveDateTime) -> Result<TimeArg, String> {
         .single()
         .map(|t| TimeArg(t.with_timezone(&Utc)))
         .ok_or_else(|| format!("{naive} is not a valid local time"))
+}
+
+/// Resolves on Ctrl-C (or SIGTERM on Unix). The handler is registered when this is
+/// called, not when the future is first polled, so a signal arriving in between is not
+/// lost (and does not kill the process with the default disposition).
+pub fn interrupted() -> anyhow::Result<Pin<Box<dyn Future<Output = ()> + Send>>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).context("cannot handle SIGINT")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot handle SIGTERM")?;
+        Ok(Box::pin(async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
+        }))
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(Box::pin(async {
+            let _ = tokio::signal::ctrl_c().await;
+        }))
+    }
 }
 
 /// A buffered writer on a file (created or truncated) or on standard output.
