@@ -169,6 +169,20 @@ pub async fn load_active(
     })
 }
 
+/// The active generation of a projection and its checkpoint, in one statement: what a
+/// cached copy of the rows must match to still be current.
+pub async fn active_checkpoint(pool: &DbPool, projection: &str) -> Result<Option<(i64, u64)>> {
+    let sql = "SELECT a.generation, c.position FROM projection_active a \
+               JOIN projection_checkpoints c \
+               ON c.projection = a.projection AND c.generation = a.generation \
+               WHERE a.projection = $1";
+    let row: Option<(i64, i64)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .fetch_optional(p)
+        .await)?;
+    Ok(row.map(|(g, c)| (g, u64::try_from(c).unwrap_or(0))))
+}
+
 /// What a flush should check before writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Guard {

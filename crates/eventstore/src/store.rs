@@ -50,6 +50,8 @@ pub enum DbPool {
 struct Inner {
     pool: DbPool,
     backend: Backend,
+    /// Tells this handle (and its clones) apart from other stores in the process.
+    instance_id: uuid::Uuid,
     /// SQLite: serialises this process's writers so they queue instead of failing BUSY.
     write_lock: Mutex<()>,
     /// Bumped after every local commit and every PostgreSQL NOTIFY: wakes subscribers.
@@ -148,6 +150,7 @@ impl EventStore {
             inner: Arc::new(Inner {
                 pool,
                 backend,
+                instance_id: uuid::Uuid::new_v4(),
                 write_lock: Mutex::new(()),
                 wake,
                 listener: StdMutex::new(None),
@@ -171,6 +174,12 @@ impl EventStore {
     /// Which database this store runs on.
     pub fn backend(&self) -> Backend {
         self.inner.backend
+    }
+
+    /// Identifies this store handle and its clones within the process (not the database):
+    /// a key for in-process caches of what was read through it.
+    pub fn instance_id(&self) -> uuid::Uuid {
+        self.inner.instance_id
     }
 
     /// The underlying pool, for projections' own tables.

@@ -7,10 +7,15 @@
 //!
 //! Both may be combined.
 
+use std::any::Any;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
+
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -71,13 +76,45 @@ pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<R
 
 /// The state of projection `P` for `view`: the active generation's rows when live (an
 /// uninitialized projection reads as empty), an in-memory fold otherwise.
-pub async fn load<P: Projector>(store: &EventStore, view: View) -> Result<Rows<P::Row>> {
+///
+/// Live rows are decoded once per committed checkpoint and shared: rows and checkpoint
+/// change together in one transaction, so a copy tagged with the (generation, checkpoint)
+/// it was read at is exact for as long as that pair is the stored one. Each live query
+/// therefore costs one small statement unless the projection moved.
+pub async fn load<P: Projector>(store: &EventStore, view: View) -> Result<Arc<Rows<P::Row>>> {
     if !view.is_live() {
-        return fold_view::<P>(store, view).await;
+        return Ok(Arc::new(fold_view::<P>(store, view).await?));
     }
-    storage::ensure_schema(store.pool()).await?;
-    match storage::load_active(store.pool(), P::NAME).await? {
-        Some((_, _, docs)) => rows_from_docs::<P>(docs),
-        None => Ok(Rows::new()),
+    let key = (store.instance_id(), P::NAME);
+    let Some(current) = storage::active_checkpoint(store.pool(), P::NAME).await? else {
+        return Ok(Arc::new(Rows::new()));
+    };
+    if let Some(rows) = cached::<P>(key, current) {
+        return Ok(rows);
     }
+    let Some((generation, checkpoint, docs)) = storage::load_active(store.pool(), P::NAME).await?
+    else {
+        return Ok(Arc::new(Rows::new()));
+    };
+    let rows = Arc::new(rows_from_docs::<P>(docs)?);
+    if let Ok(mut cache) = LIVE_CACHE.lock() {
+        cache.insert(key, ((generation, checkpoint), rows.clone()));
+    }
+    Ok(rows)
+}
+
+type CacheKey = (Uuid, &'static str);
+type CacheEntry = ((i64, u64), Arc<dyn Any + Send + Sync>);
+
+/// Decoded live rows per (store handle, projection), tagged with their checkpoint.
+static LIVE_CACHE: LazyLock<Mutex<HashMap<CacheKey, CacheEntry>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn cached<P: Projector>(key: CacheKey, current: (i64, u64)) -> Option<Arc<Rows<P::Row>>> {
+    let cache = LIVE_CACHE.lock().ok()?;
+    let (at, rows) = cache.get(&key)?;
+    if *at != current {
+        return None;
+    }
+    rows.clone().downcast::<Rows<P::Row>>().ok()
 }

@@ -263,7 +263,7 @@ pub async fn assert_live_matches_fold<P: Projector>(store: &EventStore) {
         effective_at: None,
     };
     let folded = fold_view::<P>(store, now).await.expect("as-of fold");
-    assert_eq!(live, folded, "projection {}", P::NAME);
+    assert_eq!(*live, folded, "projection {}", P::NAME);
 }
 
 pub async fn assert_all_live_match_fold(store: &EventStore) {
