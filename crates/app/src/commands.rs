@@ -106,6 +106,20 @@ pub fn decode(events: &[RecordedEvent]) -> Result<Vec<DomainEvent>, AppError> {
         .collect()
 }
 
+/// Refuses a business time later than the server clock (with the domain's tolerance for
+/// clock drift): a fact cannot take effect in the future.
+pub fn check_effective_at(
+    effective_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<(), AppError> {
+    match effective_at {
+        Some(at) if at > now + domain::CLOCK_SKEW => Err(AppError::Domain(
+            domain::DomainError::InFuture("effectiveAt"),
+        )),
+        _ => Ok(()),
+    }
+}
+
 /// Checks that `principal` may run `command` on a stream with this history.
 pub fn authorize(
     principal: &Principal,
@@ -166,6 +180,7 @@ impl App {
     pub async fn execute(&self, req: CommandRequest) -> Result<CommandOutcome, AppError> {
         let stream = req.command.stream_id();
         let correlation_id = req.command_id.unwrap_or_else(Uuid::new_v4);
+        check_effective_at(req.effective_at, Utc::now())?;
         let mut attempt = 0;
         loop {
             attempt += 1;

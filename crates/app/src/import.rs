@@ -44,9 +44,9 @@ use seguimiento_domain::{
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent};
 
 use crate::auth::{Principal, Role};
-use crate::commands::{authorize, event_ids, to_new_events};
-use crate::personal_data;
+use crate::commands::{authorize, check_effective_at, event_ids, to_new_events};
 use crate::error::AppError;
+use crate::personal_data;
 use crate::App;
 
 /// Events per append transaction (a line's events are never split across two).
@@ -219,7 +219,26 @@ fn redact(message: &str) -> String {
     if in_quotes {
         out.push_str("…\"");
     }
-    out
+    redact_backticked_input(&out)
+}
+
+/// serde names the offending variant or key of the input between backticks
+/// ("unknown variant `…`, expected one of `A`, `B`"): that first value came from the
+/// line and may be personal data; the expected names after it are the schema's own.
+fn redact_backticked_input(message: &str) -> String {
+    for marker in ["unknown variant `", "unknown field `"] {
+        if let Some(start) = message.find(marker) {
+            let value_start = start + marker.len();
+            if let Some(len) = message[value_start..].find('`') {
+                return format!(
+                    "{}…{}",
+                    &message[..value_start],
+                    &message[value_start + len..]
+                );
+            }
+        }
+    }
+    message.to_owned()
 }
 
 fn reject(line: usize, reason: impl Into<String>) -> RejectedLine {
@@ -636,6 +655,7 @@ async fn validate(
             effective_at,
             command_id,
         } => {
+            check_effective_at(effective_at, now).map_err(refusal)?;
             let stream = command.stream_id();
             ws.load(&stream).await?;
             let first = event_ids(Some(command_id), 1);
@@ -729,7 +749,14 @@ mod tests {
             redact(msg),
             r#"invalid type: string "…", expected u32 at line 1 column 9"#
         );
-        assert_eq!(redact("unknown field `foo`"), "unknown field `foo`");
+        assert_eq!(
+            redact("unknown field `Juana`, expected one of `name`, `phone`"),
+            "unknown field `…`, expected one of `name`, `phone`"
+        );
+        assert_eq!(
+            redact("unknown variant `juana@example.org`, expected one of `CALL`, `CHAT`"),
+            "unknown variant `…`, expected one of `CALL`, `CHAT`"
+        );
     }
 
     #[test]

@@ -27,6 +27,7 @@ on_both_backends!(
     a_capturista_writes_only_for_its_own_agency,
     readers_cannot_write_and_the_actor_is_the_principal,
     a_refused_command_stores_nothing,
+    a_future_effective_time_is_refused_and_not_stored,
 );
 
 fn admin() -> Principal {
@@ -215,4 +216,28 @@ async fn a_refused_command_stores_nothing(store: EventStore) {
         .expect_err("unknown agency");
     assert_eq!(err.code(), "VALIDATION");
     assert_eq!(app.store().head_position().await.expect("head"), head);
+}
+
+async fn a_future_effective_time_is_refused_and_not_stored(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let head = app.store().head_position().await.expect("head");
+    let future = chrono::Utc::now() + chrono::TimeDelta::days(2);
+    let err = app
+        .execute(CommandRequest {
+            effective_at: Some(future),
+            ..req(action("SEC"), admin())
+        })
+        .await
+        .expect_err("future");
+    assert_eq!(err.code(), "VALIDATION");
+    assert_eq!(app.store().head_position().await.expect("head"), head);
+    // Within the tolerated clock drift it is accepted.
+    let soon = chrono::Utc::now() + chrono::TimeDelta::minutes(1);
+    app.execute(CommandRequest {
+        effective_at: Some(soon),
+        ..req(action("SEC"), admin())
+    })
+    .await
+    .expect("within clock skew");
 }

@@ -52,8 +52,19 @@ pub enum Command {
     Gen(GenArgs),
     /// Manage API tokens.
     Token(TokenArgs),
+    /// Erase a citizen's personal data by deleting their key (crypto-shredding): the
+    /// events stay, unreadable for that person; the hash chain and reports are unchanged.
+    ForgetCitizen(ForgetCitizenArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
+}
+
+#[derive(Debug, Args)]
+pub struct ForgetCitizenArgs {
+    /// The citizen's id (`citizenId` of their petitions).
+    pub citizen_id: uuid::Uuid,
+    #[command(flatten)]
+    pub db: DbArgs,
 }
 
 #[derive(Debug, Args)]
@@ -238,6 +249,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Report(a) => crate::report::run(a).await,
         Command::Gen(a) => crate::gen::run(a),
         Command::Token(a) => crate::token::run(a).await,
+        Command::ForgetCitizen(a) => crate::token::forget_citizen(a).await,
         Command::Schema => {
             print!("{}", seguimiento_api::sdl());
             Ok(ExitCode::SUCCESS)

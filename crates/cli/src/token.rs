@@ -1,11 +1,12 @@
-//! `token create|revoke|list`: bearer tokens for the GraphQL API.
+//! `token create|revoke|list`: bearer tokens for the GraphQL API; `forget-citizen`: the
+//! other access-control verb an administrator runs from the shell.
 
 use std::io::Write;
 use std::process::ExitCode;
 
 use seguimiento_app::Role;
 
-use crate::cli::{TokenArgs, TokenCommand};
+use crate::cli::{ForgetCitizenArgs, TokenArgs, TokenCommand};
 use crate::util::{self, describe};
 
 pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
@@ -70,5 +71,31 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
         }
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Deletes a citizen's key. Saying nothing was forgotten is not an error worth a failure
+/// exit when the key is already gone: the outcome the operator wants holds either way.
+pub async fn forget_citizen(args: ForgetCitizenArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let deleted = app
+        .vault()
+        .forget(args.citizen_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot forget the citizen: {}", describe(&e)))?;
+    let mut out = std::io::stdout().lock();
+    if deleted {
+        writeln!(
+            out,
+            "forgot citizen {}: their contact data can no longer be read",
+            args.citizen_id
+        )?;
+    } else {
+        writeln!(
+            out,
+            "citizen {} has no key (never stored or already forgotten)",
+            args.citizen_id
+        )?;
+    }
     Ok(ExitCode::SUCCESS)
 }
