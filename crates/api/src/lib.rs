@@ -22,7 +22,9 @@
 //!   `mutation` (one per command), `subscription` (events, compliance changes).
 //! - [`types`]: GraphQL output types mirroring read models and aggregate states.
 //! - [`auth`]: bearer tokens and role checks.
-//! - [`limits`]: [`ApiConfig`] and re-coding of depth/complexity errors.
+//! - [`limits`]: [`ApiConfig`], the per-token rate limit (HTTP 429 `LIMIT_EXCEEDED`), and
+//!   re-coding of depth/complexity/validation errors (validation messages never quote the
+//!   values of the request, which may be a citizen's personal data).
 //! - [`loaders`]: DataLoaders (agencies) so nested objects cost one read per request.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`error`]: [`ApiError`] and its stable codes.

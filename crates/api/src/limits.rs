@@ -1,9 +1,14 @@
-//! Limits every request is held to, and the re-coding of async-graphql's own limit and
-//! validation errors into our stable codes.
+//! Limits every request is held to, the per-token rate limit, and the re-coding of
+//! async-graphql's own limit and validation errors into our stable codes (with the values
+//! of the request redacted from their messages).
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use async_graphql::{ErrorExtensionValues, Response, ServerError, Value};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+use sha2::{Digest, Sha256};
 
 use crate::error::code;
 
@@ -25,6 +30,12 @@ pub struct ApiConfig {
     /// How long a mutation waits for the live projections to catch up with its events
     /// before answering (read-your-writes); zero disables the wait.
     pub read_your_writes: Duration,
+    /// Sustained requests per second each bearer token may send to `POST /graphql` (a
+    /// token bucket per token, refilled at this rate); zero disables the rate limit.
+    pub rate_limit_per_second: u32,
+    /// Requests a token may send at once before the sustained rate applies (the bucket's
+    /// size); zero disables the rate limit.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ApiConfig {
@@ -37,6 +48,12 @@ impl Default for ApiConfig {
             max_body_bytes: 256 * 1024,
             request_timeout: Duration::from_secs(30),
             read_your_writes: Duration::from_secs(2),
+            // Generous on purpose: the bucket holds more than the largest benchmark run
+            // (5 000 requests on one token) and than the load test's 64 clients sharing one
+            // token at full speed, and 500 req/s per token is several times what the whole
+            // server answers for the heaviest query, so only a runaway client meets it.
+            rate_limit_per_second: 500,
+            rate_limit_burst: 5_000,
         }
     }
 }
@@ -64,6 +81,40 @@ impl ApiConfig {
     }
 }
 
+/// A token bucket per bearer token (keyed by the token's SHA-256, so no secret is kept).
+pub struct RateLimit {
+    limiter: DefaultKeyedRateLimiter<[u8; 32]>,
+}
+
+impl RateLimit {
+    /// The limit of `config`, or `None` when disabled (a zero rate or burst).
+    pub fn new(config: &ApiConfig) -> Option<RateLimit> {
+        let rate = NonZeroU32::new(config.rate_limit_per_second)?;
+        let burst = NonZeroU32::new(config.rate_limit_burst)?;
+        let quota = Quota::per_second(rate).allow_burst(burst);
+        Some(RateLimit {
+            limiter: DefaultKeyedRateLimiter::keyed(quota),
+        })
+    }
+
+    /// Counts one request of `token`: `Ok` when allowed, or how long until the next one
+    /// would be.
+    pub fn check(&self, token: &str) -> Result<(), Duration> {
+        let key: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        self.limiter
+            .check_key(&key)
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+impl std::fmt::Debug for RateLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RateLimit")
+            .field("tokens", &self.limiter.len())
+            .finish()
+    }
+}
+
 /// A GraphQL error with a code, for failures outside the schema (body too large, timeout,
 /// unauthenticated).
 pub fn error_response(message: &str, error_code: &str) -> Response {
@@ -75,7 +126,8 @@ pub fn error_response(message: &str, error_code: &str) -> Response {
 }
 
 /// Gives every error of a response a code: async-graphql reports depth and complexity
-/// violations, parse errors and argument validation without one.
+/// violations, parse errors and argument validation without one. The messages re-coded as
+/// `VALIDATION` lose the values of the request they quote (see [`redact_input_values`]).
 pub fn recode(mut response: Response) -> Response {
     for err in &mut response.errors {
         let has_code = err
@@ -88,6 +140,7 @@ pub fn recode(mut response: Response) -> Response {
         let error_code = if is_limit_message(&err.message) {
             code::LIMIT_EXCEEDED
         } else {
+            err.message = redact_input_values(&err.message);
             code::VALIDATION
         };
         err.extensions
@@ -105,6 +158,122 @@ fn is_limit_message(message: &str) -> bool {
         || m.contains("too complex")
         || m.contains("too many directives")
         || m.contains("recursion depth")
+}
+
+/// Suffix async-graphql appends when an input object's field fails to parse.
+const OCCURRED_WHILE_PARSING: &str = " (occurred while parsing \"";
+
+/// The message of a coercion or syntax error without the values of the request it quotes
+/// (a citizen's name or e-mail put in the wrong field must not come back in the error,
+/// nor reach a log through it). Type, field and argument names, which come from the
+/// schema, are kept so the error still says what was wrong:
+/// - `enumeration type "Topic" does not contain the value "…"` → `… the given value`;
+/// - `Expected input type "UUID", found …` → `… found another value`;
+/// - `Failed to parse "Mxn": …` (the scalar's own message may quote the input) →
+///   `Failed to parse "Mxn": the given value is not a valid Mxn`;
+/// - a syntax error (which prints the offending line of the query) → its position and
+///   what the parser expected;
+/// - any other quoted text that is not a plain name (a path like `input.topic`, a type
+///   like `[String!]!`) → `"…"`.
+pub fn redact_input_values(message: &str) -> String {
+    if let Some(syntax) = redact_syntax_error(message) {
+        return syntax;
+    }
+    let (body, suffix) = split_parse_suffixes(message);
+    const ENUM: &str = "does not contain the value \"";
+    const EXPECTED: &str = "Expected input type \"";
+    const FAILED: &str = "Failed to parse \"";
+    let body = if let Some(at) = body.find(ENUM) {
+        format!(
+            "{}does not contain the given value",
+            redact_quoted(&body[..at])
+        )
+    } else if let Some((head, _)) = quoted_type_after(body, EXPECTED) {
+        format!("{}, found another value.", redact_quoted(head))
+    } else if let Some((head, ty)) = quoted_type_after(body, FAILED) {
+        format!(
+            "{}: the given value is not a valid {ty}",
+            redact_quoted(head)
+        )
+    } else {
+        redact_quoted(body)
+    };
+    format!("{body}{suffix}")
+}
+
+/// For a message holding `marker` + `Type"`: the message up to the type's closing quote,
+/// and the type.
+fn quoted_type_after<'a>(message: &'a str, marker: &str) -> Option<(&'a str, &'a str)> {
+    let start = message.find(marker)? + marker.len();
+    let len = message[start..].find('"')?;
+    let ty = &message[start..start + len];
+    is_schema_name(ty).then(|| (&message[..start + len + 1], ty))
+}
+
+/// Splits off the trailing ` (occurred while parsing "Type")` parts (type names only).
+fn split_parse_suffixes(message: &str) -> (&str, &str) {
+    let mut body = message;
+    while let Some(rest) = body.strip_suffix("\")") {
+        let Some(at) = rest.rfind(OCCURRED_WHILE_PARSING) else {
+            break;
+        };
+        if !is_schema_name(&rest[at + OCCURRED_WHILE_PARSING.len()..]) {
+            break;
+        }
+        body = &body[..at];
+    }
+    (body, &message[body.len()..])
+}
+
+/// A parser error prints the query around the error; only its position and what was
+/// expected are kept.
+fn redact_syntax_error(message: &str) -> Option<String> {
+    let first = message.lines().next()?.trim();
+    let position = first.strip_prefix("--> ")?;
+    if !position.chars().all(|c| c.is_ascii_digit() || c == ':') {
+        return None;
+    }
+    let expected = message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("= "))
+        .filter(|e| {
+            e.chars()
+                .all(|c| c.is_ascii_alphanumeric() || " _,".contains(c))
+        })
+        .unwrap_or("unexpected input");
+    Some(format!("syntax error at {position}: {expected}"))
+}
+
+/// Replaces every double-quoted segment that is not a schema name with `"…"`.
+fn redact_quoted(message: &str) -> String {
+    message
+        .split('"')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 && !is_schema_name(part) {
+                "…"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\"")
+}
+
+/// A GraphQL name, a dotted argument path (`input.contact.name`, `budget.0`), a variable
+/// (`$input`), a directive (`@oneOf`) or a type reference (`[String!]!`).
+fn is_schema_name(text: &str) -> bool {
+    let text = text
+        .strip_prefix('$')
+        .or_else(|| text.strip_prefix('@'))
+        .unwrap_or(text);
+    let name = text.trim_start_matches('[').trim_end_matches(['!', ']']);
+    !name.is_empty()
+        && name.len() <= 128
+        && name.split('.').all(|seg| {
+            !seg.is_empty() && seg.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
 }
 
 #[cfg(test)]
@@ -132,6 +301,71 @@ mod tests {
                 Some(Value::from("VALIDATION")),
             ]
         );
+    }
+
+    #[test]
+    fn validation_messages_lose_the_values_of_the_request() {
+        let cases = [
+            (
+                r#"Invalid value for argument "input.topic", enumeration type "Topic" does not contain the value "zq.test@example.org""#,
+                r#"Invalid value for argument "input.topic", enumeration type "Topic" does not contain the given value"#,
+            ),
+            (
+                r#"Failed to parse "Mxn": amount Zacarías Quintero is not a non-negative MXN amount (occurred while parsing "RegisterActionInput")"#,
+                r#"Failed to parse "Mxn": the given value is not a valid Mxn (occurred while parsing "RegisterActionInput")"#,
+            ),
+            (
+                r#"Failed to parse "UUID": invalid character: found `Z` at 0"#,
+                r#"Failed to parse "UUID": the given value is not a valid UUID"#,
+            ),
+            (
+                r#"Expected input type "UUID", found {name: "Zacarías"}. (occurred while parsing "A") (occurred while parsing "B")"#,
+                r#"Expected input type "UUID", found another value. (occurred while parsing "A") (occurred while parsing "B")"#,
+            ),
+            (
+                " --> 1:40\n  |\n1 | { a(x: \"Zacarías\" y: zq) }\n  |         ^---\n  |\n  = expected name",
+                "syntax error at 1:40: expected name",
+            ),
+            (
+                r#"Invalid value for argument "input", unknown field "bogus" of type "ReceivePetitionInput""#,
+                r#"Invalid value for argument "input", unknown field "bogus" of type "ReceivePetitionInput""#,
+            ),
+            (
+                r#"Variable "$input" of type "[String!]!" says "Zacarías Quintero""#,
+                r#"Variable "$input" of type "[String!]!" says "…""#,
+            ),
+        ];
+        for (message, redacted) in cases {
+            assert_eq!(redact_input_values(message), redacted);
+        }
+        let resp = recode(Response::from_errors(vec![ServerError::new(
+            r#"enumeration type "Topic" does not contain the value "x@y.org""#,
+            None,
+        )]));
+        assert_eq!(
+            resp.errors[0].message,
+            r#"enumeration type "Topic" does not contain the given value"#
+        );
+    }
+
+    #[test]
+    fn each_token_has_its_own_bucket() {
+        let config = ApiConfig {
+            rate_limit_per_second: 1,
+            rate_limit_burst: 2,
+            ..ApiConfig::default()
+        };
+        let limit = RateLimit::new(&config).expect("enabled");
+        assert!(limit.check("seg_a").is_ok());
+        assert!(limit.check("seg_a").is_ok());
+        let wait = limit.check("seg_a").expect_err("over the burst");
+        assert!(wait <= Duration::from_secs(1));
+        assert!(limit.check("seg_b").is_ok());
+        let off = ApiConfig {
+            rate_limit_burst: 0,
+            ..ApiConfig::default()
+        };
+        assert!(RateLimit::new(&off).is_none());
     }
 
     #[test]

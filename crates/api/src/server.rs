@@ -1,7 +1,9 @@
 //! HTTP wiring: routes, handlers, middleware and graceful serving.
 //!
 //! - `GET /graphql`: GraphiQL (open).
-//! - `POST /graphql`: queries and mutations (bearer token required).
+//! - `POST /graphql`: queries and mutations (bearer token required; each token is held to
+//!   [`ApiConfig::rate_limit_per_second`] with bursts of [`ApiConfig::rate_limit_burst`],
+//!   beyond which it gets HTTP 429 `LIMIT_EXCEEDED`).
 //! - `GET /graphql/ws`: subscriptions, graphql-transport-ws (token on the upgrade request
 //!   or in `connection_init`).
 //! - `GET /healthz`: 200 when the database answers, 503 otherwise (open).
@@ -17,7 +19,7 @@ use async_graphql::{Data, Response as GqlResponse};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State, WebSocketUpgrade};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -28,7 +30,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{authenticate, bearer_token, token_from_headers};
 use crate::error::{code, ApiError};
-use crate::limits::{error_response, recode, ApiConfig};
+use crate::limits::{error_response, recode, ApiConfig, RateLimit};
 use crate::loaders::{AgencyDataLoader, AgencyLoader, LoaderStats};
 use crate::metrics::Metrics;
 use crate::schema::{AppSchema, Services};
@@ -39,11 +41,14 @@ pub struct ApiState {
     schema: AppSchema,
     services: Services,
     stats: Arc<LoaderStats>,
+    /// Per-token rate limit of `POST /graphql`; `None` when disabled.
+    rate_limit: Option<Arc<RateLimit>>,
 }
 
 impl ApiState {
     /// The state of a server over `app` and the live projection runner.
     pub fn new(app: App, projections: Arc<LiveRunner>, config: ApiConfig) -> Self {
+        let rate_limit = RateLimit::new(&config).map(Arc::new);
         let services = Services {
             app,
             runner: projections,
@@ -55,6 +60,7 @@ impl ApiState {
             schema,
             services,
             stats: Arc::new(LoaderStats::default()),
+            rate_limit,
         }
     }
 
@@ -188,6 +194,21 @@ async fn graphql_handler(
             );
         }
     };
+    // Counted only once the token is known: an unauthenticated request never reaches here.
+    if let (Some(limit), Some(token)) = (&state.rate_limit, token.as_deref()) {
+        if let Err(wait) = limit.check(token) {
+            // Refused before execution, so no `data` entry (GraphQL over HTTP).
+            let body = serde_json::json!({"errors": [{
+                "message": "rate limit exceeded",
+                "extensions": {"code": code::LIMIT_EXCEEDED},
+            }]});
+            let mut resp = (StatusCode::TOO_MANY_REQUESTS, Json(body)).into_response();
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+            return resp;
+        }
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(_) => {

@@ -626,3 +626,193 @@ async fn a_request_over_the_timeout_is_limit_exceeded_on_sqlite() {
 async fn a_request_over_the_timeout_is_limit_exceeded_on_postgres() {
     a_request_over_the_timeout_is_limit_exceeded(Backend::Postgres).await;
 }
+
+/// A citizen's name or e-mail put in the wrong field (an enum, a scalar, a date, a uuid)
+/// is refused as VALIDATION with a message naming the field and type, never the value.
+async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
+    const NAME: &str = "Zacarías Quintero";
+    const EMAIL: &str = "zq.test@example.org";
+    let shows = |text: &str| -> Vec<&'static str> {
+        [
+            "Zacarías",
+            "Zacar\\u00edas",
+            "Zacar\\u00EDas",
+            "Quintero",
+            "zq.test",
+        ]
+        .into_iter()
+        .filter(|n| text.contains(n))
+        .collect()
+    };
+    let head0 = s.app.store().head_position().await.expect("head");
+    let petition = json!({
+        "petitionId": "00000000-0000-4000-8000-0000000000c5", "channel": "CALL_CENTER",
+        "topic": "LEGAL_ADVICE", "municipality": "Hermosillo",
+        "citizenId": "00000000-0000-4000-8000-0000000000e1",
+        "contact": {"name": NAME, "phone": null, "email": EMAIL, "address": null},
+        "tourId": null, "receivedAt": "2023-04-10T18:00:00Z"});
+    let action = json!({
+        "number": 1, "actionId": ACTION_ID_SIDUR, "agency": "SIDUR", "description": "x",
+        "status": "IN_PROGRESS", "progress": null, "investmentMxn": "5", "date": "2023-05-02"});
+    // (mutation, input type, base input, field, bad value, a name the message must keep)
+    let cases = [
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "topic",
+            json!(EMAIL),
+            "Topic",
+        ),
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "channel",
+            json!(NAME),
+            "Channel",
+        ),
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "receivedAt",
+            json!(EMAIL),
+            "DateTime",
+        ),
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "citizenId",
+            json!(NAME),
+            "UUID",
+        ),
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "petitionId",
+            json!({"name": NAME}),
+            "UUID",
+        ),
+        (
+            "receivePetition",
+            "ReceivePetitionInput",
+            &petition,
+            "contact",
+            json!(EMAIL),
+            "CitizenContactInput",
+        ),
+        (
+            "registerAction",
+            "RegisterActionInput",
+            &action,
+            "investmentMxn",
+            json!(EMAIL),
+            "Mxn",
+        ),
+        (
+            "registerAction",
+            "RegisterActionInput",
+            &action,
+            "progress",
+            json!(NAME),
+            "Progress",
+        ),
+        (
+            "registerAction",
+            "RegisterActionInput",
+            &action,
+            "date",
+            json!(NAME),
+            "NaiveDate",
+        ),
+    ];
+    for (mutation, input_type, base, field, value, kept) in cases {
+        let mut input = base.clone();
+        input[field] = value;
+        let (status, body) = mutate(s, &s.admin, mutation, input_type, input, json!({})).await;
+        assert!(status.as_u16() < 500, "{body}");
+        assert_eq!(
+            code(&body).as_deref(),
+            Some("VALIDATION"),
+            "{field}: {body}"
+        );
+        let message = body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(kept),
+            "{field}: the message lost {kept}: {body}"
+        );
+        let found = shows(&body.to_string());
+        assert!(
+            found.is_empty(),
+            "the error for a bad {field} echoes {found:?}: {body}"
+        );
+    }
+    // The same values written into the query itself, and a syntax error (whose message
+    // would print the offending line).
+    for query in [
+        r#"mutation { receivePetition(input: {petitionId: "00000000-0000-4000-8000-0000000000c5", channel: CALL_CENTER, topic: "zq.test@example.org", municipality: "H", citizenId: "00000000-0000-4000-8000-0000000000e1", contact: {name: "x"}, receivedAt: "2023-04-10T18:00:00Z"}) { stream } }"#,
+        r#"mutation { receivePetition(input: {petitionId: "00000000-0000-4000-8000-0000000000c5", channel: CALL_CENTER, topic: LEGAL_ADVICE, municipality: "H", citizenId: "Zacarías Quintero", contact: {name: "x"}, receivedAt: "2023-04-10T18:00:00Z"}) { stream } }"#,
+        r#"{ compliance(scope: COMMITMENT_ACTIONS, asOf: "zq.test@example.org") { total { items } } }"#,
+        r#"mutation { receivePetition(input: {contact: {name: "Zacarías Quintero" email: zq.test@example.org}) { stream } }"#,
+    ] {
+        let (_, body) = s.gql(Some(&s.admin), query, json!({})).await;
+        assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
+        let found = shows(&body.to_string());
+        assert!(found.is_empty(), "the error echoes {found:?}: {body}");
+    }
+    assert_eq!(s.app.store().head_position().await.expect("head"), head0);
+}
+on_both_backends!(
+    validation_errors_redacted,
+    validation_errors_do_not_echo_the_values_of_the_request
+);
+
+/// Past its burst a token gets HTTP 429 `LIMIT_EXCEEDED`, while other tokens still pass
+/// and requests without a valid token are refused as unauthenticated before counting.
+async fn a_token_over_its_rate_limit_is_limit_exceeded(backend: Backend) {
+    let config = seguimiento_api::ApiConfig {
+        rate_limit_per_second: 1,
+        rate_limit_burst: 2,
+        ..Default::default()
+    };
+    let Some(s) = Server::start(backend, config).await else {
+        eprintln!("SKIPPED: TEST_DATABASE_URL not set");
+        return;
+    };
+    let query = "{ __typename }";
+    // Unauthenticated requests are refused first and never spend anyone's bucket.
+    for _ in 0..3 {
+        let (status, body) = s.gql(Some("seg_not_a_token"), query, json!({})).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(code(&body).as_deref(), Some("UNAUTHENTICATED"), "{body}");
+    }
+    for _ in 0..2 {
+        let (status, body) = s.gql(Some(&s.viewer), query, json!({})).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["data"]["__typename"], "QueryRoot", "{body}");
+    }
+    let (status, body) = s.gql(Some(&s.viewer), query, json!({})).await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+    assert_eq!(
+        body,
+        json!({"errors": [{"message": "rate limit exceeded", "extensions": {"code": "LIMIT_EXCEEDED"}}]})
+    );
+    // Another token has its own bucket.
+    let (status, body) = s.gql(Some(&s.auditor), query, json!({})).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.get("errors").is_none(), "{body}");
+    s.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_over_its_rate_limit_is_limit_exceeded_on_sqlite() {
+    a_token_over_its_rate_limit_is_limit_exceeded(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_over_its_rate_limit_is_limit_exceeded_on_postgres() {
+    a_token_over_its_rate_limit_is_limit_exceeded(Backend::Postgres).await;
+}
