@@ -8,20 +8,10 @@
 //! The tables come with migration `0100_projections.sql`; [`ensure_schema`] creates them
 //! too (`IF NOT EXISTS`) in case the store was migrated by an older binary.
 
-use seguimiento_eventstore::DbPool;
+use seguimiento_eventstore::{on_pool, DbPool};
 
 use crate::error::{ProjectionError, Result};
 use crate::projector::RowChange;
-
-/// Runs the same code against whichever pool the store uses.
-macro_rules! on_pool {
-    ($pool:expr, |$p:ident| $body:expr) => {
-        match $pool {
-            DbPool::Sqlite($p) => $body,
-            DbPool::Postgres($p) => $body,
-        }
-    };
-}
 
 const SCHEMA: [&str; 3] = [
     "CREATE TABLE IF NOT EXISTS read_model_rows (

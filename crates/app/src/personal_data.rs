@@ -13,7 +13,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Utc;
 use rand::RngCore;
-use seguimiento_eventstore::{DbPool, EventStore, NewEvent};
+use seguimiento_eventstore::{on_pool, DbPool, EventStore, NewEvent};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -39,10 +39,9 @@ impl KeyVault {
 
     async fn find(&self, citizen: &str) -> Result<Option<[u8; 32]>, AppError> {
         let sql = "SELECT key_hex FROM citizen_keys WHERE citizen_id = $1";
-        let row: Option<(String,)> = match &self.pool {
-            DbPool::Sqlite(p) => sqlx::query_as(sql).bind(citizen).fetch_optional(p).await?,
-            DbPool::Postgres(p) => sqlx::query_as(sql).bind(citizen).fetch_optional(p).await?,
-        };
+        let row: Option<(String,)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql).bind(citizen).fetch_optional(p).await
+        })?;
         Ok(row.and_then(|(h,)| hex::decode(h).ok()?.try_into().ok()))
     }
 
@@ -57,24 +56,13 @@ impl KeyVault {
         let sql = "INSERT INTO citizen_keys (citizen_id, key_hex, created_at) VALUES ($1, $2, $3) \
                    ON CONFLICT (citizen_id) DO NOTHING";
         let now = Utc::now().to_rfc3339();
-        match &self.pool {
-            DbPool::Sqlite(p) => {
-                sqlx::query(sql)
-                    .bind(citizen)
-                    .bind(hex::encode(key))
-                    .bind(&now)
-                    .execute(p)
-                    .await?;
-            }
-            DbPool::Postgres(p) => {
-                sqlx::query(sql)
-                    .bind(citizen)
-                    .bind(hex::encode(key))
-                    .bind(&now)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(&self.pool, |p| sqlx::query(sql)
+            .bind(citizen)
+            .bind(hex::encode(key))
+            .bind(&now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         self.find(citizen)
             .await?
             .ok_or_else(|| AppError::Validation("citizen key could not be stored".into()))
@@ -84,10 +72,11 @@ impl KeyVault {
     pub async fn forget(&self, citizen: Uuid) -> Result<bool, AppError> {
         let sql = "DELETE FROM citizen_keys WHERE citizen_id = $1";
         let id = citizen.to_string();
-        let n = match &self.pool {
-            DbPool::Sqlite(p) => sqlx::query(sql).bind(&id).execute(p).await?.rows_affected(),
-            DbPool::Postgres(p) => sqlx::query(sql).bind(&id).execute(p).await?.rows_affected(),
-        };
+        let n = on_pool!(&self.pool, |p| sqlx::query(sql)
+            .bind(&id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
 

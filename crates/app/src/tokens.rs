@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use seguimiento_eventstore::{DbPool, EventStore};
+use seguimiento_eventstore::{on_pool, DbPool, EventStore};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -71,30 +71,16 @@ impl TokenStore {
         let now = Utc::now().to_rfc3339();
         let sql = "INSERT INTO api_tokens (id, token_hash, subject, role, agency, created_at) \
                    VALUES ($1, $2, $3, $4, $5, $6)";
-        match &self.pool {
-            DbPool::Sqlite(p) => {
-                sqlx::query(sql)
-                    .bind(&id)
-                    .bind(&token_hash)
-                    .bind(subject)
-                    .bind(role.as_str())
-                    .bind(agency)
-                    .bind(&now)
-                    .execute(p)
-                    .await?;
-            }
-            DbPool::Postgres(p) => {
-                sqlx::query(sql)
-                    .bind(&id)
-                    .bind(&token_hash)
-                    .bind(subject)
-                    .bind(role.as_str())
-                    .bind(agency)
-                    .bind(&now)
-                    .execute(p)
-                    .await?;
-            }
-        }
+        on_pool!(&self.pool, |p| sqlx::query(sql)
+            .bind(&id)
+            .bind(&token_hash)
+            .bind(subject)
+            .bind(role.as_str())
+            .bind(agency)
+            .bind(&now)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(CreatedToken { id, secret })
     }
 
@@ -102,20 +88,12 @@ impl TokenStore {
     pub async fn revoke(&self, id: &str) -> Result<bool, AppError> {
         let now = Utc::now().to_rfc3339();
         let sql = "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
-        let n = match &self.pool {
-            DbPool::Sqlite(p) => sqlx::query(sql)
-                .bind(&now)
-                .bind(id)
-                .execute(p)
-                .await?
-                .rows_affected(),
-            DbPool::Postgres(p) => sqlx::query(sql)
-                .bind(&now)
-                .bind(id)
-                .execute(p)
-                .await?
-                .rows_affected(),
-        };
+        let n = on_pool!(&self.pool, |p| sqlx::query(sql)
+            .bind(&now)
+            .bind(id)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()))?;
         Ok(n > 0)
     }
 
@@ -127,20 +105,12 @@ impl TokenStore {
         let sql = "SELECT subject, role, agency FROM api_tokens \
                    WHERE token_hash = $1 AND revoked_at IS NULL";
         let token_hash = hash(secret);
-        let row: Option<(String, String, Option<String>)> = match &self.pool {
-            DbPool::Sqlite(p) => {
-                sqlx::query_as(sql)
-                    .bind(&token_hash)
-                    .fetch_optional(p)
-                    .await?
-            }
-            DbPool::Postgres(p) => {
-                sqlx::query_as(sql)
-                    .bind(&token_hash)
-                    .fetch_optional(p)
-                    .await?
-            }
-        };
+        let row: Option<(String, String, Option<String>)> = on_pool!(&self.pool, |p| {
+            sqlx::query_as(sql)
+                .bind(&token_hash)
+                .fetch_optional(p)
+                .await
+        })?;
         Ok(row.and_then(|(subject, role, agency)| {
             Role::parse(&role).map(|role| Principal {
                 subject,
@@ -161,10 +131,7 @@ impl TokenStore {
             String,
             Option<String>,
         );
-        let rows: Vec<Row> = match &self.pool {
-            DbPool::Sqlite(p) => sqlx::query_as(sql).fetch_all(p).await?,
-            DbPool::Postgres(p) => sqlx::query_as(sql).fetch_all(p).await?,
-        };
+        let rows: Vec<Row> = on_pool!(&self.pool, |p| sqlx::query_as(sql).fetch_all(p).await)?;
         Ok(rows
             .into_iter()
             .filter_map(|(id, subject, role, agency, created_at, revoked_at)| {

@@ -59,3 +59,20 @@ pub use types::{
     AppendResult, BrokenLink, ExpectedVersion, Metadata, NewEvent, RecordedEvent, VerifyReport,
 };
 pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
+
+/// Runs the same sqlx code on whichever pool a [`DbPool`] holds. With runtime-checked
+/// queries and `$n` placeholders (which SQLite accepts too) most statements are identical
+/// on both backends; this saves writing the match at every call site.
+///
+/// ```ignore
+/// let n: (i64,) = on_pool!(store.pool(), |p| sqlx::query_as("SELECT 1").fetch_one(p).await)?;
+/// ```
+#[macro_export]
+macro_rules! on_pool {
+    ($pool:expr, |$p:ident| $body:expr) => {
+        match $pool {
+            $crate::DbPool::Sqlite($p) => $body,
+            $crate::DbPool::Postgres($p) => $body,
+        }
+    };
+}
