@@ -2,7 +2,8 @@
 //! rows: per key, assigned / items / concluded / in progress / pending / overdue and the
 //! mean item progress (exact decimals; two decimals and whole percent, half up).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, LazyLock, Mutex};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -255,11 +256,37 @@ pub async fn query(
     report_date: Option<NaiveDate>,
 ) -> Result<SemaforoReport> {
     let rows = load::<Compliance>(store, view).await?;
-    Ok(semaforo(
-        &rows,
-        scope,
-        report_date.unwrap_or_else(|| default_date(view)),
-    ))
+    let date = report_date.unwrap_or_else(|| default_date(view));
+    if !view.is_live() {
+        return Ok(semaforo(&rows, scope, date));
+    }
+    Ok(memoized(rows, scope, date))
+}
+
+type Memo = HashMap<(usize, Scope, NaiveDate), (Arc<Rows<ComplianceRow>>, SemaforoReport)>;
+
+/// Live semáforos computed once per (read-model snapshot, scope, date). The live rows are
+/// shared snapshots replaced whenever the projection moves (see [`load`]), so the
+/// snapshot's address names its content; each entry keeps its snapshot alive, so the
+/// address cannot be reused while the entry exists.
+static LIVE_MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// Entries kept before the memo is cleared: a few scopes and dates of the current snapshot.
+const MEMO_CAPACITY: usize = 32;
+
+fn memoized(rows: Arc<Rows<ComplianceRow>>, scope: Scope, date: NaiveDate) -> SemaforoReport {
+    let key = (Arc::as_ptr(&rows) as usize, scope, date);
+    if let Some((_, report)) = LIVE_MEMO.lock().ok().as_ref().and_then(|m| m.get(&key)) {
+        return report.clone();
+    }
+    let report = semaforo(&rows, scope, date);
+    if let Ok(mut memo) = LIVE_MEMO.lock() {
+        if memo.len() >= MEMO_CAPACITY {
+            memo.clear();
+        }
+        memo.insert(key, (rows, report.clone()));
+    }
+    report
 }
 
 /// [`explain`] from the store.
