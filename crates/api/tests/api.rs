@@ -816,3 +816,35 @@ async fn a_token_over_its_rate_limit_is_limit_exceeded_on_sqlite() {
 async fn a_token_over_its_rate_limit_is_limit_exceeded_on_postgres() {
     a_token_over_its_rate_limit_is_limit_exceeded(Backend::Postgres).await;
 }
+
+async fn a_mutation_can_return_the_object_it_affected(s: &Server) {
+    register_agency(s, "SIDUR", "Infraestructura", None).await;
+    must(
+        s,
+        &s.admin,
+        "registerCommitment",
+        "RegisterCommitmentInput",
+        json!({"number": 41, "text": "Carretera costera"}),
+    )
+    .await;
+    let body = s
+        .ok(
+            &s.admin,
+            "mutation($input: AssignCommitmentInput!) { assignCommitment(input: $input) { \
+             stream version commitment { number text version agencyAcronyms } agreement { id } } }",
+            json!({"input": {"number": 41, "agencies": ["SIDUR"]}}),
+        )
+        .await;
+    let result = &body["assignCommitment"];
+    assert_eq!(result["stream"], "commitment-41");
+    assert_eq!(result["commitment"]["number"], 41);
+    assert_eq!(result["commitment"]["text"], "Carretera costera");
+    assert_eq!(result["commitment"]["agencyAcronyms"], json!(["SIDUR"]));
+    // The object is the state after the command, at the version the command wrote.
+    assert_eq!(result["commitment"]["version"], result["version"]);
+    assert!(result["agreement"].is_null(), "{body}");
+}
+on_both_backends!(
+    affected_object,
+    a_mutation_can_return_the_object_it_affected
+);

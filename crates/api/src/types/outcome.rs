@@ -1,10 +1,18 @@
-//! What a mutation answers.
+//! What a mutation answers: where the events landed and, on request, the object the
+//! command affected in its state after the command.
 
-use async_graphql::SimpleObject;
+use async_graphql::{ComplexObject, Context, SimpleObject};
 use seguimiento_app::CommandOutcome;
+use seguimiento_domain::StreamState;
+
+use crate::auth::require_records;
+use crate::error::{gql, ApiResult};
+use crate::schema::Services;
+use crate::types::records::{Agreement, Commitment, Letter};
 
 /// Where a command's events landed.
 #[derive(Debug, Clone, SimpleObject)]
+#[graphql(complex)]
 pub struct CommandResult {
     /// The stream written (e.g. `commitment-12`).
     pub stream: String,
@@ -24,5 +32,50 @@ impl From<CommandOutcome> for CommandResult {
             positions: o.positions,
             replayed: o.replayed,
         }
+    }
+}
+
+/// The affected objects are resolved only when asked for, from the written stream, with
+/// the same read rules as the `agreement`/`commitment`/`letter` queries. (A petition is
+/// read through `petition(id)` only, where its personal data is guarded.)
+#[ComplexObject]
+impl CommandResult {
+    /// The agreement or instruction written, when the command was about one.
+    async fn agreement(&self, ctx: &Context<'_>) -> ApiResult<Option<Agreement>> {
+        Ok(match self.state(ctx).await? {
+            (StreamState::Agreement(s), v) => s
+                .agreement
+                .map(|a| Agreement::new(a, self.stream.clone(), v)),
+            _ => None,
+        })
+    }
+
+    /// The campaign commitment written, when the command was about one.
+    async fn commitment(&self, ctx: &Context<'_>) -> ApiResult<Option<Commitment>> {
+        Ok(match self.state(ctx).await? {
+            (StreamState::Commitment(s), v) => s
+                .commitment
+                .map(|c| Commitment::new(c, self.stream.clone(), v)),
+            _ => None,
+        })
+    }
+
+    /// The letter written, when the command was about one.
+    async fn letter(&self, ctx: &Context<'_>) -> ApiResult<Option<Letter>> {
+        Ok(match self.state(ctx).await? {
+            (StreamState::Letter(s), v) => s.letter.map(|l| Letter::new(l, self.stream.clone(), v)),
+            _ => None,
+        })
+    }
+}
+
+impl CommandResult {
+    async fn state(&self, ctx: &Context<'_>) -> ApiResult<(StreamState, Option<u64>)> {
+        require_records(ctx)?;
+        ctx.data::<Services>()?
+            .app
+            .stream_state(&self.stream)
+            .await
+            .map_err(gql)
     }
 }
