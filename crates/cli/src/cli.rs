@@ -83,6 +83,18 @@ pub struct ServeArgs {
     /// Load the 2023 demo dataset into an empty store and print an admin token.
     #[arg(long, env = "SEGUIMIENTO_DEMO")]
     pub demo: bool,
+    /// Seconds a GraphQL request may take before it is answered LIMIT_EXCEEDED.
+    #[arg(long, env = "SEGUIMIENTO_REQUEST_TIMEOUT", default_value_t = 30)]
+    pub request_timeout: u64,
+    /// Largest accepted request body, in bytes.
+    #[arg(long, env = "SEGUIMIENTO_MAX_BODY_BYTES", default_value_t = 256 * 1024)]
+    pub max_body_bytes: usize,
+    /// Sustained requests per second allowed per token (0: no limit).
+    #[arg(long, env = "SEGUIMIENTO_RATE_LIMIT", default_value_t = 500)]
+    pub rate_limit: u32,
+    /// Requests a token may send at once above the sustained rate (0: no limit).
+    #[arg(long, env = "SEGUIMIENTO_RATE_BURST", default_value_t = 5000)]
+    pub rate_burst: u32,
 }
 
 #[derive(Debug, Args)]

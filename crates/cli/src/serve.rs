@@ -41,7 +41,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         println!("  (send it as: Authorization: Bearer {token})");
     }
     tracing::info!(%addr, "serving");
-    let state = seguimiento_api::ApiState::new(app.clone(), runner.clone(), ApiConfig::default());
+    let config = ApiConfig {
+        request_timeout: std::time::Duration::from_secs(args.request_timeout),
+        max_body_bytes: args.max_body_bytes,
+        rate_limit_per_second: args.rate_limit,
+        rate_limit_burst: args.rate_burst,
+        ..ApiConfig::default()
+    };
+    let state = seguimiento_api::ApiState::new(app.clone(), runner.clone(), config);
     let router = seguimiento_api::router(state);
     let shutdown = async {
         interrupted.await;
