@@ -42,7 +42,15 @@ pub async fn spawned_server(
     ));
     let log = std::fs::File::create(&log_path)?;
     let mut child = tokio::process::Command::new(bin)
-        .args(["serve", "--db", db_url, "--listen", "127.0.0.1:0"])
+        .args([
+            "serve",
+            "--db",
+            db_url,
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "0",
+        ])
         .env("RUST_LOG", "warn")
         .stdout(Stdio::piped())
         .stderr(log)
