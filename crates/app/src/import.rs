@@ -46,7 +46,6 @@ use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent};
 use crate::auth::{Principal, Role};
 use crate::commands::{authorize, check_effective_at, event_ids, to_new_events};
 use crate::error::AppError;
-use crate::personal_data;
 use crate::App;
 
 /// Events per append transaction (a line's events are never split across two).
@@ -593,26 +592,12 @@ impl App {
 }
 
 /// Decodes a stored (or exported) event for validation. A sealed or redacted contact
-/// cannot be read here and is not needed to decide anything: it is replaced by a
-/// placeholder in this in-memory copy only.
+/// decodes as such (`PersonalData`); nothing is decided from it.
 fn decode_one(
     event_type: &str,
     schema_version: i32,
     payload: &Value,
 ) -> Result<DomainEvent, AppError> {
-    let unreadable = payload
-        .get("contact")
-        .is_some_and(|c| c.get("redacted").is_some());
-    if unreadable || personal_data::is_sealed(payload) {
-        let mut copy = payload.clone();
-        if let Some(obj) = copy.as_object_mut() {
-            obj.insert(
-                "contact".into(),
-                serde_json::json!({"name": "-", "phone": null, "email": null, "address": null}),
-            );
-        }
-        return Ok(DomainEvent::from_stored(event_type, schema_version, copy)?);
-    }
     Ok(DomainEvent::from_stored(
         event_type,
         schema_version,
