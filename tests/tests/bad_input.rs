@@ -283,10 +283,15 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     // the body is fully written (a broken pipe on our side): try again to read its answer.
     let padding = "#".repeat(300 * 1024);
     let big = json!({"query": format!("{{ agencies {{ acronym }} }}\n{padding}")}).to_string();
+    // Its own unpooled client: the server closes that connection without reading the
+    // body, and a pooled client would hand the dead connection to the next request.
+    let unpooled = reqwest::Client::builder()
+        .pool_max_idle_per_host(0)
+        .build()
+        .expect("HTTP client");
     let mut answer = None;
     for _ in 0..5 {
-        let req = s
-            .http
+        let req = unpooled
             .post(format!("{}/graphql", s.base))
             .header("content-type", "application/json")
             .header("authorization", format!("Bearer {admin}"))
