@@ -45,8 +45,19 @@ impl Rebuild {
         projector: &dyn DynProjector,
         batch_size: usize,
     ) -> Result<Rebuild> {
+        let mut rebuild = Rebuild::start(store, projector, batch_size).await?;
+        catch_up(std::slice::from_mut(&mut rebuild), true).await?;
+        Ok(rebuild)
+    }
+
+    /// Starts an empty new generation at position 0.
+    async fn start(
+        store: &EventStore,
+        projector: &dyn DynProjector,
+        batch_size: usize,
+    ) -> Result<Rebuild> {
         let generation = storage::new_generation(store.pool(), projector.name()).await?;
-        let mut rebuild = Rebuild {
+        Ok(Rebuild {
             store: store.clone(),
             name: projector.name(),
             generation,
@@ -55,9 +66,7 @@ impl Rebuild {
             flushed: 0,
             events: 0,
             batch_size: batch_size.max(1),
-        };
-        rebuild.catch_up(true).await?;
-        Ok(rebuild)
+        })
     }
 
     /// The generation being built.
@@ -70,39 +79,20 @@ impl Rebuild {
         self.position
     }
 
-    /// Folds events after the current position up to the head; with `write` the changes
-    /// are written to the (inactive) new generation per batch.
-    async fn catch_up(&mut self, write: bool) -> Result<()> {
-        let mut stream = self
-            .store
-            .read_all(self.position, None, self.batch_size)
-            .ready_chunks(self.batch_size);
-        while let Some(batch) = stream.next().await {
-            for rec in batch {
-                let rec = rec?;
-                if rec.position <= self.position {
-                    continue;
-                }
-                let ev = ProjectedEvent::decode(&rec)?;
-                self.state.apply(&ev)?;
-                self.position = rec.position;
-                self.events += 1;
-            }
-            if write {
-                let changes = self.state.drain_changes()?;
-                storage::flush(
-                    self.store.pool(),
-                    self.name,
-                    self.generation,
-                    &changes,
-                    self.flushed,
-                    self.position,
-                    Guard::Building,
-                )
-                .await?;
-                self.flushed = self.position;
-            }
-        }
+    /// Writes the changes folded since the last flush to the (inactive) new generation.
+    async fn flush_batch(&mut self) -> Result<()> {
+        let changes = self.state.drain_changes()?;
+        storage::flush(
+            self.store.pool(),
+            self.name,
+            self.generation,
+            &changes,
+            self.flushed,
+            self.position,
+            Guard::Building,
+        )
+        .await?;
+        self.flushed = self.position;
         Ok(())
     }
 
@@ -111,7 +101,7 @@ impl Rebuild {
     pub async fn switch(mut self) -> Result<RebuildReport> {
         let pool = self.store.pool().clone();
         let old = storage::active_generation(&pool, self.name).await?;
-        self.catch_up(false).await?;
+        catch_up(std::slice::from_mut(&mut self), false).await?;
         let changes = self.state.drain_changes()?;
         storage::flush(
             &pool,
@@ -149,6 +139,37 @@ impl Rebuild {
     }
 }
 
+/// Folds the events after the rebuilds' positions up to the head into each of them, reading
+/// and decoding every event once however many projections are being built; with `write`
+/// each batch's changes are written to the new generations.
+async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
+    let Some(from) = builds.iter().map(|b| b.position).min() else {
+        return Ok(());
+    };
+    let store = builds[0].store.clone();
+    let batch_size = builds[0].batch_size;
+    let mut stream = store
+        .read_all(from, None, batch_size)
+        .ready_chunks(batch_size);
+    while let Some(batch) = stream.next().await {
+        for rec in batch {
+            let rec = rec?;
+            let ev = ProjectedEvent::decode(&rec)?;
+            for b in builds.iter_mut().filter(|b| rec.position > b.position) {
+                b.state.apply(&ev)?;
+                b.position = rec.position;
+                b.events += 1;
+            }
+        }
+        if write {
+            for b in builds.iter_mut() {
+                b.flush_batch().await?;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Rebuilds one projection from position 0 and switches it in.
 pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result<RebuildReport> {
     storage::ensure_schema(store.pool()).await?;
@@ -158,11 +179,20 @@ pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result
         .await
 }
 
-/// Rebuilds every registered projection, one after the other.
+/// Rebuilds every registered projection from one read of the log (each event is read and
+/// decoded once and folded into every new generation), then switches each in.
 pub async fn rebuild_all(store: &EventStore) -> Result<Vec<RebuildReport>> {
-    let mut out = Vec::new();
-    for p in crate::registry::all() {
-        out.push(rebuild(store, p.as_ref()).await?);
+    storage::ensure_schema(store.pool()).await?;
+    let projectors = crate::registry::all();
+    let mut builds = Vec::with_capacity(projectors.len());
+    for p in &projectors {
+        builds.push(Rebuild::start(store, p.as_ref(), super::DEFAULT_BATCH).await?);
+    }
+    // One pass over the log feeds every new generation.
+    catch_up(&mut builds, true).await?;
+    let mut out = Vec::with_capacity(builds.len());
+    for b in builds {
+        out.push(b.switch().await?);
     }
     Ok(out)
 }
