@@ -286,10 +286,7 @@ impl QueryRoot {
             .stream_state(&stream)
             .await
             .map_err(gql)?;
-        Ok(match state {
-            StreamState::Agreement(s) => s.agreement.map(|a| Agreement::new(a, stream, version)),
-            _ => None,
-        })
+        Ok(Agreement::from_state(state, stream, version))
     }
 
     /// One campaign commitment with its actions, as of now.
@@ -301,10 +298,7 @@ impl QueryRoot {
             .stream_state(&stream)
             .await
             .map_err(gql)?;
-        Ok(match state {
-            StreamState::Commitment(s) => s.commitment.map(|c| Commitment::new(c, stream, version)),
-            _ => None,
-        })
+        Ok(Commitment::from_state(state, stream, version))
     }
 
     /// One received letter by folio, as of now.
@@ -316,10 +310,7 @@ impl QueryRoot {
             .stream_state(&stream)
             .await
             .map_err(gql)?;
-        Ok(match state {
-            StreamState::Letter(s) => s.letter.map(|l| Letter::new(l, stream, version)),
-            _ => None,
-        })
+        Ok(Letter::from_state(state, stream, version))
     }
 
     /// One citizen petition with its contact data. Admin and auditor.

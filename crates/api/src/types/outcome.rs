@@ -42,30 +42,20 @@ impl From<CommandOutcome> for CommandResult {
 impl CommandResult {
     /// The agreement or instruction written, when the command was about one.
     async fn agreement(&self, ctx: &Context<'_>) -> ApiResult<Option<Agreement>> {
-        Ok(match self.state(ctx).await? {
-            (StreamState::Agreement(s), v) => s
-                .agreement
-                .map(|a| Agreement::new(a, self.stream.clone(), v)),
-            _ => None,
-        })
+        let (state, v) = self.state(ctx).await?;
+        Ok(Agreement::from_state(state, self.stream.clone(), v))
     }
 
     /// The campaign commitment written, when the command was about one.
     async fn commitment(&self, ctx: &Context<'_>) -> ApiResult<Option<Commitment>> {
-        Ok(match self.state(ctx).await? {
-            (StreamState::Commitment(s), v) => s
-                .commitment
-                .map(|c| Commitment::new(c, self.stream.clone(), v)),
-            _ => None,
-        })
+        let (state, v) = self.state(ctx).await?;
+        Ok(Commitment::from_state(state, self.stream.clone(), v))
     }
 
     /// The letter written, when the command was about one.
     async fn letter(&self, ctx: &Context<'_>) -> ApiResult<Option<Letter>> {
-        Ok(match self.state(ctx).await? {
-            (StreamState::Letter(s), v) => s.letter.map(|l| Letter::new(l, self.stream.clone(), v)),
-            _ => None,
-        })
+        let (state, v) = self.state(ctx).await?;
+        Ok(Letter::from_state(state, self.stream.clone(), v))
     }
 }
 

@@ -11,6 +11,7 @@ use seguimiento_domain::values::{
     Channel, CitizenContact, Classification, GovernmentLevel, InstructionStage, ItemKind,
     MeetingType, Mxn, Origin, Progress, Status, Topic, TurnTarget, Unit,
 };
+use seguimiento_domain::StreamState;
 use uuid::Uuid;
 
 use super::agency::{load_agencies, load_agency, Agency};
@@ -59,6 +60,14 @@ pub struct Agreement {
 }
 
 impl Agreement {
+    /// The agreement a folded stream holds, if it is an agreement's stream.
+    pub fn from_state(state: StreamState, stream: String, version: Option<u64>) -> Option<Self> {
+        match state {
+            StreamState::Agreement(s) => s.agreement.map(|a| Agreement::new(a, stream, version)),
+            _ => None,
+        }
+    }
+
     pub fn new(a: DAgreement, stream: String, version: Option<u64>) -> Self {
         Agreement {
             id: a.agreement_id,
@@ -150,6 +159,14 @@ pub struct Commitment {
 }
 
 impl Commitment {
+    /// The commitment a folded stream holds, if it is a commitment's stream.
+    pub fn from_state(state: StreamState, stream: String, version: Option<u64>) -> Option<Self> {
+        match state {
+            StreamState::Commitment(s) => s.commitment.map(|c| Commitment::new(c, stream, version)),
+            _ => None,
+        }
+    }
+
     pub fn new(c: DCommitment, stream: String, version: Option<u64>) -> Self {
         let investment_mxn = c.investment();
         Commitment {
@@ -203,6 +220,14 @@ pub struct Letter {
 }
 
 impl Letter {
+    /// The letter a folded stream holds, if it is a letter's stream.
+    pub fn from_state(state: StreamState, stream: String, version: Option<u64>) -> Option<Self> {
+        match state {
+            StreamState::Letter(s) => s.letter.map(|l| Letter::new(l, stream, version)),
+            _ => None,
+        }
+    }
+
     pub fn new(l: DLetter, stream: String, version: Option<u64>) -> Self {
         Letter {
             folio: l.folio,
