@@ -601,8 +601,28 @@ async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
         eprintln!("SKIPPED: TEST_DATABASE_URL not set");
         return;
     };
-    // A hundred as-of folds of the log cannot finish within a nanosecond (the timer fires
-    // at its next tick, about a millisecond).
+    // A hundred as-of folds of a 150-event log cannot finish within a nanosecond (the
+    // timer fires at its next tick, about a millisecond). On an empty log they could: each
+    // fold would end at its first read. The log is written behind the API, whose own
+    // requests would all time out.
+    for i in 0..150 {
+        s.app
+            .execute(seguimiento_app::CommandRequest {
+                command: seguimiento_domain::Command::RegisterAgency(
+                    seguimiento_domain::command::RegisterAgencyInput {
+                        acronym: format!("AG{i}"),
+                        name: format!("Agencia {i}"),
+                        sector_head: None,
+                    },
+                ),
+                principal: seguimiento_app::Principal::system("test"),
+                effective_at: None,
+                expected_version: None,
+                command_id: None,
+            })
+            .await
+            .expect("seed event");
+    }
     let folds: Vec<String> = (0..100)
         .map(|i| format!(r#"a{i}: compliance(scope: COMMITMENT_ACTIONS, asOf: "2030-01-01T00:00:00Z") {{ total {{ items }} }}"#))
         .collect();
