@@ -172,7 +172,6 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
 
 /// Rebuilds one projection from position 0 and switches it in.
 pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result<RebuildReport> {
-    storage::ensure_schema(store.pool()).await?;
     Rebuild::prepare(store, projector, super::DEFAULT_BATCH)
         .await?
         .switch()
@@ -182,7 +181,6 @@ pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result
 /// Rebuilds every registered projection from one read of the log (each event is read and
 /// decoded once and folded into every new generation), then switches each in.
 pub async fn rebuild_all(store: &EventStore) -> Result<Vec<RebuildReport>> {
-    storage::ensure_schema(store.pool()).await?;
     let projectors = crate::registry::all();
     let mut builds = Vec::with_capacity(projectors.len());
     for p in &projectors {
