@@ -36,6 +36,11 @@ pub enum StoreError {
     /// A stored row could not be decoded (only possible if the log was altered out of band).
     #[error("corrupt event row: {0}")]
     Corrupt(String),
+    /// The operation was cut short because the task doing it died (it panicked). For an
+    /// append the outcome is unknown: it may have committed, so retry with the same event
+    /// ids, which idempotency makes safe. A read simply has to be started again.
+    #[error("the operation was interrupted; an append's outcome is unknown")]
+    Interrupted,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration error: {0}")]
@@ -52,6 +57,7 @@ impl StoreError {
         match self {
             StoreError::Database(e) => is_transient_sqlx(e),
             StoreError::Migration(sqlx::migrate::MigrateError::Execute(e)) => is_transient_sqlx(e),
+            StoreError::Interrupted => true,
             _ => false,
         }
     }

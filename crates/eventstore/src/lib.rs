@@ -56,7 +56,8 @@ pub mod write;
 pub use error::StoreError;
 pub use store::{Backend, DbPool, EventStore};
 pub use types::{
-    AppendResult, BrokenLink, ExpectedVersion, Metadata, NewEvent, RecordedEvent, VerifyReport,
+    AppendResult, BrokenLink, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent,
+    RecordedEvent, VerifyReport,
 };
 pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
 

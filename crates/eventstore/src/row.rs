@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::error::StoreError;
 use crate::hash::{self, HashInput};
 use crate::store::DbPool;
-use crate::types::{Metadata, RecordedEvent};
+use crate::types::{LogFilter, Metadata, RawEvent, RecordedEvent};
 
 /// Column list shared by every query that reads whole rows (same order on both backends).
 pub(crate) const COLUMNS: &str = "position, id, stream, version, event_type, schema_version, \
@@ -42,46 +42,58 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
 }
 
 impl StoredRow {
+    /// A row whose first columns are `COLUMNS`.
     pub fn from_sqlite(row: &SqliteRow) -> Result<Self, StoreError> {
-        let id: String = row.try_get("id")?;
-        let recorded_at: String = row.try_get("recorded_at")?;
-        let effective_at: String = row.try_get("effective_at")?;
-        let position = to_u64(row.try_get("position")?, "position")?;
+        Self::from_sqlite_at(row, 0)
+    }
+
+    /// A row whose first columns are `COLUMNS`.
+    pub fn from_pg(row: &PgRow) -> Result<Self, StoreError> {
+        Self::from_pg_at(row, 0)
+    }
+
+    // Columns are read by index, `COLUMNS` starting at column `at` (queries may put their
+    // own columns first): a name lookup per column per row is measurable on full-log scans.
+    pub fn from_sqlite_at(row: &SqliteRow, at: usize) -> Result<Self, StoreError> {
+        let position = to_u64(row.try_get(at)?, "position")?;
+        let id: &str = row.try_get(at + 1)?;
+        let recorded_at: &str = row.try_get(at + 8)?;
+        let effective_at: &str = row.try_get(at + 9)?;
         Ok(StoredRow {
             position,
-            id: Uuid::parse_str(&id)
+            id: Uuid::parse_str(id)
                 .map_err(|e| StoreError::Corrupt(format!("position {position}: bad id: {e}")))?,
-            stream: row.try_get("stream")?,
-            version: to_u64(row.try_get("version")?, "version")?,
-            event_type: row.try_get("event_type")?,
-            schema_version: row.try_get("schema_version")?,
-            payload: row.try_get("payload")?,
-            metadata: row.try_get("metadata")?,
-            recorded_at: hash::parse_ts(&recorded_at).ok_or_else(|| {
+            stream: row.try_get(at + 2)?,
+            version: to_u64(row.try_get(at + 3)?, "version")?,
+            event_type: row.try_get(at + 4)?,
+            schema_version: row.try_get(at + 5)?,
+            payload: row.try_get(at + 6)?,
+            metadata: row.try_get(at + 7)?,
+            recorded_at: hash::parse_ts(recorded_at).ok_or_else(|| {
                 StoreError::Corrupt(format!("position {position}: bad recorded_at"))
             })?,
-            effective_at: hash::parse_ts(&effective_at).ok_or_else(|| {
+            effective_at: hash::parse_ts(effective_at).ok_or_else(|| {
                 StoreError::Corrupt(format!("position {position}: bad effective_at"))
             })?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
+            prev_hash: row.try_get(at + 10)?,
+            hash: row.try_get(at + 11)?,
         })
     }
 
-    pub fn from_pg(row: &PgRow) -> Result<Self, StoreError> {
+    pub fn from_pg_at(row: &PgRow, at: usize) -> Result<Self, StoreError> {
         Ok(StoredRow {
-            position: to_u64(row.try_get("position")?, "position")?,
-            id: row.try_get("id")?,
-            stream: row.try_get("stream")?,
-            version: to_u64(row.try_get("version")?, "version")?,
-            event_type: row.try_get("event_type")?,
-            schema_version: row.try_get("schema_version")?,
-            payload: row.try_get("payload")?,
-            metadata: row.try_get("metadata")?,
-            recorded_at: row.try_get("recorded_at")?,
-            effective_at: row.try_get("effective_at")?,
-            prev_hash: row.try_get("prev_hash")?,
-            hash: row.try_get("hash")?,
+            position: to_u64(row.try_get(at)?, "position")?,
+            id: row.try_get(at + 1)?,
+            stream: row.try_get(at + 2)?,
+            version: to_u64(row.try_get(at + 3)?, "version")?,
+            event_type: row.try_get(at + 4)?,
+            schema_version: row.try_get(at + 5)?,
+            payload: row.try_get(at + 6)?,
+            metadata: row.try_get(at + 7)?,
+            recorded_at: row.try_get(at + 8)?,
+            effective_at: row.try_get(at + 9)?,
+            prev_hash: row.try_get(at + 10)?,
+            hash: row.try_get(at + 11)?,
         })
     }
 
@@ -101,13 +113,16 @@ impl StoredRow {
         })
     }
 
+    fn metadata(&self) -> Result<Metadata, StoreError> {
+        serde_json::from_str(&self.metadata)
+            .map_err(|e| StoreError::Corrupt(format!("position {}: metadata: {e}", self.position)))
+    }
+
     pub fn into_event(self) -> Result<RecordedEvent, StoreError> {
         let payload = serde_json::from_str(&self.payload).map_err(|e| {
             StoreError::Corrupt(format!("position {}: payload: {e}", self.position))
         })?;
-        let metadata: Metadata = serde_json::from_str(&self.metadata).map_err(|e| {
-            StoreError::Corrupt(format!("position {}: metadata: {e}", self.position))
-        })?;
+        let metadata = self.metadata()?;
         Ok(RecordedEvent {
             id: self.id,
             stream: self.stream,
@@ -121,6 +136,23 @@ impl StoredRow {
             effective_at: self.effective_at,
             prev_hash: self.prev_hash,
             hash: self.hash,
+        })
+    }
+
+    /// The event with its payload left as stored text (the reader parses it once).
+    pub fn into_raw(self) -> Result<RawEvent, StoreError> {
+        let metadata = self.metadata()?;
+        Ok(RawEvent {
+            id: self.id,
+            stream: self.stream,
+            version: self.version,
+            position: self.position,
+            event_type: self.event_type,
+            schema_version: self.schema_version,
+            payload: self.payload,
+            metadata,
+            recorded_at: self.recorded_at,
+            effective_at: self.effective_at,
         })
     }
 }
@@ -149,18 +181,24 @@ impl Cursor {
     }
 }
 
-/// Reads one page (at most `limit` rows) starting at `cursor`, optionally only events with
-/// `recorded_at <= as_of`.
+/// Reads one page (at most `limit` rows) starting at `cursor`, only events within `filter`.
 pub(crate) async fn fetch_page(
     pool: &DbPool,
     cursor: &Cursor,
-    as_of: Option<DateTime<Utc>>,
+    filter: LogFilter,
     limit: usize,
 ) -> Result<Vec<StoredRow>, StoreError> {
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
-    // Stored times are whole microseconds; flooring the bound keeps `<=` exact on both backends.
-    let as_of = as_of.map(hash::truncate_micros);
-    // Parameters: [stream,] start, [as_of,] limit — numbered $n (`?n` on SQLite).
+    // Stored times are whole microseconds; flooring the bounds keeps `<=` exact on both
+    // backends.
+    let bounds: Vec<(&str, DateTime<Utc>)> = [
+        ("recorded_at", filter.recorded_until),
+        ("effective_at", filter.effective_until),
+    ]
+    .into_iter()
+    .filter_map(|(column, t)| t.map(|t| (column, hash::truncate_micros(t))))
+    .collect();
+    // Parameters: [stream,] start, bounds..., limit — numbered $n (`?n` on SQLite).
     let (key, start, mut sql) = match cursor {
         Cursor::Stream {
             stream,
@@ -177,9 +215,16 @@ pub(crate) async fn fetch_page(
         ),
     };
     let mut n = if key.is_some() { 2 } else { 1 };
-    if as_of.is_some() {
+    for (column, _) in &bounds {
         n += 1;
-        sql.push_str(&format!(" AND recorded_at <= ${n}"));
+        sql.push_str(&format!(" AND {column} <= ${n}"));
+    }
+    let types = filter.skip_types;
+    if !types.is_empty() {
+        let first = n + 1;
+        n += types.len();
+        let params: Vec<String> = (first..=n).map(|i| format!("${i}")).collect();
+        sql.push_str(&format!(" AND event_type NOT IN ({})", params.join(", ")));
     }
     let order = if key.is_some() { "version" } else { "position" };
     sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", n + 1));
@@ -191,8 +236,11 @@ pub(crate) async fn fetch_page(
                 q = q.bind(key);
             }
             q = q.bind(start);
-            if let Some(t) = as_of {
-                q = q.bind(hash::format_ts(t));
+            for (_, t) in &bounds {
+                q = q.bind(hash::format_ts(*t));
+            }
+            for t in types {
+                q = q.bind(*t);
             }
             let rows = q.bind(limit).fetch_all(pool).await?;
             rows.iter().map(StoredRow::from_sqlite).collect()
@@ -203,8 +251,11 @@ pub(crate) async fn fetch_page(
                 q = q.bind(key);
             }
             q = q.bind(start);
-            if let Some(t) = as_of {
-                q = q.bind(t);
+            for (_, t) in &bounds {
+                q = q.bind(*t);
+            }
+            for t in types {
+                q = q.bind(*t);
             }
             let rows = q.bind(limit).fetch_all(pool).await?;
             rows.iter().map(StoredRow::from_pg).collect()

@@ -12,14 +12,16 @@ use sqlx::postgres::{PgConnectOptions, PgListener, PgPool, PgPoolOptions};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
 use crate::row::{fetch_page, Cursor, StoredRow};
-use crate::types::{AppendResult, ExpectedVersion, NewEvent, RecordedEvent, VerifyReport};
+use crate::types::{
+    AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
+};
 use crate::verify;
-use crate::write::{self, BatchEntry, WriteTx, NOTIFY_CHANNEL};
+use crate::write::{self, Prepared, WriteTx, NOTIFY_CHANNEL};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -31,6 +33,9 @@ pub(crate) const PAGE: usize = 512;
 const SAFETY_RECHECK: Duration = Duration::from_secs(3);
 /// How many times a write is re-planned after losing a unique-key race.
 const MAX_WRITE_ATTEMPTS: usize = 5;
+/// A leader stops adding queued requests to its group transaction past this many events
+/// (one bulk batch alone may exceed it).
+const GROUP_MAX_EVENTS: usize = 10_000;
 
 /// Which database the store runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -52,8 +57,11 @@ struct Inner {
     backend: Backend,
     /// Tells this handle (and its clones) apart from other stores in the process.
     instance_id: uuid::Uuid,
-    /// SQLite: serialises this process's writers so they queue instead of failing BUSY.
-    write_lock: Mutex<()>,
+    /// Appends waiting to be written (see [`EventStore::append_batch`]).
+    queue: StdMutex<VecDeque<Job>>,
+    /// Held by the leader writing a group: one write transaction at a time per process, so
+    /// writers queue here instead of on the database lock (and never hit SQLite BUSY).
+    leader: Arc<Mutex<()>>,
     /// Bumped after every local commit and every PostgreSQL NOTIFY: wakes subscribers.
     wake: watch::Sender<u64>,
     /// PostgreSQL: the LISTEN task feeding `wake`.
@@ -151,7 +159,8 @@ impl EventStore {
                 pool,
                 backend,
                 instance_id: uuid::Uuid::new_v4(),
-                write_lock: Mutex::new(()),
+                queue: StdMutex::new(VecDeque::new()),
+                leader: Arc::new(Mutex::new(())),
                 wake,
                 listener: StdMutex::new(None),
             }),
@@ -217,21 +226,125 @@ impl EventStore {
     }
 
     /// Bulk import: several appends (possibly to the same stream, applied in order) in ONE
-    /// transaction, inserted with chunked multi-row INSERTs. Same guarantees as
-    /// [`append`](Self::append) for each entry; if any entry fails (conflict, mismatch...)
-    /// nothing of the batch is written. Results are in batch order.
+    /// transaction, inserted with chunked multi-row INSERTs (`COPY` on PostgreSQL). Same
+    /// guarantees as [`append`](Self::append) for each entry; if any entry fails (conflict,
+    /// mismatch...) nothing of the batch is written. Results are in batch order.
+    ///
+    /// Group commit: requests arriving while another is being written queue up, and the next
+    /// leader writes all of them in one transaction (one log lock, one commit), each with its
+    /// own outcome, as if they had run one after the other in queue order.
     pub async fn append_batch(
         &self,
         batch: Vec<(String, ExpectedVersion, Vec<NewEvent>)>,
     ) -> Result<Vec<AppendResult>, StoreError> {
-        write::validate(&batch)?;
-        if batch.is_empty() {
+        // Validation and canonical JSON before queueing: CPU work stays outside the lock.
+        let request = write::prepare(batch)?;
+        if request.is_empty() {
             return Ok(Vec::new());
         }
+        let (reply, mut answer) = oneshot::channel();
+        self.lock_queue()?.push_back(Job { request, reply });
+        loop {
+            // Wait for our answer and for the leadership at once: a request written by another
+            // leader is answered without queueing for the mutex behind the rest of its group.
+            let guard = tokio::select! {
+                biased;
+                result = &mut answer => {
+                    return result.unwrap_or_else(|_| Err(StoreError::Interrupted));
+                }
+                guard = self.inner.leader.clone().lock_owned() => guard,
+            };
+            match answer.try_recv() {
+                Ok(result) => return result,
+                Err(oneshot::error::TryRecvError::Closed) => return Err(StoreError::Interrupted),
+                Err(oneshot::error::TryRecvError::Empty) => {}
+            }
+            // Writers just answered by the previous group are about to queue their next
+            // append: let them in, so they join this group instead of waiting for the next.
+            tokio::task::yield_now().await;
+            let jobs = self.take_group()?;
+            let store = self.clone();
+            // Its own task: the other callers' requests in this group must be written and
+            // answered even if this caller's future is dropped meanwhile. The guard goes
+            // with it, so no other leader starts before this group is done.
+            let task = tokio::spawn(async move {
+                store.run_group(jobs).await;
+                drop(guard);
+            });
+            // A panic there drops the replies: answered below as `Interrupted`.
+            let _ = task.await;
+            // Unless the group limit left our request queued, it is answered now.
+        }
+    }
+
+    fn lock_queue(&self) -> Result<std::sync::MutexGuard<'_, VecDeque<Job>>, StoreError> {
+        self.inner
+            .queue
+            .lock()
+            .map_err(|_| StoreError::Corrupt("append queue poisoned by a panic".into()))
+    }
+
+    /// The next group: queued requests in order, up to [`GROUP_MAX_EVENTS`] (at least one).
+    /// Requests whose caller is gone are dropped unwritten.
+    fn take_group(&self) -> Result<Vec<Job>, StoreError> {
+        let mut queue = self.lock_queue()?;
+        let mut jobs = Vec::new();
+        let mut events = 0;
+        while let Some(job) = queue.front() {
+            let n = job.request.event_count();
+            if !jobs.is_empty() && events + n > GROUP_MAX_EVENTS {
+                break;
+            }
+            if let Some(job) = queue.pop_front() {
+                if job.reply.is_closed() {
+                    continue;
+                }
+                events += n;
+                jobs.push(job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Writes `jobs` in one transaction and answers each. If that transaction fails as a
+    /// whole (connection lost, a unique violation from a writer outside this process...),
+    /// each request is retried in a transaction of its own, so one cannot fail another.
+    async fn run_group(&self, jobs: Vec<Job>) {
+        let requests: Vec<&Prepared> = jobs.iter().map(|j| &j.request).collect();
+        match self.write_with_retry(&requests).await {
+            Ok(results) => {
+                for (job, result) in jobs.into_iter().zip(results) {
+                    let _ = job.reply.send(result);
+                }
+            }
+            Err(e) if jobs.len() == 1 => {
+                if let Some(job) = jobs.into_iter().next() {
+                    let _ = job.reply.send(Err(e));
+                }
+            }
+            Err(e) => {
+                tracing::debug!(error = %e, "group write failed; writing its requests one by one");
+                for job in jobs {
+                    let result = match self.write_with_retry(&[&job.request]).await {
+                        Ok(mut results) => results.pop().unwrap_or_else(|| {
+                            Err(StoreError::Corrupt("append produced no result".into()))
+                        }),
+                        Err(e) => Err(e),
+                    };
+                    let _ = job.reply.send(result);
+                }
+            }
+        }
+    }
+
+    async fn write_with_retry(
+        &self,
+        requests: &[&Prepared],
+    ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_write(&batch).await {
+            match self.try_write(requests).await {
                 Err(e) if write::is_unique_violation(&e) && attempt < MAX_WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, "append lost a unique-key race, re-planning");
                     continue;
@@ -241,25 +354,18 @@ impl EventStore {
         }
     }
 
-    async fn try_write(&self, batch: &[BatchEntry]) -> Result<Vec<AppendResult>, StoreError> {
-        let outcome = match &self.inner.pool {
-            DbPool::Sqlite(pool) => {
-                let _guard = self.inner.write_lock.lock().await;
-                let mut tx = WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?);
-                let outcome = write::write_batch(&mut tx, batch).await?;
-                tx.commit().await?;
-                outcome
-            }
+    async fn try_write(
+        &self,
+        requests: &[&Prepared],
+    ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
+        let mut tx = match &self.inner.pool {
+            DbPool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             DbPool::Postgres(pool) => {
-                let mut tx = WriteTx::Postgres(
-                    pool.begin_with("BEGIN ISOLATION LEVEL READ COMMITTED")
-                        .await?,
-                );
-                let outcome = write::write_batch(&mut tx, batch).await?;
-                tx.commit().await?;
-                outcome
+                WriteTx::Postgres(pool.begin_with(write::pg_begin_and_lock()).await?)
             }
         };
+        let outcome = write::write_group(&mut tx, requests).await?;
+        tx.commit().await?;
         if outcome.new_head.is_some() {
             bump(&self.inner.wake);
         }
@@ -279,8 +385,9 @@ impl EventStore {
                 stream: stream.to_owned(),
                 from_version,
             },
-            as_of,
+            recorded_until(as_of),
             PAGE,
+            StoredRow::into_event,
         )
     }
 
@@ -294,33 +401,75 @@ impl EventStore {
         as_of: Option<DateTime<Utc>>,
         batch_size: usize,
     ) -> BoxStream<'static, Result<RecordedEvent, StoreError>> {
-        self.paged(Cursor::All { after }, as_of, batch_size.max(1))
+        self.paged(
+            Cursor::All { after },
+            recorded_until(as_of),
+            batch_size.max(1),
+            StoredRow::into_event,
+        )
     }
 
-    fn paged(
+    /// Like [`EventStore::read_all`], with both time bounds of `filter` applied by the
+    /// database, and payloads left as their stored JSON text ([`RawEvent`]) for readers that
+    /// decode them into their own types: the fast path of rebuilds and as-of folds.
+    pub fn read_all_raw(
+        &self,
+        after: u64,
+        filter: LogFilter,
+        batch_size: usize,
+    ) -> BoxStream<'static, Result<RawEvent, StoreError>> {
+        self.paged(
+            Cursor::All { after },
+            filter,
+            batch_size.max(1),
+            StoredRow::into_raw,
+        )
+    }
+
+    /// Pages through `cursor`. The next page is fetched and decoded on a task of its own
+    /// while the caller works through the current one, so the database's work (and on
+    /// PostgreSQL the row transfer and decoding) overlaps the caller's: at most two pages
+    /// wait ahead of the caller.
+    fn paged<T: Send + 'static>(
         &self,
         cursor: Cursor,
-        as_of: Option<DateTime<Utc>>,
+        filter: LogFilter,
         limit: usize,
-    ) -> BoxStream<'static, Result<RecordedEvent, StoreError>> {
-        let store = self.clone();
-        stream::unfold(Some(cursor), move |state| {
-            let store = store.clone();
-            async move {
-                let cursor = state?;
-                let page = fetch_page(&store.inner.pool, &cursor, as_of, limit).await;
-                Some(match page {
+        decode: fn(StoredRow) -> Result<T, StoreError>,
+    ) -> BoxStream<'static, Result<T, StoreError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel::<Page<T>>(1);
+        let pool = self.inner.pool.clone();
+        tokio::spawn(async move {
+            let mut cursor = Some(cursor);
+            while let Some(at) = cursor.take() {
+                let items = match fetch_page(&pool, &at, filter, limit).await {
                     Ok(rows) => {
-                        let next = if rows.len() >= limit {
-                            rows.last().map(|r| cursor.after_row(r))
-                        } else {
-                            None
-                        };
-                        let (items, failed) = decode_all(rows);
-                        (stream::iter(items), if failed { None } else { next })
+                        if rows.len() >= limit {
+                            cursor = rows.last().map(|r| at.after_row(r));
+                        }
+                        let (items, failed) = decode_all(rows, decode);
+                        if failed {
+                            cursor = None;
+                        }
+                        items
                     }
-                    Err(e) => (stream::iter(vec![Err(e)]), None),
-                })
+                    Err(e) => vec![Err(e)],
+                };
+                if tx.send(Page::Items(items)).await.is_err() {
+                    // The reader went away.
+                    return;
+                }
+            }
+            let _ = tx.send(Page::End).await;
+        });
+        // A read ends with `End`; a channel closed before it means the task reading ahead
+        // died, and the reader gets an error instead of a silently shortened log.
+        stream::unfold(Some(rx), |rx| async move {
+            let mut rx = rx?;
+            match rx.recv().await {
+                Some(Page::Items(items)) => Some((stream::iter(items), Some(rx))),
+                Some(Page::End) => None,
+                None => Some((stream::iter(vec![Err(StoreError::Interrupted)]), None)),
             }
         })
         .flatten()
@@ -420,7 +569,7 @@ impl EventStore {
                 // landing after our read is guaranteed to wake us.
                 st.wake.borrow_and_update();
                 let cursor = Cursor::All { after: st.after };
-                match fetch_page(&st.store.inner.pool, &cursor, None, PAGE).await {
+                match fetch_page(&st.store.inner.pool, &cursor, LogFilter::default(), PAGE).await {
                     Err(e) => st.buf.push_back(Err(e)),
                     Ok(rows) if rows.is_empty() => {
                         // Caught up: wait for a wake-up or the safety re-check.
@@ -434,7 +583,7 @@ impl EventStore {
                         if let Some(last) = rows.last() {
                             st.after = last.position;
                         }
-                        let (items, _) = decode_all(rows);
+                        let (items, _) = decode_all(rows, StoredRow::into_event);
                         st.buf.extend(items);
                     }
                 }
@@ -464,6 +613,12 @@ impl EventStore {
     }
 }
 
+/// A queued append and where its outcome goes.
+struct Job {
+    request: Prepared,
+    reply: oneshot::Sender<Result<Vec<AppendResult>, StoreError>>,
+}
+
 struct SubState {
     store: EventStore,
     wake: watch::Receiver<u64>,
@@ -472,11 +627,20 @@ struct SubState {
     done: bool,
 }
 
+/// What the read-ahead task of [`EventStore::paged`] hands over.
+enum Page<T> {
+    Items(Vec<Result<T, StoreError>>),
+    End,
+}
+
 /// Decodes rows, stopping after the first failure. Returns whether one failed.
-fn decode_all(rows: Vec<StoredRow>) -> (Vec<Result<RecordedEvent, StoreError>>, bool) {
+fn decode_all<T>(
+    rows: Vec<StoredRow>,
+    decode: fn(StoredRow) -> Result<T, StoreError>,
+) -> (Vec<Result<T, StoreError>>, bool) {
     let mut out = Vec::with_capacity(rows.len());
     for row in rows {
-        let item = row.into_event();
+        let item = decode(row);
         let failed = item.is_err();
         out.push(item);
         if failed {
@@ -484,6 +648,13 @@ fn decode_all(rows: Vec<StoredRow>) -> (Vec<Result<RecordedEvent, StoreError>>, 
         }
     }
     (out, false)
+}
+
+fn recorded_until(as_of: Option<DateTime<Utc>>) -> LogFilter {
+    LogFilter {
+        recorded_until: as_of,
+        ..LogFilter::default()
+    }
 }
 
 /// Forwards PostgreSQL notifications to the in-process wake channel; reconnects forever (with

@@ -65,6 +65,41 @@ pub struct RecordedEvent {
     pub hash: String,
 }
 
+/// A recorded event whose payload is still the canonical JSON text the store holds.
+///
+/// Readers that decode payloads into their own types (the projections) use this to parse
+/// each payload once, straight from the text, instead of building a `serde_json::Value`
+/// first. Hash fields are left out: `verify` is the reader that needs them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawEvent {
+    pub id: Uuid,
+    pub stream: String,
+    /// 0-based, dense within the stream.
+    pub version: u64,
+    /// 1-based, dense and strictly increasing in commit order across the whole log.
+    pub position: u64,
+    pub event_type: String,
+    pub schema_version: i32,
+    /// Canonical JSON text of the payload object.
+    pub payload: String,
+    pub metadata: Metadata,
+    pub recorded_at: DateTime<Utc>,
+    pub effective_at: DateTime<Utc>,
+}
+
+/// Which part of the log a full read returns; `None` bounds are open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct LogFilter {
+    /// Only events recorded at or before this instant (what the system knew then).
+    pub recorded_until: Option<DateTime<Utc>>,
+    /// Only events effective at or before this instant (what had happened by then).
+    pub effective_until: Option<DateTime<Utc>>,
+    /// Leave out events of these types (a reader that provably ignores them lets the
+    /// database skip them). A list of what to skip rather than what to read, so an event of
+    /// a type the reader does not know is still read, and refused, never silently dropped.
+    pub skip_types: &'static [&'static str],
+}
+
 /// Where an append landed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

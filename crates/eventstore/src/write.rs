@@ -1,31 +1,38 @@
-//! The write path: planning an append (idempotency, expected versions, hash chain) and
-//! inserting it inside one transaction, on either backend.
+//! The write path: planning appends (idempotency, expected versions, hash chain) and
+//! inserting them inside one transaction, on either backend.
 //!
 //! # Ordering and concurrency
 //!
-//! A write transaction does, in order:
-//! 1. look up the request's event ids (idempotency) and the head `(version, hash)` of every
-//!    stream involved; check expected versions against those heads;
-//! 2. take the *log lock* — PostgreSQL: `pg_advisory_xact_lock(ADVISORY_LOCK_KEY)`, held until
-//!    the transaction ends; SQLite: the database write lock, already held since
-//!    `BEGIN IMMEDIATE` (plus an in-process mutex so local writers queue instead of hitting
-//!    `SQLITE_BUSY`);
-//! 3. read the log head `(max position, its recorded_at)` in a *new statement* (under READ
-//!    COMMITTED this takes a fresh snapshot, so it sees every transaction that held the lock
-//!    before us), assign positions `head+1, head+2, ...` and
-//!    `recorded_at = max(now, head.recorded_at)` truncated to microseconds, compute hashes;
-//! 4. multi-row `INSERT` (chunked), `pg_notify`, `COMMIT`.
+//! Every write goes through [`EventStore`](crate::EventStore)'s committer: concurrent
+//! appends of this process queue up, and one of them (the leader) writes everything queued
+//! in ONE transaction (*group commit*), while each request keeps its own outcome. A write
+//! transaction does, in order:
+//! 1. `BEGIN` and take the *log lock* — PostgreSQL: `pg_advisory_xact_lock(ADVISORY_LOCK_KEY)`
+//!    sent with the `BEGIN` (one round trip) and held until the transaction ends; SQLite: the
+//!    database write lock of `BEGIN IMMEDIATE` (the committer already keeps this process's
+//!    writers from queueing on `SQLITE_BUSY`);
+//! 2. one lookup, in a statement after the lock (under READ COMMITTED a new statement takes
+//!    a fresh snapshot, so it sees every transaction that held the lock before us): the
+//!    stored rows of the requests' event ids (idempotency), the head `(version, hash)` of
+//!    every stream involved and the log head `(max position, its recorded_at)`;
+//! 3. in memory, request after request: check ids and expected versions against what is
+//!    stored *plus what the earlier requests of the group add*, assign positions
+//!    `head+1, head+2, ...`, `recorded_at = max(now, head.recorded_at)` truncated to
+//!    microseconds, and hashes. A request that fails (conflict, mismatch) is left out; the
+//!    others go on, exactly as if they had run one after the other;
+//! 4. insert the rows (PostgreSQL: `COPY` for bulk writes, otherwise one multi-row `INSERT`
+//!    that also sends the `pg_notify`; SQLite: multi-row `INSERT`s), `COMMIT`.
 //!
 //! Because the log lock is released only after the commit is visible, transactions obtain
 //! positions in commit order and each one continues from its predecessor's max: positions are
 //! dense and a reader of `position > n` can never see `n+2` before `n+1` (no gaps to skip).
 //! `recorded_at` is non-decreasing along positions, so `as_of` reads are prefixes of the log.
 //!
-//! Step 1 runs before the lock, so its reads can be stale: the unique keys
-//! `(stream, version)` and `id` are what actually enforce optimistic concurrency and
-//! idempotency. A unique violation aborts the transaction; the store then re-plans against
-//! the now-committed state, which yields [`StoreError::Conflict`] (or the idempotent result /
-//! [`StoreError::IdempotencyMismatch`]) for the request.
+//! Planning reads happen under the lock, so a doomed writer (stale expected version) is
+//! refused in memory without inserting anything. The unique keys `(stream, version)` and
+//! `id` still enforce optimistic concurrency and idempotency against anything that writes
+//! without the lock: a unique violation aborts the transaction and the store re-plans
+//! against the now-committed state.
 
 use std::collections::{HashMap, HashSet};
 
@@ -45,197 +52,302 @@ pub const ADVISORY_LOCK_KEY: i64 = 0x5365_6775_696d_0001; // "Seguim" + 1
 /// PostgreSQL `NOTIFY` channel; the payload is the new head position.
 pub const NOTIFY_CHANNEL: &str = "seguimiento_events";
 
-/// Rows per multi-row INSERT / ids per IN-list (12 binds per row stays far below the
-/// SQLite 32766 and PostgreSQL 65535 bind limits).
-const CHUNK: usize = 500;
+/// Binds per SQLite statement (its limit is 32766): lookups put up to this many ids and
+/// stream names in one statement.
+const SQLITE_MAX_BINDS: usize = 30_000;
+
+/// Rows per SQLite multi-row INSERT (12 binds per row). Full chunks share one SQL text, so
+/// sqlx prepares that statement once per connection and reuses it.
+const SQLITE_INSERT_ROWS: usize = 2_000;
+
+/// Rows per PostgreSQL multi-row INSERT (12 binds per row, limit 65535).
+const PG_INSERT_ROWS: usize = 5_000;
+
+/// From this many rows on, PostgreSQL writes with `COPY` (no per-row binds, no statement to
+/// plan); below it one `INSERT` that also notifies saves a round trip.
+const PG_COPY_FROM_ROWS: usize = 64;
 
 pub(crate) type BatchEntry = (String, ExpectedVersion, Vec<NewEvent>);
 
-/// An open write transaction on either backend.
+/// The statement that opens a PostgreSQL write transaction and takes the log lock in the
+/// same round trip (a simple query may hold several statements).
+pub(crate) fn pg_begin_and_lock() -> String {
+    format!(
+        "BEGIN ISOLATION LEVEL READ COMMITTED; SELECT pg_advisory_xact_lock({ADVISORY_LOCK_KEY})"
+    )
+}
+
+/// An open write transaction on either backend, log lock held.
 pub(crate) enum WriteTx {
     Sqlite(Transaction<'static, Sqlite>),
     Postgres(Transaction<'static, Postgres>),
 }
 
+/// An event ready to plan: validated, payload and metadata in canonical JSON.
+pub(crate) struct PreparedEvent {
+    id: Uuid,
+    event_type: String,
+    schema_version: i32,
+    payload: String,
+    metadata: String,
+    /// Truncated to microseconds.
+    effective_at: Option<DateTime<Utc>>,
+}
+
+pub(crate) struct PreparedEntry {
+    stream: String,
+    expected: ExpectedVersion,
+    events: Vec<PreparedEvent>,
+}
+
+/// One append request (an `append` or a whole `append_batch`): all or nothing.
+pub(crate) struct Prepared {
+    entries: Vec<PreparedEntry>,
+}
+
+impl Prepared {
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn event_count(&self) -> usize {
+        self.entries.iter().map(|e| e.events.len()).sum()
+    }
+}
+
+/// Validates a batch and computes its canonical texts, before touching the database (this
+/// CPU work stays outside the log lock).
+pub(crate) fn prepare(batch: Vec<BatchEntry>) -> Result<Prepared, StoreError> {
+    validate(&batch)?;
+    let mut entries = Vec::with_capacity(batch.len());
+    for (stream, expected, events) in batch {
+        let mut out = Vec::with_capacity(events.len());
+        for ev in events {
+            let metadata = serde_json::to_value(&ev.metadata)?;
+            out.push(PreparedEvent {
+                id: ev.id,
+                payload: hash::canonical_json(&ev.payload),
+                metadata: hash::canonical_json(&metadata),
+                event_type: ev.event_type,
+                schema_version: ev.schema_version,
+                effective_at: ev.effective_at.map(hash::truncate_micros),
+            });
+        }
+        entries.push(PreparedEntry {
+            stream,
+            expected,
+            events: out,
+        });
+    }
+    Ok(Prepared { entries })
+}
+
+/// What the lookup of step 2 found.
+struct Lookup {
+    /// Stored rows of the requested ids.
+    existing: HashMap<Uuid, StoredRow>,
+    /// `(last version, last hash)` of each existing stream among those asked for.
+    heads: HashMap<String, (u64, String)>,
+    /// Last position of the log (0: empty) and its recorded_at.
+    log_head: u64,
+    log_head_at: Option<DateTime<Utc>>,
+}
+
+/// Row kinds of the lookup statement's `kind` column.
+const KIND_ID: i32 = 0;
+const KIND_HEAD: i32 = 1;
+const KIND_LOG_HEAD: i32 = 2;
+
+impl Lookup {
+    fn add(&mut self, kind: i32, row: StoredRow) {
+        match kind {
+            KIND_ID => {
+                self.existing.insert(row.id, row);
+            }
+            KIND_HEAD => {
+                self.heads.insert(row.stream, (row.version, row.hash));
+            }
+            _ => {
+                self.log_head = row.position;
+                self.log_head_at = Some(row.recorded_at);
+            }
+        }
+    }
+}
+
 impl WriteTx {
-    async fn rows_by_ids(&mut self, ids: &[Uuid]) -> Result<Vec<StoredRow>, StoreError> {
-        let mut out = Vec::new();
-        for chunk in ids.chunks(CHUNK) {
-            match self {
-                WriteTx::Sqlite(tx) => {
-                    let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                        "SELECT {COLUMNS} FROM events WHERE id IN ("
-                    ));
-                    let mut sep = qb.separated(", ");
-                    for id in chunk {
-                        sep.push_bind(id.hyphenated().to_string());
-                    }
-                    qb.push(")");
-                    for row in qb.build().fetch_all(&mut **tx).await? {
-                        out.push(StoredRow::from_sqlite(&row)?);
-                    }
-                }
-                WriteTx::Postgres(tx) => {
-                    let sql = format!("SELECT {COLUMNS} FROM events WHERE id = ANY($1)");
-                    let rows = sqlx::query(&sql)
-                        .bind(chunk.to_vec())
-                        .fetch_all(&mut **tx)
-                        .await?;
-                    for row in rows {
-                        out.push(StoredRow::from_pg(&row)?);
-                    }
-                }
-            }
-        }
-        Ok(out)
-    }
-
-    /// `(last version, last hash)` of each existing stream among `streams`.
-    async fn stream_heads(
-        &mut self,
-        streams: &[String],
-    ) -> Result<HashMap<String, (u64, String)>, StoreError> {
+    /// Step 2 in one statement (SQLite: one per 30,000 ids and names).
+    async fn lookup(&mut self, ids: &[Uuid], streams: &[String]) -> Result<Lookup, StoreError> {
         use sqlx::Row;
-        let mut out = HashMap::new();
-        for chunk in streams.chunks(CHUNK) {
-            let rows: Vec<(String, i64, String)> = match self {
-                WriteTx::Sqlite(tx) => {
-                    let mut qb = QueryBuilder::<Sqlite>::new(
-                        "SELECT stream, version, hash FROM events e WHERE stream IN (",
-                    );
-                    let mut sep = qb.separated(", ");
-                    for s in chunk {
-                        sep.push_bind(s.as_str());
-                    }
-                    qb.push(
-                        ") AND version = (SELECT MAX(version) FROM events m \
-                         WHERE m.stream = e.stream)",
-                    );
-                    let rows = qb.build().fetch_all(&mut **tx).await?;
-                    rows.iter()
-                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
-                        .collect::<Result<_, sqlx::Error>>()?
-                }
-                WriteTx::Postgres(tx) => {
-                    sqlx::query_as(
-                        "SELECT DISTINCT ON (stream) stream, version, hash FROM events \
-                         WHERE stream = ANY($1) ORDER BY stream, version DESC",
-                    )
-                    .bind(chunk.to_vec())
-                    .fetch_all(&mut **tx)
-                    .await?
-                }
-            };
-            for (stream, version, hash) in rows {
-                let version = u64::try_from(version)
-                    .map_err(|_| StoreError::Corrupt(format!("negative version in {stream}")))?;
-                out.insert(stream, (version, hash));
-            }
-        }
-        Ok(out)
-    }
-
-    /// Takes the log lock (see module docs) and reads the log head after it.
-    async fn lock_and_read_head(&mut self) -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
-        let head: Option<(i64, DateTime<Utc>)> = match self {
-            WriteTx::Sqlite(tx) => {
-                // BEGIN IMMEDIATE already holds the database write lock.
-                let row: Option<(i64, String)> = sqlx::query_as(
-                    "SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1",
-                )
-                .fetch_optional(&mut **tx)
-                .await?;
-                match row {
-                    None => None,
-                    Some((p, ts)) => Some((
-                        p,
-                        hash::parse_ts(&ts).ok_or_else(|| {
-                            StoreError::Corrupt(format!("position {p}: bad recorded_at"))
-                        })?,
-                    )),
-                }
-            }
-            WriteTx::Postgres(tx) => {
-                sqlx::query("SELECT pg_advisory_xact_lock($1)")
-                    .bind(ADVISORY_LOCK_KEY)
-                    .execute(&mut **tx)
-                    .await?;
-                // Separate statement => fresh READ COMMITTED snapshot taken after the lock.
-                sqlx::query_as(
-                    "SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1",
-                )
-                .fetch_optional(&mut **tx)
-                .await?
-            }
+        let mut found = Lookup {
+            existing: HashMap::new(),
+            heads: HashMap::new(),
+            log_head: 0,
+            log_head_at: None,
         };
-        match head {
-            None => Ok((0, None)),
-            Some((p, ts)) => Ok((
-                u64::try_from(p).map_err(|_| StoreError::Corrupt("negative position".into()))?,
-                Some(ts),
-            )),
+        match self {
+            WriteTx::Postgres(tx) => {
+                // Heads: the top row of each stream through the (stream, version) index;
+                // payload and metadata are not needed, so not sent.
+                let sql = format!(
+                    "SELECT {KIND_ID} AS kind, {COLUMNS} FROM events WHERE id = ANY($1) \
+                     UNION ALL \
+                     SELECT {KIND_HEAD}, e.position, e.id, e.stream, e.version, '', 0, '', '', \
+                            e.recorded_at, e.effective_at, '', e.hash \
+                     FROM unnest($2::text[]) AS s(name) CROSS JOIN LATERAL \
+                          (SELECT * FROM events WHERE stream = s.name \
+                           ORDER BY version DESC LIMIT 1) e \
+                     UNION ALL \
+                     (SELECT {KIND_LOG_HEAD}, {COLUMNS} FROM events \
+                      ORDER BY position DESC LIMIT 1)"
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(ids)
+                    .bind(streams)
+                    .fetch_all(&mut **tx)
+                    .await?;
+                for row in rows {
+                    let kind: i32 = row.try_get("kind")?;
+                    found.add(kind, StoredRow::from_pg_at(&row, 1)?);
+                }
+            }
+            WriteTx::Sqlite(tx) => {
+                let half = SQLITE_MAX_BINDS / 2;
+                let id_chunks: Vec<&[Uuid]> = ids.chunks(half).collect();
+                let stream_chunks: Vec<&[String]> = streams.chunks(half).collect();
+                let statements = id_chunks.len().max(stream_chunks.len()).max(1);
+                for i in 0..statements {
+                    let mut qb = QueryBuilder::<Sqlite>::new("");
+                    let mut branches = 0;
+                    if let Some(chunk) = id_chunks.get(i) {
+                        qb.push(format!(
+                            "SELECT {KIND_ID} AS kind, {COLUMNS} FROM events WHERE id IN ("
+                        ));
+                        let mut sep = qb.separated(", ");
+                        for id in *chunk {
+                            sep.push_bind(id.hyphenated().to_string());
+                        }
+                        qb.push(")");
+                        branches += 1;
+                    }
+                    if let Some(chunk) = stream_chunks.get(i) {
+                        if branches > 0 {
+                            qb.push(" UNION ALL ");
+                        }
+                        // SQLite takes the bare columns of a MAX() aggregate from the row
+                        // holding the maximum: the head row of each stream.
+                        qb.push(format!(
+                            "SELECT {KIND_HEAD} AS kind, position, id, stream, MAX(version) AS \
+                             version, '' AS event_type, 0 AS schema_version, '' AS payload, \
+                             '' AS metadata, recorded_at, effective_at, '' AS prev_hash, hash \
+                             FROM events WHERE stream IN ("
+                        ));
+                        let mut sep = qb.separated(", ");
+                        for s in *chunk {
+                            sep.push_bind(s.as_str());
+                        }
+                        qb.push(") GROUP BY stream");
+                        branches += 1;
+                    }
+                    if i == 0 {
+                        if branches > 0 {
+                            qb.push(" UNION ALL ");
+                        }
+                        qb.push(format!(
+                            "SELECT * FROM (SELECT {KIND_LOG_HEAD} AS kind, {COLUMNS} \
+                             FROM events ORDER BY position DESC LIMIT 1)"
+                        ));
+                    }
+                    for row in qb.build().fetch_all(&mut **tx).await? {
+                        let kind: i32 = row.try_get("kind")?;
+                        found.add(kind, StoredRow::from_sqlite_at(&row, 1)?);
+                    }
+                }
+            }
         }
+        Ok(found)
     }
 
-    async fn insert(&mut self, rows: &[StoredRow]) -> Result<(), StoreError> {
-        for chunk in rows.chunks(CHUNK) {
-            // (position, version) as SQL integers, checked before building the statement.
-            let ints = chunk
-                .iter()
-                .map(|r| Ok((to_i64(r.position)?, to_i64(r.version)?)))
-                .collect::<Result<Vec<(i64, i64)>, StoreError>>()?;
-            let sql = format!("INSERT INTO events ({COLUMNS}) ");
-            match self {
-                WriteTx::Sqlite(tx) => {
-                    let mut qb = QueryBuilder::<Sqlite>::new(sql);
+    /// Step 4: writes `rows` (in position order) and announces the new head `head`.
+    async fn insert(&mut self, rows: &[StoredRow], head: u64) -> Result<(), StoreError> {
+        match self {
+            WriteTx::Sqlite(tx) => {
+                for chunk in rows.chunks(SQLITE_INSERT_ROWS) {
+                    let ints = sql_ints(chunk)?;
+                    let mut qb =
+                        QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
                     qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
                         b.push_bind(pos)
                             .push_bind(r.id.hyphenated().to_string())
-                            .push_bind(r.stream.clone())
+                            .push_bind(r.stream.as_str())
                             .push_bind(ver)
-                            .push_bind(r.event_type.clone())
+                            .push_bind(r.event_type.as_str())
                             .push_bind(r.schema_version)
-                            .push_bind(r.payload.clone())
-                            .push_bind(r.metadata.clone())
+                            .push_bind(r.payload.as_str())
+                            .push_bind(r.metadata.as_str())
                             .push_bind(hash::format_ts(r.recorded_at))
                             .push_bind(hash::format_ts(r.effective_at))
-                            .push_bind(r.prev_hash.clone())
-                            .push_bind(r.hash.clone());
+                            .push_bind(r.prev_hash.as_str())
+                            .push_bind(r.hash.as_str());
                     });
                     qb.build().execute(&mut **tx).await?;
                 }
-                WriteTx::Postgres(tx) => {
-                    let mut qb = QueryBuilder::<Postgres>::new(sql);
+                Ok(())
+            }
+            WriteTx::Postgres(tx) if rows.len() >= PG_COPY_FROM_ROWS => {
+                let mut copy = tx
+                    .copy_in_raw(&format!("COPY events ({COLUMNS}) FROM STDIN"))
+                    .await?;
+                // Sent in slices so a huge batch is not one giant buffer.
+                for chunk in rows.chunks(1_000) {
+                    copy.send(copy_text(chunk)?.into_bytes()).await?;
+                }
+                copy.finish().await?;
+                sqlx::query("SELECT pg_notify($1, $2)")
+                    .bind(NOTIFY_CHANNEL)
+                    .bind(head.to_string())
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+            WriteTx::Postgres(tx) => {
+                let chunks: Vec<&[StoredRow]> = rows.chunks(PG_INSERT_ROWS).collect();
+                let last = chunks.len().saturating_sub(1);
+                for (i, chunk) in chunks.into_iter().enumerate() {
+                    let ints = sql_ints(chunk)?;
+                    // The last INSERT carries the NOTIFY: a data-modifying CTE always runs
+                    // to completion, and the notification is delivered only on COMMIT.
+                    let mut qb = QueryBuilder::<Postgres>::new(if i == last {
+                        format!("WITH ins AS (INSERT INTO events ({COLUMNS}) ")
+                    } else {
+                        format!("INSERT INTO events ({COLUMNS}) ")
+                    });
                     qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
                         b.push_bind(pos)
                             .push_bind(r.id)
-                            .push_bind(r.stream.clone())
+                            .push_bind(r.stream.as_str())
                             .push_bind(ver)
-                            .push_bind(r.event_type.clone())
+                            .push_bind(r.event_type.as_str())
                             .push_bind(r.schema_version)
-                            .push_bind(r.payload.clone())
-                            .push_bind(r.metadata.clone())
+                            .push_bind(r.payload.as_str())
+                            .push_bind(r.metadata.as_str())
                             .push_bind(r.recorded_at)
                             .push_bind(r.effective_at)
-                            .push_bind(r.prev_hash.clone())
-                            .push_bind(r.hash.clone());
+                            .push_bind(r.prev_hash.as_str())
+                            .push_bind(r.hash.as_str());
                     });
+                    if i == last {
+                        qb.push(" RETURNING 1) SELECT pg_notify(")
+                            .push_bind(NOTIFY_CHANNEL)
+                            .push(", ")
+                            .push_bind(head.to_string())
+                            .push(") FROM (SELECT count(*) FROM ins) AS n");
+                    }
                     qb.build().execute(&mut **tx).await?;
                 }
+                Ok(())
             }
         }
-        Ok(())
-    }
-
-    async fn notify(&mut self, head: u64) -> Result<(), StoreError> {
-        if let WriteTx::Postgres(tx) = self {
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTIFY_CHANNEL)
-                .bind(head.to_string())
-                .execute(&mut **tx)
-                .await?;
-        }
-        Ok(())
     }
 
     pub async fn commit(self) -> Result<(), StoreError> {
@@ -247,22 +359,58 @@ impl WriteTx {
     }
 }
 
-/// A new event with its canonical texts, before position/time/hash are known.
-struct Pending {
-    entry: usize,
-    id: Uuid,
-    stream: String,
-    version: u64,
-    event_type: String,
-    schema_version: i32,
-    payload: String,
-    metadata: String,
-    effective_at: Option<DateTime<Utc>>,
+/// (position, version) of each row as SQL integers, checked before building a statement.
+fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError> {
+    rows.iter()
+        .map(|r| Ok((to_i64(r.position)?, to_i64(r.version)?)))
+        .collect()
 }
 
-/// What a successful [`write_batch`] produced.
-pub(crate) struct WriteOutcome {
-    pub results: Vec<AppendResult>,
+/// PostgreSQL `COPY` text format: tab-separated columns, one line per row, with `\`, tab,
+/// newline and carriage return escaped. Timestamps in the store's RFC 3339 format.
+fn copy_text(rows: &[StoredRow]) -> Result<String, StoreError> {
+    fn esc(out: &mut String, s: &str) {
+        for c in s.chars() {
+            match c {
+                '\\' => out.push_str("\\\\"),
+                '\t' => out.push_str("\\t"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                c => out.push(c),
+            }
+        }
+    }
+    use std::fmt::Write as _;
+    let mut out = String::with_capacity(rows.iter().map(|r| r.payload.len() + 400).sum());
+    for r in rows {
+        let (position, version) = (to_i64(r.position)?, to_i64(r.version)?);
+        // Writing to a String cannot fail.
+        let _ = write!(out, "{position}\t{}\t", r.id.hyphenated());
+        esc(&mut out, &r.stream);
+        let _ = write!(out, "\t{version}\t");
+        esc(&mut out, &r.event_type);
+        let _ = write!(out, "\t{}\t", r.schema_version);
+        esc(&mut out, &r.payload);
+        out.push('\t');
+        esc(&mut out, &r.metadata);
+        let _ = write!(
+            out,
+            "\t{}\t{}\t",
+            hash::format_ts(r.recorded_at),
+            hash::format_ts(r.effective_at)
+        );
+        esc(&mut out, &r.prev_hash);
+        out.push('\t');
+        esc(&mut out, &r.hash);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// What a successful [`write_group`] produced.
+pub(crate) struct GroupOutcome {
+    /// One outcome per request, in order: its results, or why it was left out.
+    pub results: Vec<Result<Vec<AppendResult>, StoreError>>,
     /// New log head if anything was inserted.
     pub new_head: Option<u64>,
 }
@@ -319,80 +467,60 @@ pub(crate) fn validate(batch: &[BatchEntry]) -> Result<(), StoreError> {
 }
 
 /// Does the stored row carry the same content as the request's event?
-fn same_content(
-    row: &StoredRow,
-    stream: &str,
-    ev: &NewEvent,
-    payload: &str,
-    metadata: &str,
-) -> bool {
+fn same_content(row: &StoredRow, stream: &str, ev: &PreparedEvent) -> bool {
     row.stream == stream
         && row.event_type == ev.event_type
         && row.schema_version == ev.schema_version
-        && row.payload == payload
-        && row.metadata == metadata
-        && ev
-            .effective_at
-            .is_none_or(|t| hash::truncate_micros(t) == row.effective_at)
+        && row.payload == ev.payload
+        && row.metadata == ev.metadata
+        && ev.effective_at.is_none_or(|t| t == row.effective_at)
 }
 
-/// Plans and inserts the whole batch inside `tx` (which the caller commits).
-pub(crate) async fn write_batch(
-    tx: &mut WriteTx,
-    batch: &[BatchEntry],
-) -> Result<WriteOutcome, StoreError> {
-    // Canonical texts of every event, in batch order.
-    let mut canon: Vec<Vec<(String, String)>> = Vec::with_capacity(batch.len());
-    for (_, _, events) in batch {
-        let mut v = Vec::with_capacity(events.len());
-        for ev in events {
-            let metadata = serde_json::to_value(&ev.metadata)?;
-            v.push((
-                hash::canonical_json(&ev.payload),
-                hash::canonical_json(&metadata),
-            ));
-        }
-        canon.push(v);
-    }
+/// The log as the group's planning sees it: what is stored plus the rows of the requests
+/// planned so far.
+struct LogState {
+    existing: HashMap<Uuid, StoredRow>,
+    heads: HashMap<String, (u64, String)>,
+    /// Rows to insert, in position order.
+    rows: Vec<StoredRow>,
+    /// Position of the last row (stored or planned).
+    position: u64,
+    recorded_at: DateTime<Utc>,
+}
 
-    let ids: Vec<Uuid> = batch
-        .iter()
-        .flat_map(|(_, _, evs)| evs.iter().map(|e| e.id))
-        .collect();
-    let existing: HashMap<Uuid, StoredRow> = tx
-        .rows_by_ids(&ids)
-        .await?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-
-    let mut streams: Vec<String> = batch.iter().map(|(s, _, _)| s.clone()).collect();
-    streams.sort();
-    streams.dedup();
-    let db_heads = tx.stream_heads(&streams).await?;
-    // Stream heads as this batch advances them: version and (for DB rows) hash.
-    let mut heads: HashMap<String, u64> =
-        db_heads.iter().map(|(s, (v, _))| (s.clone(), *v)).collect();
-
-    let mut results: Vec<Option<AppendResult>> = vec![None; batch.len()];
-    let mut pending: Vec<Pending> = Vec::new();
-    for (i, (stream, expected, events)) in batch.iter().enumerate() {
-        let found: Vec<Option<&StoredRow>> = events.iter().map(|e| existing.get(&e.id)).collect();
+/// Plans one request against `state`; on success adds its rows to `state`, on failure
+/// leaves `state` untouched.
+fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult>, StoreError> {
+    // This request's own view of heads, and its rows, merged into `state` only on success.
+    let mut heads: HashMap<&str, (u64, String)> = HashMap::new();
+    let mut rows: Vec<StoredRow> = Vec::new();
+    let mut results = Vec::with_capacity(req.entries.len());
+    for entry in &req.entries {
+        let stream = entry.stream.as_str();
+        let found: Vec<Option<&StoredRow>> = entry
+            .events
+            .iter()
+            .map(|e| state.existing.get(&e.id))
+            .collect();
         let n_found = found.iter().filter(|f| f.is_some()).count();
-        for ((ev, (payload, metadata)), row) in events.iter().zip(&canon[i]).zip(&found) {
+        for (ev, row) in entry.events.iter().zip(&found) {
             if let Some(row) = row {
-                if !same_content(row, stream, ev, payload, metadata) {
+                if !same_content(row, stream, ev) {
                     return Err(StoreError::IdempotencyMismatch { id: ev.id });
                 }
             }
         }
-        let current = heads.get(stream).copied();
-        if n_found == events.len() {
+        let head = heads
+            .get(stream)
+            .or_else(|| state.heads.get(stream))
+            .cloned();
+        let current = head.as_ref().map(|(v, _)| *v);
+        if n_found == entry.events.len() {
             // A retry of an append that already committed: report the original outcome.
             let positions = found.iter().flatten().map(|r| r.position).collect();
             let last_version = found.iter().flatten().map(|r| r.version).max().unwrap_or(0);
-            results[i] = Some(AppendResult {
-                stream: stream.clone(),
+            results.push(AppendResult {
+                stream: stream.to_owned(),
                 positions,
                 last_version,
             });
@@ -401,96 +529,116 @@ pub(crate) async fn write_batch(
         if n_found > 0 {
             // Some of these events are stored, others not: not a retry of one append.
             return Err(StoreError::Conflict {
-                stream: stream.clone(),
-                expected: *expected,
+                stream: stream.to_owned(),
+                expected: entry.expected,
                 actual: current,
             });
         }
-        check_expected(stream, *expected, current)?;
-        let mut next = current.map_or(0, |v| v + 1);
-        for (ev, (payload, metadata)) in events.iter().zip(&canon[i]) {
-            pending.push(Pending {
-                entry: i,
+        check_expected(stream, entry.expected, current)?;
+        let (mut version, mut prev_hash) = match head {
+            Some((v, h)) => (v + 1, h),
+            None => (0, String::new()),
+        };
+        let mut positions = Vec::with_capacity(entry.events.len());
+        for ev in &entry.events {
+            let position = state.position + rows.len() as u64 + 1;
+            let recorded_at = state.recorded_at;
+            let effective_at = ev.effective_at.unwrap_or(recorded_at);
+            let hash = hash::event_hash(&HashInput {
                 id: ev.id,
-                stream: stream.clone(),
-                version: next,
+                stream,
+                version,
+                event_type: &ev.event_type,
+                schema_version: ev.schema_version,
+                payload: &ev.payload,
+                metadata: &ev.metadata,
+                recorded_at,
+                effective_at,
+                prev_hash: &prev_hash,
+            });
+            positions.push(position);
+            rows.push(StoredRow {
+                position,
+                id: ev.id,
+                stream: stream.to_owned(),
+                version,
                 event_type: ev.event_type.clone(),
                 schema_version: ev.schema_version,
-                payload: payload.clone(),
-                metadata: metadata.clone(),
-                effective_at: ev.effective_at.map(hash::truncate_micros),
+                payload: ev.payload.clone(),
+                metadata: ev.metadata.clone(),
+                recorded_at,
+                effective_at,
+                prev_hash: std::mem::take(&mut prev_hash),
+                hash: hash.clone(),
             });
-            next += 1;
+            prev_hash = hash;
+            version += 1;
         }
-        heads.insert(stream.clone(), next - 1);
+        let last_version = version - 1;
+        heads.insert(stream, (last_version, prev_hash));
+        results.push(AppendResult {
+            stream: stream.to_owned(),
+            positions,
+            last_version,
+        });
     }
+    for (stream, head) in heads {
+        state.heads.insert(stream.to_owned(), head);
+    }
+    state.position += rows.len() as u64;
+    for row in &rows {
+        // Later requests of the group see these ids as stored (idempotent retries).
+        state.existing.insert(row.id, row.clone());
+    }
+    state.rows.append(&mut rows);
+    Ok(results)
+}
 
-    if pending.is_empty() {
-        return Ok(WriteOutcome {
-            results: results.into_iter().flatten().collect(),
+/// Plans and inserts a group of requests inside `tx` (opened with the log lock held; the
+/// caller commits). A request that cannot be appended gets its error in
+/// [`GroupOutcome::results`] and writes nothing; an `Err` of the whole call means the
+/// transaction failed and must not be committed.
+pub(crate) async fn write_group(
+    tx: &mut WriteTx,
+    requests: &[&Prepared],
+) -> Result<GroupOutcome, StoreError> {
+    let mut ids: Vec<Uuid> = Vec::new();
+    let mut streams: Vec<String> = Vec::new();
+    let mut seen = HashSet::new();
+    for req in requests {
+        for entry in &req.entries {
+            ids.extend(entry.events.iter().map(|e| e.id));
+            if seen.insert(entry.stream.as_str()) {
+                streams.push(entry.stream.clone());
+            }
+        }
+    }
+    let found = tx.lookup(&ids, &streams).await?;
+    let now = hash::truncate_micros(Utc::now());
+    let mut state = LogState {
+        existing: found.existing,
+        heads: found.heads,
+        rows: Vec::new(),
+        position: found.log_head,
+        recorded_at: match found.log_head_at {
+            Some(t) if t > now => t,
+            _ => now,
+        },
+    };
+    let results: Vec<_> = requests
+        .iter()
+        .map(|req| plan_request(&mut state, req))
+        .collect();
+    if state.rows.is_empty() {
+        return Ok(GroupOutcome {
+            results,
             new_head: None,
         });
     }
-
-    let (head, head_ts) = tx.lock_and_read_head().await?;
-    let now = hash::truncate_micros(Utc::now());
-    let recorded_at = match head_ts {
-        Some(t) if t > now => t,
-        _ => now,
-    };
-    let mut last_hash: HashMap<String, String> =
-        db_heads.into_iter().map(|(s, (_, h))| (s, h)).collect();
-    let mut rows = Vec::with_capacity(pending.len());
-    let mut position = head;
-    for p in pending {
-        position += 1;
-        let prev_hash = if p.version == 0 {
-            String::new()
-        } else {
-            last_hash.get(&p.stream).cloned().unwrap_or_default()
-        };
-        let effective_at = p.effective_at.unwrap_or(recorded_at);
-        let hash = hash::event_hash(&HashInput {
-            id: p.id,
-            stream: &p.stream,
-            version: p.version,
-            event_type: &p.event_type,
-            schema_version: p.schema_version,
-            payload: &p.payload,
-            metadata: &p.metadata,
-            recorded_at,
-            effective_at,
-            prev_hash: &prev_hash,
-        });
-        last_hash.insert(p.stream.clone(), hash.clone());
-        let entry = p.entry;
-        let res = results[entry].get_or_insert_with(|| AppendResult {
-            stream: p.stream.clone(),
-            positions: Vec::new(),
-            last_version: 0,
-        });
-        res.positions.push(position);
-        res.last_version = p.version;
-        rows.push(StoredRow {
-            position,
-            id: p.id,
-            stream: p.stream,
-            version: p.version,
-            event_type: p.event_type,
-            schema_version: p.schema_version,
-            payload: p.payload,
-            metadata: p.metadata,
-            recorded_at,
-            effective_at,
-            prev_hash,
-            hash,
-        });
-    }
-    tx.insert(&rows).await?;
-    tx.notify(position).await?;
-    Ok(WriteOutcome {
-        results: results.into_iter().flatten().collect(),
-        new_head: Some(position),
+    tx.insert(&state.rows, state.position).await?;
+    Ok(GroupOutcome {
+        results,
+        new_head: Some(state.position),
     })
 }
 
@@ -501,5 +649,36 @@ pub(crate) fn is_unique_violation(err: &StoreError) -> bool {
             matches!(db.kind(), sqlx::error::ErrorKind::UniqueViolation)
         }
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_text_escapes_the_characters_copy_treats_specially() {
+        let t = hash::truncate_micros(Utc::now());
+        let row = StoredRow {
+            position: 7,
+            id: Uuid::nil(),
+            stream: "s\t1".into(),
+            version: 2,
+            event_type: "T".into(),
+            schema_version: 1,
+            payload: "{\"a\":\"x\\\\n\ny\r\"}".into(),
+            metadata: "{}".into(),
+            recorded_at: t,
+            effective_at: t,
+            prev_hash: String::new(),
+            hash: "h".into(),
+        };
+        let text = copy_text(std::slice::from_ref(&row)).expect("copy text");
+        let fields: Vec<&str> = text.trim_end_matches('\n').split('\t').collect();
+        assert_eq!(fields.len(), 12, "{text:?}");
+        assert_eq!(fields[2], "s\\t1");
+        assert_eq!(fields[6], "{\"a\":\"x\\\\\\\\n\\ny\\r\"}");
+        assert_eq!(fields[10], "");
+        assert_eq!(text.matches('\n').count(), 1);
     }
 }

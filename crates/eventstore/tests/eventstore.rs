@@ -11,7 +11,8 @@ use std::time::Duration;
 use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
 use seguimiento_eventstore::{
-    Backend, DbPool, EventStore, ExpectedVersion, Metadata, NewEvent, RecordedEvent, StoreError,
+    Backend, DbPool, EventStore, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent,
+    RecordedEvent, StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -36,6 +37,8 @@ on_both_backends!(
     expected_version_mismatches_are_typed_conflicts,
     as_of_reads_only_events_recorded_by_then,
     read_all_pages_through_a_log_larger_than_one_batch,
+    readers_that_stop_early_leave_the_store_usable,
+    raw_reads_match_full_reads_and_apply_both_time_bounds,
     concurrent_writers_on_one_stream_get_dense_versions_and_typed_conflicts,
     tailing_readers_see_gap_free_positions_under_concurrent_writers,
     reappending_the_same_events_is_a_no_op_returning_the_original_positions,
@@ -46,6 +49,8 @@ on_both_backends!(
     append_batch_writes_many_streams_in_one_transaction,
     append_batch_is_all_or_nothing_when_one_stream_conflicts,
     malformed_requests_are_rejected_without_writing,
+    concurrent_appends_written_together_keep_their_own_outcomes,
+    a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly,
 );
 
 fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
@@ -304,8 +309,108 @@ async fn as_of_reads_only_events_recorded_by_then(store: EventStore) {
     assert_eq!(now.len(), 3);
 }
 
-async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
-    for i in 0..25 {
+async fn raw_reads_match_full_reads_and_apply_both_time_bounds(store: EventStore) {
+    let t0 = Utc::now() - ChronoDuration::days(30);
+    for i in 0..12i64 {
+        let kind = if i % 3 == 0 { "F" } else { "E" };
+        let mut e = ev(kind, json!({ "i": i, "text": "ñ \"quoted\"" }));
+        // Business time runs backwards for odd events: the effective bound must filter on
+        // the column, not stop at the first later event.
+        e.effective_at = Some(t0 + ChronoDuration::days(if i % 2 == 0 { i } else { 20 - i }));
+        store
+            .append(&format!("s-{}", i % 3), ExpectedVersion::Any, vec![e])
+            .await
+            .expect("append");
+    }
+    let full = read_all(&store).await;
+    for batch in [1, 5, 100] {
+        let raw: Vec<RawEvent> = store
+            .read_all_raw(0, LogFilter::default(), batch)
+            .try_collect()
+            .await
+            .expect("raw");
+        assert_eq!(raw.len(), full.len(), "batch {batch}");
+        for (r, f) in raw.iter().zip(&full) {
+            assert_eq!(
+                (r.id, &r.stream, r.version, r.position, &r.event_type),
+                (f.id, &f.stream, f.version, f.position, &f.event_type)
+            );
+            assert_eq!(r.schema_version, f.schema_version);
+            assert_eq!(
+                (r.recorded_at, r.effective_at),
+                (f.recorded_at, f.effective_at)
+            );
+            assert_eq!(r.metadata, f.metadata);
+            let payload: serde_json::Value = serde_json::from_str(&r.payload).expect("json");
+            assert_eq!(payload, f.payload);
+        }
+    }
+    let cut = t0 + ChronoDuration::days(6);
+    let effective: Vec<u64> = store
+        .read_all_raw(
+            0,
+            LogFilter {
+                effective_until: Some(cut),
+                ..LogFilter::default()
+            },
+            2,
+        )
+        .map_ok(|e| e.position)
+        .try_collect()
+        .await
+        .expect("effective");
+    let expected: Vec<u64> = full
+        .iter()
+        .filter(|e| e.effective_at <= cut)
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(effective, expected);
+    assert!(!expected.is_empty() && expected.len() < full.len());
+    // Both bounds together: recorded by the 5th event, effective by the cut.
+    let recorded = full[4].recorded_at;
+    let both: Vec<u64> = store
+        .read_all_raw(
+            0,
+            LogFilter {
+                recorded_until: Some(recorded),
+                effective_until: Some(cut),
+                skip_types: &[],
+            },
+            100,
+        )
+        .map_ok(|e| e.position)
+        .try_collect()
+        .await
+        .expect("both");
+    let expected: Vec<u64> = full
+        .iter()
+        .filter(|e| e.effective_at <= cut && e.recorded_at <= recorded)
+        .map(|e| e.position)
+        .collect();
+    assert_eq!(both, expected);
+    // Skipped types are left out; an empty list skips nothing.
+    let skipping = |types: &'static [&'static str]| {
+        store
+            .read_all_raw(
+                0,
+                LogFilter {
+                    skip_types: types,
+                    ..LogFilter::default()
+                },
+                3,
+            )
+            .map_ok(|e| e.event_type)
+            .try_collect::<Vec<String>>()
+    };
+    assert_eq!(skipping(&[]).await.expect("all").len(), 12);
+    assert_eq!(skipping(&["G"]).await.expect("unknown").len(), 12);
+    assert_eq!(skipping(&["E"]).await.expect("F"), vec!["F".to_owned(); 4]);
+    assert!(skipping(&["E", "F"]).await.expect("none").is_empty());
+}
+
+/// Appends `n` events one per transaction, round-robin over streams `s-0`..`s-3`.
+async fn append_one_by_one(store: &EventStore, n: usize) {
+    for i in 0..n {
         store
             .append(
                 &format!("s-{}", i % 4),
@@ -315,6 +420,10 @@ async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
             .await
             .expect("append");
     }
+}
+
+async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
+    append_one_by_one(&store, 25).await;
     for batch in [1, 4, 5, 25, 1000] {
         let positions: Vec<u64> = store
             .read_all(0, None, batch)
@@ -341,6 +450,33 @@ async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
         .await
         .expect("past head");
     assert!(none.is_empty());
+}
+
+/// Reads fetch their next page ahead, on a task of their own: a reader that stops after a
+/// few events must not leave that task holding a connection or the reader hanging.
+async fn readers_that_stop_early_leave_the_store_usable(store: EventStore) {
+    append_one_by_one(&store, 40).await;
+    // More abandoned reads than any pool has connections.
+    for _ in 0..50 {
+        let first: Vec<u64> = store
+            .read_all_raw(0, LogFilter::default(), 2)
+            .take(3)
+            .map_ok(|e| e.position)
+            .try_collect()
+            .await
+            .expect("first events");
+        assert_eq!(first, vec![1, 2, 3]);
+        let mut stream = store.read_stream("s-1", 0, None);
+        let head = stream.try_next().await.expect("stream head");
+        assert_eq!(head.map(|e| e.version), Some(0));
+    }
+    store
+        .append("s-new", ExpectedVersion::NoStream, vec![ev("E", json!({}))])
+        .await
+        .expect("append after abandoned reads");
+    let all = read_all(&store).await;
+    assert_eq!(all.len(), 41);
+    assert!(all.windows(2).all(|w| w[1].position == w[0].position + 1));
 }
 
 async fn concurrent_writers_on_one_stream_get_dense_versions_and_typed_conflicts(
@@ -895,6 +1031,203 @@ async fn malformed_requests_are_rejected_without_writing(store: EventStore) {
         .expect_err("duplicate id");
     assert!(matches!(err, StoreError::InvalidInput(_)));
     assert_eq!(store.head_position().await.expect("head"), 0);
+}
+
+/// Appends that arrive together are written in one transaction (group commit); each must
+/// still succeed or fail on its own, as if it had run alone.
+async fn concurrent_appends_written_together_keep_their_own_outcomes(store: EventStore) {
+    const TASKS: usize = 24;
+    store
+        .append(
+            "shared",
+            ExpectedVersion::NoStream,
+            vec![ev("Seed", json!({}))],
+        )
+        .await
+        .expect("seed");
+    let twice = ev("Twice", json!({ "same": "content" }));
+    let barrier = Arc::new(tokio::sync::Barrier::new(TASKS));
+    let mut tasks = Vec::new();
+    for t in 0..TASKS {
+        let store = store.clone();
+        let barrier = barrier.clone();
+        let twice = twice.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            let result = match t % 4 {
+                // A stale expectation: always a conflict.
+                0 => {
+                    store
+                        .append(
+                            &format!("own-{t}"),
+                            ExpectedVersion::Exact(5),
+                            vec![ev("X", json!({}))],
+                        )
+                        .await
+                }
+                // Everyone expects the seed as head: exactly one of these wins.
+                1 => {
+                    store
+                        .append(
+                            "shared",
+                            ExpectedVersion::Exact(0),
+                            vec![ev("Next", json!({ "t": t }))],
+                        )
+                        .await
+                }
+                // The same event appended by several tasks: one write, same answer for all.
+                2 => {
+                    store
+                        .append("twice", ExpectedVersion::Any, vec![twice])
+                        .await
+                }
+                _ => {
+                    store
+                        .append(
+                            &format!("own-{t}"),
+                            ExpectedVersion::NoStream,
+                            vec![ev("Y", json!({}))],
+                        )
+                        .await
+                }
+            };
+            (t, result)
+        }));
+    }
+    let mut shared_wins = 0;
+    let mut twice_results = Vec::new();
+    for task in tasks {
+        let (t, result) = task.await.expect("task");
+        match (t % 4, result) {
+            (0, Err(StoreError::Conflict { actual: None, .. })) => {}
+            (1, Ok(r)) => {
+                assert_eq!(r.last_version, 1);
+                shared_wins += 1;
+            }
+            (
+                1,
+                Err(StoreError::Conflict {
+                    actual: Some(1), ..
+                }),
+            ) => {}
+            (2, Ok(r)) => twice_results.push(r),
+            (3, Ok(r)) => assert_eq!(r.last_version, 0),
+            (k, other) => panic!("task {t} (kind {k}): unexpected {other:?}"),
+        }
+    }
+    assert_eq!(shared_wins, 1);
+    assert_eq!(twice_results.len(), TASKS / 4);
+    assert!(twice_results.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(read_stream(&store, "twice").await.len(), 1);
+    // Seed + shared winner + one "twice" + the NoStream appends; positions dense.
+    let all = read_all(&store).await;
+    let expected = 1 + 1 + 1 + TASKS / 4;
+    assert_eq!(all.len(), expected);
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=expected as u64).collect::<Vec<_>>()
+    );
+    assert!(all.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
+    let report = store.verify(None).await.expect("verify");
+    assert_eq!(report.first_broken, None);
+}
+
+/// Large batches take the bulk insert path (COPY on PostgreSQL), whose text format gives
+/// tabs, newlines, carriage returns and backslashes a meaning of their own.
+async fn a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly(store: EventStore) {
+    let tricky = "tab\there\nnewline\\ \\N real:\t\n\r\\ end";
+    let batch: Vec<(String, ExpectedVersion, Vec<NewEvent>)> = (0..200)
+        .map(|i| {
+            let mut e = ev(
+                "Tricky",
+                json!({ "text": tricky, "raw": "a\tb\nc\\d\rñ✓", "i": i }),
+            );
+            e.metadata.actor = "actor\twith\ttabs".into();
+            (format!("bulk\t{i}\n"), ExpectedVersion::NoStream, vec![e])
+        })
+        .collect();
+    let results = store.append_batch(batch.clone()).await.expect("bulk");
+    assert_eq!(results.len(), 200);
+    let all = read_all(&store).await;
+    assert_eq!(all.len(), 200);
+    for ((stream, _, events), stored) in batch.iter().zip(&all) {
+        assert_eq!(&stored.stream, stream);
+        assert_eq!(stored.payload, events[0].payload);
+        assert_eq!(stored.metadata, events[0].metadata);
+        assert_eq!(stored.id, events[0].id);
+    }
+    let report = store.verify(None).await.expect("verify");
+    assert_eq!(report.events_checked, 200);
+    assert_eq!(report.first_broken, None);
+    // Re-appended, the stored text is recognised as the same content.
+    assert_eq!(store.append_batch(batch).await.expect("retry"), results);
+    assert_eq!(store.head_position().await.expect("head"), 200);
+}
+
+/// Two store handles on one database (two processes, as `serve` and `import` would be) do
+/// not share their in-process queue: the database lock alone must keep positions dense.
+async fn two_stores_on_one_database_append_concurrently(first: EventStore, url: String) {
+    let second = EventStore::connect(&url).await.expect("second store");
+    let mut tasks = Vec::new();
+    for (s, store) in [first.clone(), second.clone()].into_iter().enumerate() {
+        for w in 0..4 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                for i in 0..25u64 {
+                    let expected = match i {
+                        0 => ExpectedVersion::NoStream,
+                        i => ExpectedVersion::Exact(i - 1),
+                    };
+                    store
+                        .append(
+                            &format!("s{s}-w{w}"),
+                            expected,
+                            vec![ev("E", json!({ "i": i }))],
+                        )
+                        .await
+                        .expect("append");
+                }
+            }));
+        }
+    }
+    for t in tasks {
+        t.await.expect("task");
+    }
+    let all = read_all(&first).await;
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=200).collect::<Vec<_>>()
+    );
+    assert!(all.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
+    assert_eq!(first.verify(None).await.expect("verify").first_broken, None);
+    second.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_sqlite_file_append_concurrently() {
+    let db = seguimiento_eventstore::testing::sqlite_store()
+        .await
+        .expect("sqlite store");
+    let url = format!("sqlite://{}", db.name());
+    two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_stores_on_one_postgres_database_append_concurrently() {
+    let Some(db) = seguimiento_eventstore::testing::pg_store()
+        .await
+        .expect("postgres store")
+    else {
+        return;
+    };
+    let admin = std::env::var("TEST_DATABASE_URL").expect("set when pg_store returns a store");
+    let (server, _) = admin
+        .rsplit_once('/')
+        .expect("a database path in TEST_DATABASE_URL");
+    let url = format!("{server}/{}", db.name());
+    two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
+    db.cleanup().await;
 }
 
 #[tokio::test]
