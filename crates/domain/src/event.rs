@@ -428,17 +428,47 @@ impl DomainEvent {
         let mut tagged = Map::new();
         tagged.insert("type".into(), Value::String(event_type.to_owned()));
         tagged.insert("data".into(), payload);
-        serde_json::from_value(Value::Object(tagged)).map_err(|e| {
-            // serde quotes offending values; a petition payload holds personal data, so
-            // its errors keep only the position-free category.
-            let reason = if event_type == "PetitionReceived" {
-                format!("invalid payload ({:?})", e.classify())
-            } else {
-                e.to_string()
-            };
-            upcast_error(event_type, schema_version, reason)
-        })
+        serde_json::from_value(Value::Object(tagged))
+            .map_err(|e| payload_error(event_type, schema_version, &e))
     }
+
+    /// Reads a stored event from its payload's JSON text. The current schema version is
+    /// parsed once, straight into the typed event (no intermediate `Value`); older versions
+    /// go through [`DomainEvent::from_stored`]'s upcasters.
+    pub fn from_stored_json(
+        event_type: &str,
+        schema_version: i32,
+        payload: &str,
+    ) -> Result<Self, DomainError> {
+        let current = current_schema_version(event_type)
+            .ok_or_else(|| DomainError::UnknownEventType(event_type.to_owned()))?;
+        if schema_version != current {
+            let value = serde_json::from_str(payload)
+                .map_err(|e| payload_error(event_type, schema_version, &e))?;
+            return Self::from_stored(event_type, schema_version, value);
+        }
+        // The adjacently tagged form `{"type":…,"data":…}` with the tag first lets serde
+        // deserialize `data` directly. `event_type` is a known type name (plain ASCII
+        // letters), so it needs no escaping.
+        let mut doc = String::with_capacity(payload.len() + event_type.len() + 20);
+        doc.push_str("{\"type\":\"");
+        doc.push_str(event_type);
+        doc.push_str("\",\"data\":");
+        doc.push_str(payload);
+        doc.push('}');
+        serde_json::from_str(&doc).map_err(|e| payload_error(event_type, schema_version, &e))
+    }
+}
+
+/// A payload that does not deserialize. serde quotes offending values; a petition payload
+/// holds personal data, so its errors keep only the position-free category.
+fn payload_error(event_type: &str, schema_version: i32, e: &serde_json::Error) -> DomainError {
+    let reason = if event_type == "PetitionReceived" {
+        format!("invalid payload ({:?})", e.classify())
+    } else {
+        e.to_string()
+    };
+    upcast_error(event_type, schema_version, reason)
 }
 
 fn sonora_midnight(date: NaiveDate) -> DateTime<Utc> {
