@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use seguimiento_domain::DomainEvent;
-use seguimiento_eventstore::RecordedEvent;
+use seguimiento_eventstore::{RawEvent, RecordedEvent};
 use uuid::Uuid;
 
 use crate::error::{ProjectionError, Result};
@@ -29,12 +29,7 @@ impl ProjectedEvent {
     pub fn decode(rec: &RecordedEvent) -> Result<Self> {
         let event =
             DomainEvent::from_stored(&rec.event_type, rec.schema_version, rec.payload.clone())
-                .map_err(|e| ProjectionError::Undecodable {
-                    position: rec.position,
-                    event_type: rec.event_type.clone(),
-                    schema_version: rec.schema_version,
-                    reason: e.to_string(),
-                })?;
+                .map_err(|e| undecodable(rec.position, &rec.event_type, rec.schema_version, e))?;
         Ok(ProjectedEvent {
             event,
             id: rec.id,
@@ -45,5 +40,37 @@ impl ProjectedEvent {
             recorded_at: rec.recorded_at,
             effective_at: rec.effective_at,
         })
+    }
+
+    /// Decodes an event read with its payload as text, parsing the payload once: the path
+    /// of full-log folds (rebuilds, as-of views).
+    pub fn decode_raw(rec: RawEvent) -> Result<Self> {
+        let event =
+            DomainEvent::from_stored_json(&rec.event_type, rec.schema_version, &rec.payload)
+                .map_err(|e| undecodable(rec.position, &rec.event_type, rec.schema_version, e))?;
+        Ok(ProjectedEvent {
+            event,
+            id: rec.id,
+            stream: rec.stream,
+            version: rec.version,
+            position: rec.position,
+            actor: rec.metadata.actor,
+            recorded_at: rec.recorded_at,
+            effective_at: rec.effective_at,
+        })
+    }
+}
+
+fn undecodable(
+    position: u64,
+    event_type: &str,
+    schema_version: i32,
+    e: seguimiento_domain::DomainError,
+) -> ProjectionError {
+    ProjectionError::Undecodable {
+        position,
+        event_type: event_type.to_owned(),
+        schema_version,
+        reason: e.to_string(),
     }
 }

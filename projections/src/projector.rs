@@ -21,6 +21,13 @@ pub trait Projector: Send + Sync + 'static {
     /// One stored document (serialized as JSON per key).
     type Row: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
 
+    /// Known event types `apply` ignores. Folds of one projection over the whole log
+    /// (as-of views, single rebuilds) let the database skip them. A list of what to skip,
+    /// not of what to read: a type added to the domain later is read until listed here,
+    /// and an unknown type is read and refused, never dropped. Checked by tests: folding
+    /// without them equals folding everything.
+    const IGNORES: &'static [&'static str] = &[];
+
     /// Folds one event into the state.
     fn apply(rows: &mut Rows<Self::Row>, event: &ProjectedEvent) -> Result<()>;
 
@@ -58,6 +65,8 @@ pub type RowChange = (String, Option<String>);
 /// A projector behind a vtable, so runners handle every registered projection alike.
 pub trait DynProjector: Send + Sync {
     fn name(&self) -> &'static str;
+    /// [`Projector::IGNORES`].
+    fn ignores(&self) -> &'static [&'static str];
     /// Empty state (position 0).
     fn empty(&self) -> Box<dyn DynState>;
     /// State loaded from stored rows.
@@ -89,6 +98,9 @@ struct TypedState<P: Projector> {
 impl<P: Projector> DynProjector for Erased<P> {
     fn name(&self) -> &'static str {
         P::NAME
+    }
+    fn ignores(&self) -> &'static [&'static str] {
+        P::IGNORES
     }
     fn empty(&self) -> Box<dyn DynState> {
         Box::new(TypedState::<P> { rows: Rows::new() })

@@ -51,21 +51,21 @@ impl<R> Rows<R> {
     /// Mutable access; marks the key dirty.
     pub fn get_mut(&mut self, key: &str) -> Option<&mut R> {
         let row = self.map.get_mut(key)?;
-        self.dirty.insert(key.to_owned());
+        mark(&mut self.dirty, key);
         Some(row)
     }
 
     /// Inserts or replaces a row.
     pub fn insert(&mut self, key: impl Into<String>, row: R) {
         let key = key.into();
-        self.dirty.insert(key.clone());
+        mark(&mut self.dirty, &key);
         self.map.insert(key, row);
     }
 
     /// The row at `key`, created with `make` when missing; marks the key dirty.
     pub fn upsert_with(&mut self, key: impl Into<String>, make: impl FnOnce() -> R) -> &mut R {
         let key = key.into();
-        self.dirty.insert(key.clone());
+        mark(&mut self.dirty, &key);
         self.map.entry(key).or_insert_with(make)
     }
 
@@ -73,7 +73,7 @@ impl<R> Rows<R> {
     pub fn remove(&mut self, key: &str) -> Option<R> {
         let old = self.map.remove(key);
         if old.is_some() {
-            self.dirty.insert(key.to_owned());
+            mark(&mut self.dirty, key);
         }
         old
     }
@@ -108,5 +108,13 @@ impl<R> Rows<R> {
 
     pub fn as_map(&self) -> &BTreeMap<String, R> {
         &self.map
+    }
+}
+
+/// Marks `key` dirty. A folded row is usually touched by many events between two writes:
+/// the key is copied only the first time.
+fn mark(dirty: &mut BTreeSet<String>, key: &str) {
+    if !dirty.contains(key) {
+        dirty.insert(key.to_owned());
     }
 }

@@ -24,11 +24,13 @@ const SCHEMA: [&str; 3] = [
         projection TEXT PRIMARY KEY NOT NULL, generation BIGINT NOT NULL)",
 ];
 
-const UPSERT_ROW: &str = "INSERT INTO read_model_rows (projection, generation, key, doc) \
-     VALUES ($1, $2, $3, $4) \
-     ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc";
-const DELETE_ROW: &str =
-    "DELETE FROM read_model_rows WHERE projection = $1 AND generation = $2 AND key = $3";
+const UPSERT_ROWS: &str = "INSERT INTO read_model_rows (projection, generation, key, doc) ";
+const UPSERT_CONFLICT: &str =
+    " ON CONFLICT (projection, generation, key) DO UPDATE SET doc = excluded.doc";
+const DELETE_ROWS: &str = "DELETE FROM read_model_rows WHERE projection = ";
+/// Rows per multi-row statement: 4 binds each stays far below both backends' parameter
+/// limits (SQLite 32,766; PostgreSQL 65,535).
+const ROWS_PER_STATEMENT: usize = 1_000;
 const CAS_CHECKPOINT: &str = "UPDATE projection_checkpoints SET position = $3 \
      WHERE projection = $1 AND generation = $2 AND position = $4";
 
@@ -61,12 +63,14 @@ pub async fn init_projection(pool: &DbPool, projection: &str) -> Result<i64> {
               VALUES ($1, 1, 0) ON CONFLICT (projection, generation) DO NOTHING";
     let act = "INSERT INTO projection_active (projection, generation) VALUES ($1, 1) \
                ON CONFLICT (projection) DO NOTHING";
-    on_pool!(pool, |p| {
+    let created = on_pool!(pool, |p| {
         let mut tx = p.begin().await?;
         sqlx::query(cp).bind(projection).execute(&mut *tx).await?;
         sqlx::query(act).bind(projection).execute(&mut *tx).await?;
         tx.commit().await
-    })?;
+    });
+    crate::runner::as_of::live_rows_moved();
+    created?;
     active_generation(pool, projection)
         .await?
         .ok_or_else(|| ProjectionError::UnknownProjection(projection.to_owned()))
@@ -220,7 +224,16 @@ pub async fn flush(
     };
     let activate = "INSERT INTO projection_active (projection, generation) VALUES ($1, $2) \
                     ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation";
-    on_pool!(pool, |p| {
+    let upserts: Vec<(&str, &str)> = changes
+        .iter()
+        .filter_map(|(key, doc)| Some((key.as_str(), doc.as_deref()?)))
+        .collect();
+    let deletes: Vec<&str> = changes
+        .iter()
+        .filter(|(_, doc)| doc.is_none())
+        .map(|(key, _)| key.as_str())
+        .collect();
+    let flushed = on_pool!(pool, |p| {
         let mut tx = p.begin_with(begin).await?;
         if guard != Guard::Building {
             let active: Option<(i64,)> = sqlx::query_as(lock_sql)
@@ -240,26 +253,31 @@ pub async fn flush(
                 }
             }
         }
-        for (key, doc) in changes {
-            match doc {
-                Some(doc) => {
-                    sqlx::query(UPSERT_ROW)
-                        .bind(projection)
-                        .bind(generation)
-                        .bind(key)
-                        .bind(doc)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                None => {
-                    sqlx::query(DELETE_ROW)
-                        .bind(projection)
-                        .bind(generation)
-                        .bind(key)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+        // Multi-row statements: a rebuild writes tens of thousands of rows per flush, and
+        // one statement per row made the writes cost more than the folds.
+        for chunk in upserts.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(UPSERT_ROWS);
+            q.push_values(chunk, |mut row, (key, doc)| {
+                row.push_bind(projection)
+                    .push_bind(generation)
+                    .push_bind(*key)
+                    .push_bind(*doc);
+            });
+            q.push(UPSERT_CONFLICT);
+            q.build().execute(&mut *tx).await?;
+        }
+        for chunk in deletes.chunks(ROWS_PER_STATEMENT) {
+            let mut q = sqlx::QueryBuilder::new(DELETE_ROWS);
+            q.push_bind(projection)
+                .push(" AND generation = ")
+                .push_bind(generation)
+                .push(" AND key IN (");
+            let mut keys = q.separated(", ");
+            for key in chunk {
+                keys.push_bind(*key);
             }
+            keys.push_unseparated(")");
+            q.build().execute(&mut *tx).await?;
         }
         let moved = sqlx::query(CAS_CHECKPOINT)
             .bind(projection)
@@ -286,7 +304,11 @@ pub async fn flush(
         }
         tx.commit().await?;
         Ok(())
-    })
+    });
+    // Whatever the outcome, live readers in this process re-check the checkpoint now
+    // instead of trusting what they saw (see `as_of::live_version`).
+    crate::runner::as_of::live_rows_moved();
+    flushed
 }
 
 /// A fresh generation number (above every stored one), registered at position 0 with no

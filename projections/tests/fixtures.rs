@@ -1,5 +1,7 @@
 //! The published 2023 tables, reproduced from the demo dataset folded in memory.
 
+mod common;
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
@@ -10,7 +12,9 @@ use seguimiento_projections::models::compliance::{Compliance, ComplianceRow};
 use seguimiento_projections::models::correspondence::{Correspondence, MonthCounts};
 use seguimiento_projections::models::petitions::Petitions;
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
-use seguimiento_projections::{fold, ProjectedEvent, Rows, Scope};
+use seguimiento_projections::{fold, ProjectedEvent, Projector, Rows, Scope};
+
+use common::assert_ignores_only_what_it_ignores;
 
 fn events() -> &'static Vec<ProjectedEvent> {
     static EVENTS: OnceLock<Vec<ProjectedEvent>> = OnceLock::new();
@@ -209,4 +213,21 @@ fn other_semaforos_have_rows() {
     let items = semaforo::explain(compliance(), Scope::CommitmentActions, "JOEE", on);
     assert_eq!(items.len(), 2);
     assert!(items.iter().all(|i| i.status_event.is_some()));
+}
+
+#[test]
+fn each_projection_ignores_only_event_types_it_does_not_fold() {
+    // The dataset has events of ignored types, so the comparisons below are not vacuous.
+    for types in [
+        Compliance::IGNORES,
+        Correspondence::IGNORES,
+        Petitions::IGNORES,
+    ] {
+        assert!(events()
+            .iter()
+            .any(|e| types.contains(&e.event.event_type())));
+    }
+    assert_ignores_only_what_it_ignores::<Compliance>(events());
+    assert_ignores_only_what_it_ignores::<Correspondence>(events());
+    assert_ignores_only_what_it_ignores::<Petitions>(events());
 }

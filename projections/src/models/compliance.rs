@@ -156,6 +156,22 @@ fn activity_mut<'a>(
 
 impl Projector for Compliance {
     const NAME: &'static str = "compliance";
+    const IGNORES: &'static [&'static str] = &[
+        "LiaisonDesignated",
+        "InstructionStageChanged",
+        "FollowUpActionRecorded",
+        "LetterReceived",
+        "LetterTurned",
+        "CaseFileOpened",
+        "OutgoingLetterIssued",
+        "LetterFollowUpRecorded",
+        "LetterAnswered",
+        "PetitionReceived",
+        "PetitionTurned",
+        "PetitionFollowUpRecorded",
+        "PetitionAttended",
+        "PetitionClosed",
+    ];
     type Row = ComplianceRow;
 
     /// Events about items the view does not contain (e.g. an as-of-effective view that

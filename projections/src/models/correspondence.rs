@@ -104,6 +104,35 @@ fn letter_unit(rows: &Rows<CorrespondenceRow>, stream: &str) -> Option<Unit> {
 
 impl Projector for Correspondence {
     const NAME: &'static str = "correspondence";
+    const IGNORES: &'static [&'static str] = &[
+        "AgencyRegistered",
+        "AgencyRenamed",
+        "AgencyDeactivated",
+        "LiaisonDesignated",
+        "CabinetMeetingHeld",
+        "AgreementCreated",
+        "InstructionStageChanged",
+        "ProgressReported",
+        "FollowUpActionRecorded",
+        "StatusChanged",
+        "AgreementReassigned",
+        "AgreementCancelled",
+        "EventCorrected",
+        "CommitmentRegistered",
+        "CommitmentAssigned",
+        "ActionRegistered",
+        "ActionStatusChanged",
+        "ActionProgressReported",
+        "ActivityCreated",
+        "ResponsibleReported",
+        "ResponsibleClosed",
+        "ActivityConcluded",
+        "PetitionReceived",
+        "PetitionTurned",
+        "PetitionFollowUpRecorded",
+        "PetitionAttended",
+        "PetitionClosed",
+    ];
     type Row = CorrespondenceRow;
 
     fn apply(rows: &mut Rows<CorrespondenceRow>, ev: &ProjectedEvent) -> Result<()> {

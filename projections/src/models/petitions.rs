@@ -88,6 +88,36 @@ fn bump(rows: &mut Rows<PetitionRow>, t: DateTime<Utc>, f: impl FnOnce(&mut Peti
 
 impl Projector for Petitions {
     const NAME: &'static str = "petitions";
+    const IGNORES: &'static [&'static str] = &[
+        "AgencyRegistered",
+        "AgencyRenamed",
+        "AgencyDeactivated",
+        "LiaisonDesignated",
+        "CabinetMeetingHeld",
+        "AgreementCreated",
+        "InstructionStageChanged",
+        "ProgressReported",
+        "FollowUpActionRecorded",
+        "StatusChanged",
+        "AgreementReassigned",
+        "AgreementCancelled",
+        "EventCorrected",
+        "CommitmentRegistered",
+        "CommitmentAssigned",
+        "ActionRegistered",
+        "ActionStatusChanged",
+        "ActionProgressReported",
+        "ActivityCreated",
+        "ResponsibleReported",
+        "ResponsibleClosed",
+        "ActivityConcluded",
+        "LetterReceived",
+        "LetterTurned",
+        "CaseFileOpened",
+        "OutgoingLetterIssued",
+        "LetterFollowUpRecorded",
+        "LetterAnswered",
+    ];
     type Row = PetitionRow;
 
     fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {

@@ -9,11 +9,13 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
-use seguimiento_eventstore::EventStore;
+use seguimiento_eventstore::{EventStore, LogFilter};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -62,16 +64,95 @@ impl View {
 /// Folds projection `P` from the whole log for `view`, in memory.
 pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<Rows<P::Row>> {
     let mut rows = Rows::new();
-    let mut stream = store.read_all(0, view.as_of, super::DEFAULT_BATCH);
-    while let Some(rec) = stream.next().await {
-        let rec = rec?;
-        let ev = ProjectedEvent::decode(&rec)?;
-        if view.includes(&ev) {
-            P::apply(&mut rows, &ev)?;
+    // The database applies both bounds and skips the types the fold ignores: those events
+    // are never read or decoded.
+    let filter = LogFilter {
+        recorded_until: view.as_of,
+        effective_until: view.effective_at,
+        skip_types: P::IGNORES,
+    };
+    let mut batches = super::scan::decoded(store, 0, filter);
+    while let Some(batch) = batches.next().await {
+        for ev in batch? {
+            if view.includes(&ev) {
+                P::apply(&mut rows, &ev)?;
+            }
         }
     }
     rows.take_dirty();
     Ok(rows)
+}
+
+/// Longest a live read trusts the (generation, checkpoint) it last read from storage
+/// before reading it again. A checkpoint moved by this process (the live runner, a
+/// rebuild) is seen at once (see [`live_rows_moved`]); one moved by another process (a
+/// `seguimiento rebuild`, a second server's runner) is seen within this bound.
+pub const RECHECK_INTERVAL: Duration = Duration::from_millis(100);
+
+/// The (generation, checkpoint) last read per (store handle, projection).
+struct Seen {
+    version: Option<(i64, u64)>,
+    /// [`MOVES`] when the read started: a move since then makes it untrustworthy.
+    moves: u64,
+    at: tokio::time::Instant,
+}
+
+static SEEN: LazyLock<RwLock<HashMap<CacheKey, Seen>>> =
+    LazyLock::new(|| RwLock::new(HashMap::new()));
+
+/// One refresh at a time per (store handle, projection): see [`live_version`].
+static REFRESHING: LazyLock<Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+/// The version last read for `key`, if it is recent and no move happened since.
+fn trusted(key: &CacheKey, moves: u64) -> Option<Option<(i64, u64)>> {
+    let seen = SEEN.read().ok()?;
+    let s = seen.get(key)?;
+    (s.moves == moves && s.at.elapsed() < RECHECK_INTERVAL).then_some(s.version)
+}
+
+/// Counts the checkpoint and generation changes made by this process.
+static MOVES: AtomicU64 = AtomicU64::new(0);
+
+/// Tells live readers that a projection's stored checkpoint or active generation may
+/// have changed (called by `storage` after every flush and initialization, before the
+/// live runner reports its progress, so read-your-writes holds).
+pub fn live_rows_moved() {
+    MOVES.fetch_add(1, Ordering::AcqRel);
+}
+
+/// The active (generation, checkpoint) of projection `name` (`None`: not initialized),
+/// read from storage at most every [`RECHECK_INTERVAL`] unless this process moved a
+/// projection since. Live queries, and caches of their answers, key on this pair.
+pub async fn live_version(store: &EventStore, name: &'static str) -> Result<Option<(i64, u64)>> {
+    let key = (store.instance_id(), name);
+    if let Some(version) = trusted(&key, MOVES.load(Ordering::Acquire)) {
+        return Ok(version);
+    }
+    // One reader refreshes; the others wait for it and take its answer. Without this,
+    // every request arriving once the interval ran out read storage at once (64 clients:
+    // 64 queries queued on the pool), and those requests made the p99 latency.
+    let refresh = REFRESHING
+        .lock()
+        .map(|mut locks| locks.entry(key).or_default().clone())
+        .unwrap_or_default();
+    let _refreshing = refresh.lock().await;
+    let moves = MOVES.load(Ordering::Acquire);
+    if let Some(version) = trusted(&key, moves) {
+        return Ok(version);
+    }
+    let at = tokio::time::Instant::now();
+    let version = storage::active_checkpoint(store.pool(), name).await?;
+    if let Ok(mut seen) = SEEN.write() {
+        // A slower read must not replace a newer one.
+        let newer = seen
+            .get(&key)
+            .is_some_and(|s| s.moves > moves || (s.moves == moves && s.at > at));
+        if !newer {
+            seen.insert(key, Seen { version, moves, at });
+        }
+    }
+    Ok(version)
 }
 
 /// The state of projection `P` for `view`: the active generation's rows when live (an
@@ -79,14 +160,15 @@ pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<R
 ///
 /// Live rows are decoded once per committed checkpoint and shared: rows and checkpoint
 /// change together in one transaction, so a copy tagged with the (generation, checkpoint)
-/// it was read at is exact for as long as that pair is the stored one. Each live query
-/// therefore costs one small statement unless the projection moved.
+/// it was read at is exact for as long as that pair is the stored one. Which pair is
+/// current comes from [`live_version`], so a live query costs no statement at all while
+/// the projection stands still, and at most one per [`RECHECK_INTERVAL`].
 pub async fn load<P: Projector>(store: &EventStore, view: View) -> Result<Arc<Rows<P::Row>>> {
     if !view.is_live() {
         return Ok(Arc::new(fold_view::<P>(store, view).await?));
     }
     let key = (store.instance_id(), P::NAME);
-    let Some(current) = storage::active_checkpoint(store.pool(), P::NAME).await? else {
+    let Some(current) = live_version(store, P::NAME).await? else {
         return Ok(Arc::new(Rows::new()));
     };
     if let Some(rows) = cached::<P>(key, current) {

@@ -4,11 +4,10 @@
 //! ever see a complete generation.
 
 use futures::StreamExt;
-use seguimiento_eventstore::EventStore;
+use seguimiento_eventstore::{EventStore, LogFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::event::ProjectedEvent;
 use crate::projector::{DynProjector, DynState};
 use crate::storage::{self, Guard};
 
@@ -34,18 +33,22 @@ pub struct Rebuild {
     /// Checkpoint stored for the new generation.
     flushed: u64,
     events: u64,
-    batch_size: usize,
+    /// Events folded between two writes to the new generation.
+    flush_every: u64,
+    /// Event types the projection ignores ([`crate::Projector::IGNORES`]).
+    ignores: &'static [&'static str],
 }
 
 impl Rebuild {
     /// Starts a new generation and folds the whole log up to its current head into it
-    /// (rows are written to the new generation in batches; the active one is untouched).
+    /// (rows are written to the new generation every `flush_every` events; the active one
+    /// is untouched).
     pub async fn prepare(
         store: &EventStore,
         projector: &dyn DynProjector,
-        batch_size: usize,
+        flush_every: u64,
     ) -> Result<Rebuild> {
-        let mut rebuild = Rebuild::start(store, projector, batch_size).await?;
+        let mut rebuild = Rebuild::start(store, projector, flush_every).await?;
         catch_up(std::slice::from_mut(&mut rebuild), true).await?;
         Ok(rebuild)
     }
@@ -54,7 +57,7 @@ impl Rebuild {
     async fn start(
         store: &EventStore,
         projector: &dyn DynProjector,
-        batch_size: usize,
+        flush_every: u64,
     ) -> Result<Rebuild> {
         let generation = storage::new_generation(store.pool(), projector.name()).await?;
         Ok(Rebuild {
@@ -65,7 +68,8 @@ impl Rebuild {
             position: 0,
             flushed: 0,
             events: 0,
-            batch_size: batch_size.max(1),
+            flush_every: flush_every.max(1),
+            ignores: projector.ignores(),
         })
     }
 
@@ -147,32 +151,45 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
         return Ok(());
     };
     let store = builds[0].store.clone();
-    let batch_size = builds[0].batch_size;
-    let mut stream = store
-        .read_all(from, None, batch_size)
-        .ready_chunks(batch_size);
-    while let Some(batch) = stream.next().await {
-        for rec in batch {
-            let rec = rec?;
-            let ev = ProjectedEvent::decode(&rec)?;
-            for b in builds.iter_mut().filter(|b| rec.position > b.position) {
+    // One projection skips the types it ignores; several (rebuild_all) read everything
+    // (together they ignore almost nothing).
+    let filter = LogFilter {
+        skip_types: match builds {
+            [only] => only.ignores,
+            _ => &[],
+        },
+        ..LogFilter::default()
+    };
+    // Every event up to this head is committed, so the read below sees all of them: a
+    // filtered read may end before it, and the builds are still caught up to it.
+    let head = store.head_position().await?;
+    let mut batches = super::scan::decoded(&store, from, filter);
+    let mut unflushed = 0u64;
+    while let Some(batch) = batches.next().await {
+        for ev in batch? {
+            for b in builds.iter_mut().filter(|b| ev.position > b.position) {
                 b.state.apply(&ev)?;
-                b.position = rec.position;
+                b.position = ev.position;
                 b.events += 1;
             }
+            unflushed += 1;
         }
-        if write {
+        if write && unflushed >= builds[0].flush_every {
             for b in builds.iter_mut() {
                 b.flush_batch().await?;
             }
+            unflushed = 0;
         }
+    }
+    for b in builds.iter_mut() {
+        b.position = b.position.max(head);
     }
     Ok(())
 }
 
 /// Rebuilds one projection from position 0 and switches it in.
 pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result<RebuildReport> {
-    Rebuild::prepare(store, projector, super::DEFAULT_BATCH)
+    Rebuild::prepare(store, projector, super::REBUILD_FLUSH_EVERY)
         .await?
         .switch()
         .await
@@ -184,7 +201,7 @@ pub async fn rebuild_all(store: &EventStore) -> Result<Vec<RebuildReport>> {
     let projectors = crate::registry::all();
     let mut builds = Vec::with_capacity(projectors.len());
     for p in &projectors {
-        builds.push(Rebuild::start(store, p.as_ref(), super::DEFAULT_BATCH).await?);
+        builds.push(Rebuild::start(store, p.as_ref(), super::REBUILD_FLUSH_EVERY).await?);
     }
     // One pass over the log feeds every new generation.
     catch_up(&mut builds, true).await?;

@@ -271,3 +271,22 @@ pub async fn assert_all_live_match_fold(store: &EventStore) {
     assert_live_matches_fold::<Correspondence>(store).await;
     assert_live_matches_fold::<Petitions>(store).await;
 }
+
+/// The event types a projector declares it ignores are really ignored: folding without
+/// them gives the same state as folding everything.
+pub fn assert_ignores_only_what_it_ignores<P: seguimiento_projections::Projector>(
+    events: &[seguimiento_projections::ProjectedEvent],
+) {
+    for t in P::IGNORES {
+        assert!(
+            seguimiento_domain::event::current_schema_version(t).is_some(),
+            "{}: {t} is not an event type",
+            P::NAME
+        );
+    }
+    let kept =
+        |e: &&seguimiento_projections::ProjectedEvent| !P::IGNORES.contains(&e.event.event_type());
+    let all = seguimiento_projections::fold::<P>(events.iter()).expect("fold all");
+    let only = seguimiento_projections::fold::<P>(events.iter().filter(kept)).expect("fold");
+    assert!(only == all, "{}: folding without IGNORES differs", P::NAME);
+}
