@@ -568,9 +568,13 @@ impl App {
                 let mut batch = std::mem::take(&mut chunk);
                 // Personal data is sealed per citizen before it reaches the log, as on the
                 // single write path (already sealed exported events are left as they are).
-                for (_, _, events) in batch.iter_mut() {
-                    self.vault().seal_all(events).await?;
-                }
+                self.vault()
+                    .seal_all(
+                        batch
+                            .iter_mut()
+                            .flat_map(|(_, _, events)| events.iter_mut()),
+                    )
+                    .await?;
                 self.store().append_batch(batch).await.map_err(|e| {
                     tracing::error!(
                         committed_chunks = report.chunks,

@@ -7,6 +7,8 @@
 //!
 //! Sealed form of the field: `{"sealed": "<base64 of nonce || ciphertext>"}`.
 
+use std::collections::{BTreeSet, HashMap};
+
 use aes_gcm::aead::{Aead, KeyInit, OsRng};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
@@ -15,6 +17,7 @@ use chrono::Utc;
 use rand::RngCore;
 use seguimiento_eventstore::{on_pool, DbPool, EventStore, NewEvent};
 use serde_json::{json, Value};
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use crate::error::AppError;
@@ -23,6 +26,8 @@ use crate::error::AppError;
 const PERSONAL_EVENT: &str = "PetitionReceived";
 const PERSONAL_FIELD: &str = "contact";
 const NONCE_LEN: usize = 12;
+/// Citizens per key lookup or insert statement (3 binds each, within both backends' limits).
+const KEYS_PER_STATEMENT: usize = 1_000;
 
 /// The per-citizen key table.
 #[derive(Clone)]
@@ -45,27 +50,72 @@ impl KeyVault {
         Ok(row.and_then(|(h,)| hex::decode(h).ok()?.try_into().ok()))
     }
 
-    /// The citizen's key, created on first use. Concurrent creators agree on one key:
-    /// the insert does nothing when a key exists, and everyone reads back the stored one.
-    async fn key_for(&self, citizen: &str) -> Result<[u8; 32], AppError> {
-        if let Some(k) = self.find(citizen).await? {
-            return Ok(k);
+    /// The stored keys of `citizens` (the ones without a key are absent).
+    async fn find_all(&self, citizens: &[&str]) -> Result<HashMap<String, [u8; 32]>, AppError> {
+        let mut keys = HashMap::with_capacity(citizens.len());
+        for chunk in citizens.chunks(KEYS_PER_STATEMENT) {
+            let rows: Vec<(String, String)> = on_pool!(&self.pool, |p| {
+                let mut qb = QueryBuilder::new(
+                    "SELECT citizen_id, key_hex FROM citizen_keys WHERE citizen_id IN (",
+                );
+                let mut ids = qb.separated(", ");
+                for c in chunk {
+                    ids.push_bind(*c);
+                }
+                qb.push(")");
+                qb.build_query_as().fetch_all(p).await
+            })?;
+            for (citizen, hex_key) in rows {
+                if let Some(key) = hex::decode(hex_key).ok().and_then(|k| k.try_into().ok()) {
+                    keys.insert(citizen, key);
+                }
+            }
         }
-        let mut key = [0u8; 32];
-        rand::rng().fill_bytes(&mut key);
-        let sql = "INSERT INTO citizen_keys (citizen_id, key_hex, created_at) VALUES ($1, $2, $3) \
-                   ON CONFLICT (citizen_id) DO NOTHING";
+        Ok(keys)
+    }
+
+    /// The keys of `citizens`, creating the missing ones, in a few statements however many
+    /// citizens there are (a bulk import seals thousands of petitions per chunk; one
+    /// transaction per new citizen made it crawl). Concurrent creators agree on one key:
+    /// the insert does nothing when a key exists, and everyone reads back the stored one.
+    async fn keys_for(&self, citizens: &[&str]) -> Result<HashMap<String, [u8; 32]>, AppError> {
+        let mut keys = self.find_all(citizens).await?;
+        let missing: Vec<&str> = citizens
+            .iter()
+            .copied()
+            .filter(|c| !keys.contains_key(*c))
+            .collect();
+        if missing.is_empty() {
+            return Ok(keys);
+        }
         let now = Utc::now().to_rfc3339();
-        on_pool!(&self.pool, |p| sqlx::query(sql)
-            .bind(citizen)
-            .bind(hex::encode(key))
-            .bind(&now)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()))?;
-        self.find(citizen)
-            .await?
-            .ok_or_else(|| AppError::Validation("citizen key could not be stored".into()))
+        for chunk in missing.chunks(KEYS_PER_STATEMENT) {
+            let new_keys: Vec<String> = chunk
+                .iter()
+                .map(|_| {
+                    let mut key = [0u8; 32];
+                    rand::rng().fill_bytes(&mut key);
+                    hex::encode(key)
+                })
+                .collect();
+            on_pool!(&self.pool, |p| {
+                let mut qb = QueryBuilder::new(
+                    "INSERT INTO citizen_keys (citizen_id, key_hex, created_at) ",
+                );
+                qb.push_values(chunk.iter().zip(&new_keys), |mut row, (citizen, key)| {
+                    row.push_bind(*citizen).push_bind(key).push_bind(&now);
+                });
+                qb.push(" ON CONFLICT (citizen_id) DO NOTHING");
+                qb.build().execute(p).await.map(|r| r.rows_affected())
+            })?;
+        }
+        keys.extend(self.find_all(&missing).await?);
+        match missing.iter().find(|c| !keys.contains_key(**c)) {
+            Some(_) => Err(AppError::Validation(
+                "citizen key could not be stored".into(),
+            )),
+            None => Ok(keys),
+        }
     }
 
     /// Deletes a citizen's key; returns whether there was one.
@@ -80,14 +130,28 @@ impl KeyVault {
         Ok(n > 0)
     }
 
-    /// Seals the personal field of every event that has one, in place.
-    pub async fn seal_all(&self, events: &mut [NewEvent]) -> Result<(), AppError> {
-        for e in events.iter_mut().filter(|e| e.event_type == PERSONAL_EVENT) {
-            let Some(citizen) = citizen_of(&e.payload) else {
-                continue;
-            };
-            let key = self.key_for(&citizen).await?;
-            seal(&mut e.payload, &key)?;
+    /// Seals the personal field of every event that has one, in place, looking up (or
+    /// creating) all their citizens' keys at once.
+    pub async fn seal_all<'e>(
+        &self,
+        events: impl IntoIterator<Item = &'e mut NewEvent>,
+    ) -> Result<(), AppError> {
+        let mut personal: Vec<(&'e mut NewEvent, String)> = events
+            .into_iter()
+            .filter(|e| e.event_type == PERSONAL_EVENT)
+            .filter_map(|e| citizen_of(&e.payload).map(|c| (e, c)))
+            .collect();
+        if personal.is_empty() {
+            return Ok(());
+        }
+        let citizens: BTreeSet<&str> = personal.iter().map(|(_, c)| c.as_str()).collect();
+        let citizens: Vec<&str> = citizens.into_iter().collect();
+        let keys = self.keys_for(&citizens).await?;
+        for (e, citizen) in personal.iter_mut() {
+            let key = keys
+                .get(citizen.as_str())
+                .ok_or_else(|| AppError::Validation("citizen key could not be stored".into()))?;
+            seal(&mut e.payload, key)?;
         }
         Ok(())
     }
