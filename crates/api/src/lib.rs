@@ -22,6 +22,8 @@
 //!   `mutation` (one per command), `subscription` (events, compliance changes).
 //! - [`types`]: GraphQL output types mirroring read models and aggregate states.
 //! - [`auth`]: bearer tokens and role checks.
+//! - [`cache`]: the response cache of pure read-model queries, and the dependencies
+//!   resolvers record for it.
 //! - [`limits`]: [`ApiConfig`], the per-token rate limit (HTTP 429 `LIMIT_EXCEEDED`), and
 //!   re-coding of depth/complexity/validation errors (validation messages never quote the
 //!   values of the request, which may be a citizen's personal data).
@@ -30,6 +32,7 @@
 //! - [`error`]: [`ApiError`] and its stable codes.
 
 pub mod auth;
+pub mod cache;
 pub mod error;
 pub mod limits;
 pub mod loaders;

@@ -36,6 +36,16 @@ pub struct ApiConfig {
     /// Requests a token may send at once before the sustained rate applies (the bucket's
     /// size); zero disables the rate limit.
     pub rate_limit_burst: u32,
+    /// How long a verified bearer token is trusted before it is looked up again (zero:
+    /// every request). Revocations through this process's `App` are immediate; one made
+    /// by another process (`seguimiento token revoke`) takes up to this long.
+    pub token_cache_ttl: Duration,
+    /// Most answers kept by the response cache of pure read-model queries (see
+    /// [`crate::cache`]); zero disables it.
+    pub response_cache_entries: usize,
+    /// Most bytes (request bodies and answers) kept by the response cache; zero disables
+    /// it.
+    pub response_cache_bytes: usize,
 }
 
 impl Default for ApiConfig {
@@ -54,6 +64,13 @@ impl Default for ApiConfig {
             // server answers for the heaviest query, so only a runaway client meets it.
             rate_limit_per_second: 500,
             rate_limit_burst: 5_000,
+            // A few seconds take the token lookup off almost every request of a busy
+            // client, and bound how long a token revoked elsewhere keeps working.
+            token_cache_ttl: Duration::from_secs(5),
+            // Dashboards ask a handful of distinct questions; a few thousand answers of a
+            // few KiB each fit well within 32 MiB.
+            response_cache_entries: 4_096,
+            response_cache_bytes: 32 * 1024 * 1024,
         }
     }
 }

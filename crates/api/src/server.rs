@@ -17,7 +17,7 @@ use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{Data, Response as GqlResponse};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
-use axum::body::Body;
+use axum::body::{Body, Bytes};
 use axum::extract::{MatchedPath, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -29,6 +29,7 @@ use seguimiento_projections::LiveRunner;
 use tower_http::limit::RequestBodyLimitLayer;
 
 use crate::auth::{authenticate, bearer_token, token_from_headers};
+use crate::cache::{Recorder, ResponseCache};
 use crate::error::{code, ApiError};
 use crate::limits::{error_response, recode, ApiConfig, RateLimit};
 use crate::loaders::{AgencyDataLoader, AgencyLoader, LoaderStats};
@@ -43,12 +44,19 @@ pub struct ApiState {
     stats: Arc<LoaderStats>,
     /// Per-token rate limit of `POST /graphql`; `None` when disabled.
     rate_limit: Option<Arc<RateLimit>>,
+    /// Answers to pure read-model queries; `None` when disabled.
+    responses: Option<Arc<ResponseCache>>,
 }
 
 impl ApiState {
-    /// The state of a server over `app` and the live projection runner.
+    /// The state of a server over `app` and the live projection runner. Sets the token
+    /// cache of `app` (shared by its clones) to [`ApiConfig::token_cache_ttl`].
     pub fn new(app: App, projections: Arc<LiveRunner>, config: ApiConfig) -> Self {
+        app.tokens().set_cache_ttl(config.token_cache_ttl);
         let rate_limit = RateLimit::new(&config).map(Arc::new);
+        let responses =
+            ResponseCache::new(config.response_cache_entries, config.response_cache_bytes)
+                .map(Arc::new);
         let services = Services {
             app,
             runner: projections,
@@ -61,6 +69,7 @@ impl ApiState {
             services,
             stats: Arc::new(LoaderStats::default()),
             rate_limit,
+            responses,
         }
     }
 
@@ -70,6 +79,11 @@ impl ApiState {
 
     pub fn app(&self) -> &App {
         &self.services.app
+    }
+
+    /// The response cache, when enabled (hit counts for tests and diagnostics).
+    pub fn response_cache(&self) -> Option<&ResponseCache> {
+        self.responses.as_deref()
     }
 
     /// Reads issued by the DataLoaders (for N+1 checks).
@@ -209,6 +223,15 @@ async fn graphql_handler(
             return resp;
         }
     }
+    // The hit path: no parsing, validation nor execution (see `crate::cache`).
+    if let Some(responses) = &state.responses {
+        if let Some(answer) = responses
+            .get(state.services.app.store(), &principal, &bytes)
+            .await
+        {
+            return graphql_json(answer);
+        }
+    }
     let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(r) => r,
         Err(_) => {
@@ -219,13 +242,50 @@ async fn graphql_handler(
             )
         }
     };
-    let request = request.data(principal).data(state.agency_loader());
+    let recorder = Recorder::default();
+    let request = request
+        .data(principal.clone())
+        .data(state.agency_loader())
+        .data(recorder.clone());
     let response: GqlResponse =
         match tokio::time::timeout(config.request_timeout, state.schema.execute(request)).await {
             Ok(r) => recode(r),
             Err(_) => error_response("request timed out", code::LIMIT_EXCEEDED),
         };
-    GraphQLResponse::from(response).into_response()
+    let plain = response.errors.is_empty()
+        && response.http_headers.is_empty()
+        && response.cache_control.value().is_none();
+    match (&state.responses, plain) {
+        (Some(responses), true) => match serde_json::to_vec(&response) {
+            Ok(answer) => {
+                let answer = Bytes::from(answer);
+                responses.put(&principal, &bytes, &recorder, &answer);
+                graphql_json(answer)
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot serialize a response");
+                gql_error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal error",
+                    code::INTERNAL,
+                )
+            }
+        },
+        _ => GraphQLResponse::from(response).into_response(),
+    }
+}
+
+/// A serialized GraphQL answer, with the headers async-graphql-axum gives one without
+/// errors, cache control or extra headers (the only kind the cache keeps).
+fn graphql_json(body: Bytes) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/graphql-response+json"),
+        )],
+        body,
+    )
+        .into_response()
 }
 
 /// A token in a `connection_init` payload: `{"Authorization": "Bearer …"}` or

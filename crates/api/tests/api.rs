@@ -574,18 +574,20 @@ async fn nested_agencies_of_100_commitments_cost_one_catalog_read(s: &Server) {
     assert!(edges
         .iter()
         .all(|e| e["node"]["agencies"].as_array().map(Vec::len) == Some(2)));
-    // 200 nested agency lookups (+ 100 sector heads) are served by the loader in one
-    // batch: one read of the catalog stream, i.e. one SQL statement while the catalog fits
-    // in a page. On a loaded machine a batch window (1 ms) may close before every node
-    // has asked, giving a second batch; never one read per node (that would be 100+).
+    // 200 nested agency lookups (+ 100 sector heads) are served by the loader in batches:
+    // usually one, i.e. one read of the catalog stream. How many depends on the machine:
+    // a batch window (1 ms) may close before every node has asked, and a key still being
+    // read when the next window closes is asked again (CI once saw 3 batches of 2 keys).
+    // What must never happen is one read per node: that would be 100 batches or more.
     let batches = after - before;
     eprintln!("agency loader: {batches} batch(es), {keys} key(s) for 100 commitments");
     assert!(
-        (1..=2).contains(&batches),
+        (1..=10).contains(&batches),
         "agency loader batches for 100 commitments: {batches}"
     );
-    // Only distinct acronyms reach the loader (per-request cache).
-    assert!(keys <= 4, "agency keys asked: {keys}");
+    // Each batch asks only for acronyms not already answered (per-request cache): the two
+    // agencies, never the 300 lookups.
+    assert!(keys <= 2 * batches, "agency keys asked: {keys} in {batches} batch(es)");
 }
 on_both_backends!(
     dataloader,
@@ -593,47 +595,73 @@ on_both_backends!(
 );
 
 async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
+    // The request cannot finish within the timeout for a reason independent of the
+    // machine's speed: the mutation waits (read-your-writes, up to a minute) for live
+    // projections that never move, because the live runner is stopped. Timing a real query
+    // against a tiny timeout was flaky: the folds became fast enough to beat the timer.
     let config = seguimiento_api::ApiConfig {
-        request_timeout: std::time::Duration::from_nanos(1),
+        request_timeout: std::time::Duration::from_millis(200),
+        read_your_writes: std::time::Duration::from_secs(60),
         ..Default::default()
     };
     let Some(s) = Server::start(backend, config).await else {
         eprintln!("SKIPPED: TEST_DATABASE_URL not set");
         return;
     };
-    // A hundred as-of folds of a 150-event log cannot finish within a nanosecond (the
-    // timer fires at its next tick, about a millisecond). On an empty log they could: each
-    // fold would end at its first read. The log is written behind the API, whose own
-    // requests would all time out.
-    for i in 0..150 {
-        s.app
-            .execute(seguimiento_app::CommandRequest {
-                command: seguimiento_domain::Command::RegisterAgency(
-                    seguimiento_domain::command::RegisterAgencyInput {
-                        acronym: format!("AG{i}"),
-                        name: format!("Agencia {i}"),
-                        sector_head: None,
-                    },
-                ),
-                principal: seguimiento_app::Principal::system("test"),
-                effective_at: None,
-                expected_version: None,
-                command_id: None,
-            })
-            .await
-            .expect("seed event");
-    }
-    let folds: Vec<String> = (0..100)
-        .map(|i| format!(r#"a{i}: compliance(scope: COMMITMENT_ACTIONS, asOf: "2030-01-01T00:00:00Z") {{ total {{ items }} }}"#))
-        .collect();
-    let (_, body) = s
-        .gql(
-            Some(&s.viewer),
-            &format!("{{ {} }}", folds.join(" ")),
-            json!({}),
-        )
-        .await;
+    s.runner.abort();
+    let input = json!({"acronym": "SLOW", "name": "Agencia lenta"});
+    let cid = "22222222-3333-4444-8555-666666666666";
+    let started = std::time::Instant::now();
+    let (_, body) = mutate(
+        &s,
+        &s.admin,
+        "registerAgency",
+        "RegisterAgencyInput",
+        input.clone(),
+        json!({"commandId": cid}),
+    )
+    .await;
     assert_eq!(code(&body).as_deref(), Some("LIMIT_EXCEEDED"), "{body}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(30),
+        "the timeout, not the read-your-writes wait, ended the request"
+    );
+    // The answer timed out, not the write: the event is in the log, and a retry with the
+    // same commandId is answered from it instead of writing twice.
+    let registered = || async {
+        use futures::TryStreamExt;
+        let catalog: Vec<_> = s
+            .app
+            .store()
+            .read_stream(seguimiento_domain::AGENCY_CATALOG_STREAM, 0, None)
+            .try_collect()
+            .await
+            .expect("read the catalog");
+        catalog
+            .iter()
+            .filter(|e| e.event_type == "AgencyRegistered" && e.payload["acronym"] == "SLOW")
+            .count()
+    };
+    assert_eq!(
+        registered().await,
+        1,
+        "the timed-out mutation's event is stored"
+    );
+    let (_, retry) = mutate(
+        &s,
+        &s.admin,
+        "registerAgency",
+        "RegisterAgencyInput",
+        input,
+        json!({"commandId": cid}),
+    )
+    .await;
+    assert_eq!(code(&retry).as_deref(), Some("LIMIT_EXCEEDED"), "{retry}");
+    assert_eq!(
+        registered().await,
+        1,
+        "a retry with the same commandId writes nothing"
+    );
     s.cleanup().await;
 }
 

@@ -35,6 +35,7 @@ pub fn build(services: Services) -> AppSchema {
     Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(config.max_depth)
         .limit_complexity(config.max_complexity)
+        .extension(crate::cache::DependencyGuard)
         .data(services)
         .finish()
 }

@@ -8,10 +8,15 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
+use seguimiento_projections::models::compliance::Compliance;
+use seguimiento_projections::models::correspondence::Correspondence;
+use seguimiento_projections::models::petitions::Petitions;
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
+use seguimiento_projections::Projector;
 
 use super::{view, Services};
 use crate::auth::{principal, require_history, require_personal_data, require_records};
+use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
 use crate::types::agency::{load_agency, Agency};
 use crate::types::history::{reveal, HistoryEvent, VerifyResult};
@@ -74,7 +79,10 @@ impl QueryRoot {
     ) -> ApiResult<ComplianceReport> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let report = semaforo::query(s.app.store(), scope.into(), view(as_of, effective_at), None)
+        let view = view(as_of, effective_at);
+        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
+        depends_on_today(ctx, view);
+        let report = semaforo::query(s.app.store(), scope.into(), view, None)
             .await
             .map_err(gql)?;
         Ok(report.into())
@@ -95,15 +103,12 @@ impl QueryRoot {
             ComplianceScope::Activities => key,
             _ => domain::values::normalize_acronym(&key),
         };
-        let items = semaforo::query_explain(
-            s.app.store(),
-            scope.into(),
-            &key,
-            view(as_of, effective_at),
-            None,
-        )
-        .await
-        .map_err(gql)?;
+        let view = view(as_of, effective_at);
+        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
+        depends_on_today(ctx, view);
+        let items = semaforo::query_explain(s.app.store(), scope.into(), &key, view, None)
+            .await
+            .map_err(gql)?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
@@ -118,7 +123,9 @@ impl QueryRoot {
     ) -> ApiResult<CabinetReport> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let report = cabinet::query(s.app.store(), view(as_of, effective_at), year)
+        let view = view(as_of, effective_at);
+        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
+        let report = cabinet::query(s.app.store(), view, year)
             .await
             .map_err(gql)?;
         Ok(report.into())
@@ -138,9 +145,9 @@ impl QueryRoot {
         let s = services(ctx)?;
         let first = s.config.page_size(first).map_err(gql)?;
         let after = cursor(after)?;
-        let report = commitments::query(s.app.store(), view(as_of, effective_at))
-            .await
-            .map_err(gql)?;
+        let view = view(as_of, effective_at);
+        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
+        let report = commitments::query(s.app.store(), view).await.map_err(gql)?;
         let totals = CommitmentsTotals {
             commitments: report.commitments,
             actions: report.actions,
@@ -173,7 +180,9 @@ impl QueryRoot {
     ) -> ApiResult<CorrespondenceMonthly> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let r = correspondence::query(s.app.store(), view(as_of, None), year)
+        let view = view(as_of, None);
+        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
+        let r = correspondence::query(s.app.store(), view, year)
             .await
             .map_err(gql)?;
         Ok(CorrespondenceMonthly {
@@ -199,7 +208,9 @@ impl QueryRoot {
     ) -> ApiResult<Vec<AgencyTurns>> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let r = correspondence::query(s.app.store(), view(as_of, None), year)
+        let view = view(as_of, None);
+        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
+        let r = correspondence::query(s.app.store(), view, year)
             .await
             .map_err(gql)?;
         Ok(r.agencies.into_iter().map(Into::into).collect())
@@ -214,7 +225,9 @@ impl QueryRoot {
     ) -> ApiResult<PetitionsMonthly> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let r = petitions::query(s.app.store(), view(as_of, None), year)
+        let view = view(as_of, None);
+        depends_on(ctx, s.app.store(), Petitions::NAME, view).await?;
+        let r = petitions::query(s.app.store(), view, year)
             .await
             .map_err(gql)?;
         Ok(r.into())

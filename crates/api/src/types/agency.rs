@@ -67,6 +67,8 @@ impl Agency {
 /// One agency through the request's loader (batched with every other lookup of the
 /// same request).
 pub async fn load_agency(ctx: &Context<'_>, acronym: &str) -> ApiResult<Option<Agency>> {
+    // The catalog is read from the log, not from a versioned read model.
+    crate::cache::uncacheable(ctx);
     let loader = ctx.data::<AgencyDataLoader>()?;
     loader
         .load_one(seguimiento_domain::values::normalize_acronym(acronym))
@@ -76,6 +78,8 @@ pub async fn load_agency(ctx: &Context<'_>, acronym: &str) -> ApiResult<Option<A
 /// Several agencies through the request's loader, in the given order (unknown acronyms
 /// are left out).
 pub async fn load_agencies(ctx: &Context<'_>, acronyms: &[String]) -> ApiResult<Vec<Agency>> {
+    // The catalog is read from the log, not from a versioned read model.
+    crate::cache::uncacheable(ctx);
     let loader = ctx.data::<AgencyDataLoader>()?;
     let keys: Vec<String> = acronyms
         .iter()
