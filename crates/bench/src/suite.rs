@@ -124,7 +124,7 @@ impl Suite<'_> {
             figures.push(
                 self.fig(
                     3,
-                    format!("read_all + DomainEvent::from_stored ({at})"),
+                    format!("scan::decoded: read_all_raw + ProjectedEvent::decode_raw, read and decoded ahead ({at})"),
                     "ev/s",
                 )
                 .value(read_eps)

@@ -95,6 +95,17 @@ pub struct ServeArgs {
     /// Requests a token may send at once above the sustained rate (0: no limit).
     #[arg(long, env = "SEGUIMIENTO_RATE_BURST", default_value_t = 5000)]
     pub rate_burst: u32,
+    /// Seconds a verified token is trusted before it is looked up again (0: every
+    /// request). A token revoked by another process (`token revoke`) keeps working here
+    /// for up to this long.
+    #[arg(long, env = "SEGUIMIENTO_TOKEN_CACHE_TTL", default_value_t = 5)]
+    pub token_cache_ttl: u64,
+    /// Most answers kept by the response cache of live read-model queries (0: no cache).
+    #[arg(long, env = "SEGUIMIENTO_RESPONSE_CACHE_ENTRIES", default_value_t = seguimiento_api::ApiConfig::default().response_cache_entries)]
+    pub response_cache_entries: usize,
+    /// Most bytes of answers kept by the response cache (0: no cache).
+    #[arg(long, env = "SEGUIMIENTO_RESPONSE_CACHE_BYTES", default_value_t = seguimiento_api::ApiConfig::default().response_cache_bytes)]
+    pub response_cache_bytes: usize,
 }
 
 #[derive(Debug, Args)]

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use seguimiento_projections::{rebuild as rebuild_one, registry, status_of};
+use seguimiento_projections::{rebuild as rebuild_one, rebuild_all, registry, status_of};
 
 use crate::cli::{DbOnly, RebuildArgs, VerifyArgs};
 use crate::progress::Progress;
@@ -25,22 +25,34 @@ pub async fn rebuild(args: RebuildArgs) -> anyhow::Result<ExitCode> {
         .head_position()
         .await
         .map_err(|e| anyhow::anyhow!("reading the log: {e}"))?;
-    let progress = Progress::new("rebuild", Some(projectors.len() as u64));
     let mut out = std::io::stdout().lock();
-    for (i, p) in projectors.iter().enumerate() {
-        progress.update(p.name(), i as u64, projectors.len() as u64);
-        let report = rebuild_one(store, p.as_ref())
+    let progress = Progress::new("rebuild", None);
+    let reports = if args.projection.is_some() {
+        let mut reports = Vec::with_capacity(projectors.len());
+        for p in &projectors {
+            progress.tick(p.name(), 0);
+            reports.push(
+                rebuild_one(store, p.as_ref())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("rebuilding {} failed: {e}", p.name()))?,
+            );
+        }
+        reports
+    } else {
+        // Every projection from one read of the log.
+        progress.tick("all projections", 0);
+        rebuild_all(store)
             .await
-            .map_err(|e| anyhow::anyhow!("rebuilding {} failed: {e}", p.name()))?;
-        progress.update(p.name(), i as u64 + 1, projectors.len() as u64);
-        progress.clear();
+            .map_err(|e| anyhow::anyhow!("rebuilding failed: {e}"))?
+    };
+    progress.clear();
+    for report in reports {
         writeln!(
             out,
             "{}: generation {} active at position {} ({} events folded; log head was {head})",
             report.projection, report.new_generation, report.position, report.events_folded
         )?;
     }
-    progress.clear();
     Ok(ExitCode::SUCCESS)
 }
 

@@ -46,6 +46,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         max_body_bytes: args.max_body_bytes,
         rate_limit_per_second: args.rate_limit,
         rate_limit_burst: args.rate_burst,
+        token_cache_ttl: std::time::Duration::from_secs(args.token_cache_ttl),
+        response_cache_entries: args.response_cache_entries,
+        response_cache_bytes: args.response_cache_bytes,
         ..ApiConfig::default()
     };
     let state = seguimiento_api::ApiState::new(app.clone(), runner.clone(), config);
