@@ -6,6 +6,7 @@
 
 use std::time::Duration;
 
+use seguimiento_api::ApiConfig;
 use seguimiento_system_tests::*;
 use serde_json::{json, Value};
 
@@ -69,8 +70,14 @@ async fn a_cli_token_is_shown_once_stored_only_as_a_hash_and_revocation_makes_it
     let hash = rows[0][1].clone().unwrap();
     assert_eq!(hash.len(), 64, "a SHA-256 hex digest, not {hash}");
 
-    // The token works over HTTP, as a capturista of SIDUR.
-    let s = Server::start(db.store()).await;
+    // The token works over HTTP, as a capturista of SIDUR. The revocation below is made
+    // by another process, which a server trusting verified tokens for a while (the
+    // default, see `ApiConfig::token_cache_ttl`) would only notice after that TTL.
+    let config = ApiConfig {
+        token_cache_ttl: Duration::ZERO,
+        ..ApiConfig::default()
+    };
+    let s = Server::start_with(db.store(), config).await;
     let (st, b) = s
         .gql(Some(&secret), "{ agencies { acronym } }", json!({}))
         .await;

@@ -38,7 +38,16 @@ async fn import_a_petition(s: &Server) {
     let line = json!({"command": "receivePetition",
         "input": petition_input(IMPORTED_PETITION, IMPORTED_CITIZEN)})
     .to_string();
-    let parsed = vec![ImportLine::parse(1, &line)];
+    import_lines(s, &[line], 1).await;
+}
+
+/// Imports `lines` through `App::import`; every one must be accepted.
+async fn import_lines(s: &Server, lines: &[String], expected: usize) {
+    let parsed = lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| ImportLine::parse(i + 1, l))
+        .collect();
     let report = s
         .app
         .import(
@@ -48,7 +57,8 @@ async fn import_a_petition(s: &Server) {
         )
         .await
         .unwrap();
-    assert!(report.is_clean() && report.accepted == 1, "{report:?}");
+    assert!(report.is_clean(), "{report:?}");
+    assert_eq!(report.accepted, expected, "{report:?}");
 }
 
 async fn petitions_report(s: &Server) -> Value {
@@ -175,6 +185,55 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
 on_both_backends!(
     forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log_chain_and_reports_intact,
     forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log_chain_and_reports_intact
+);
+
+/// A bulk import seals every petition under its citizen's key, looked up or created for
+/// the whole chunk at once: one key per citizen (more citizens than one key statement
+/// holds, each with two petitions), an existing citizen keeps the key it had, and every
+/// contact opens again.
+async fn a_bulk_import_seals_each_petition_under_one_key_per_citizen(db: &Db) {
+    let s = Server::start(db.store()).await;
+    seed(&s).await;
+    const CITIZENS: usize = 1_100;
+    let id = |kind: u32, n: usize| format!("00000000-0000-4000-{kind:04x}-{n:012x}");
+    let mut lines: Vec<String> = (0..2 * CITIZENS)
+        .map(|n| {
+            let input = petition_input(&id(0x8001, n), &id(0x8002, n % CITIZENS));
+            json!({"command": "receivePetition", "input": input}).to_string()
+        })
+        .collect();
+    // The seeded citizen already has a key; their second petition must reuse it.
+    lines.push(
+        json!({"command": "receivePetition",
+            "input": petition_input(&id(0x8001, 9_999), CITIZEN_ID)})
+        .to_string(),
+    );
+    import_lines(&s, &lines, 2 * CITIZENS + 1).await;
+
+    let keys = text_rows(db.store(), "SELECT citizen_id FROM citizen_keys").await;
+    assert_eq!(keys.len(), CITIZENS + 1, "one key per citizen");
+    let raw = raw_log_text(db).await;
+    assert!(shows_personal_data(&raw).is_empty(), "a contact in clear");
+    s.settle().await;
+    for petition in [
+        PETITION_ID.to_owned(),
+        id(0x8001, 0),
+        id(0x8001, 2 * CITIZENS - 1),
+        id(0x8001, 9_999),
+    ] {
+        let d = s
+            .ok(&s.admin, PETITION_QUERY, json!({"id": petition}))
+            .await;
+        assert_eq!(
+            d["petition"]["contact"]["name"], CITIZEN_NAME,
+            "{petition}: {d}"
+        );
+    }
+    s.stop().await;
+}
+on_both_backends!(
+    a_bulk_import_seals_each_petition_under_one_key_per_citizen,
+    a_bulk_import_seals_each_petition_under_one_key_per_citizen
 );
 
 async fn the_cli_forgets_a_citizen_and_verify_still_passes(db: &Db) {
