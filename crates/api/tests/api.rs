@@ -587,7 +587,10 @@ async fn nested_agencies_of_100_commitments_cost_one_catalog_read(s: &Server) {
     );
     // Each batch asks only for acronyms not already answered (per-request cache): the two
     // agencies, never the 300 lookups.
-    assert!(keys <= 2 * batches, "agency keys asked: {keys} in {batches} batch(es)");
+    assert!(
+        keys <= 2 * batches,
+        "agency keys asked: {keys} in {batches} batch(es)"
+    );
 }
 on_both_backends!(
     dataloader,
