@@ -119,12 +119,13 @@ fn correlation(r: &EventRow) -> String {
     m["correlationId"].as_str().unwrap_or_default().to_owned()
 }
 
-/// Highest "appending events N/T" the import reported (each report follows a commit).
+/// Highest "(N events committed)" the import's progress lines reported.
 fn acknowledged(stderr: &str) -> u64 {
     stderr
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("import: appending events "))
-        .filter_map(|rest| rest.split('/').next()?.trim().parse::<u64>().ok())
+        .filter(|l| l.trim().starts_with("import: lines "))
+        .filter_map(|l| l.split_once('(')?.1.split_once(" events committed)"))
+        .filter_map(|(n, _)| n.trim().parse::<u64>().ok())
         .max()
         .unwrap_or(0)
 }

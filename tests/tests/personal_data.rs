@@ -46,8 +46,7 @@ async fn import_lines(s: &Server, lines: &[String], expected: usize) {
     let parsed = lines
         .iter()
         .enumerate()
-        .map(|(i, l)| ImportLine::parse(i + 1, l))
-        .collect();
+        .map(|(i, l)| ImportLine::parse(i + 1, l));
     let report = s
         .app
         .import(

@@ -1,4 +1,4 @@
-//! JSON Lines import: validate everything, then append in bulk.
+//! JSON Lines import: validate each line against everything before it, append in chunks.
 //!
 //! A file holds one JSON object per line, of either kind:
 //!
@@ -11,16 +11,23 @@
 //!
 //! # How an import runs
 //!
-//! 1. **Parse** every line ([`parse_jsonl`]); a line that does not parse is rejected with
+//! Lines are read, parsed, validated and appended as a stream: the file is never held in
+//! memory, only the chunk being filled and the history of the streams it touched.
+//!
+//! 1. **Parse** each line ([`parse_jsonl`]); a line that does not parse is rejected with
 //!    its number and a reason free of personal data (quoted values are redacted).
 //! 2. **Validate** in file order, in memory: each touched stream's history is loaded from
 //!    the store once, then every accepted line's events are folded into that cache (and into
-//!    the agency catalog and meetings), so later lines see earlier lines' effects. A command
-//!    is authorized and decided exactly as [`App::execute`] would.
-//! 3. **Append** the accepted lines with `append_batch` in chunks of about
-//!    [`DEFAULT_CHUNK_EVENTS`] events, one transaction per chunk, each entry carrying the
-//!    exact version its stream had before it. File order is kept, so global positions
+//!    the agency catalog and meetings), so later lines see earlier lines' effects, appended
+//!    or not yet. A command is authorized and decided exactly as [`App::execute`] would.
+//! 3. **Append** the accepted lines with `append_batch` as soon as they make a chunk of
+//!    about [`DEFAULT_CHUNK_EVENTS`] events, one transaction per chunk, each entry carrying
+//!    the exact version its stream had before it. File order is kept, so global positions
 //!    follow the file.
+//!
+//! If the import stops early (Ctrl-C between two chunks, the file cannot be read further,
+//! the store fails), the chunks already committed stay; running the same file again skips
+//! them (see below) and appends the rest.
 //!
 //! # Idempotency
 //!
@@ -89,7 +96,7 @@ pub struct RejectedLine {
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ImportReport {
-    /// Non-blank lines read.
+    /// Non-blank lines read (up to where an interrupted import stopped).
     pub lines: usize,
     /// Lines whose events were appended by this run.
     pub accepted: usize,
@@ -110,20 +117,15 @@ impl ImportReport {
     }
 }
 
-/// Which step an import is in, for progress displays.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImportPhase {
-    /// Deciding lines in memory; `done`/`total` count lines.
-    Validating,
-    /// Appending; `done`/`total` count events.
-    Appending,
-}
-
+/// How far an import is, for progress displays.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ImportProgress {
-    pub phase: ImportPhase,
-    pub done: u64,
-    pub total: u64,
+    /// Non-blank lines read and decided so far.
+    pub lines_done: u64,
+    /// Non-blank lines in the whole input, when the caller knows ([`ImportOptions::lines`]).
+    pub lines_total: Option<u64>,
+    /// Events committed so far.
+    pub events_appended: u64,
 }
 
 /// Tuning and hooks of an import.
@@ -131,6 +133,8 @@ pub struct ImportProgress {
 pub struct ImportOptions<'a> {
     /// Events per append transaction.
     pub chunk_events: usize,
+    /// How many non-blank lines the input has, if known (progress only).
+    pub lines: Option<u64>,
     /// Called as lines are validated and chunks appended.
     pub on_progress: Option<&'a (dyn Fn(ImportProgress) + Send + Sync)>,
     /// When set, the import stops before the next chunk (the chunk in hand finishes).
@@ -141,6 +145,7 @@ impl Default for ImportOptions<'_> {
     fn default() -> Self {
         ImportOptions {
             chunk_events: DEFAULT_CHUNK_EVENTS,
+            lines: None,
             on_progress: None,
             stop: None,
         }
@@ -156,9 +161,13 @@ impl std::fmt::Debug for ImportOptions<'_> {
 }
 
 impl ImportOptions<'_> {
-    fn report(&self, phase: ImportPhase, done: u64, total: u64) {
+    fn report(&self, lines_done: u64, events_appended: u64) {
         if let Some(f) = self.on_progress {
-            f(ImportProgress { phase, done, total });
+            f(ImportProgress {
+                lines_done,
+                lines_total: self.lines,
+                events_appended,
+            });
         }
     }
 
@@ -339,20 +348,20 @@ impl ImportLine {
     }
 }
 
-/// Reads and parses every non-blank line of a JSON Lines source.
+/// The non-blank lines of a JSON Lines source, parsed one at a time as they are read.
 pub fn parse_jsonl<R: BufRead>(
     reader: R,
-) -> std::io::Result<Vec<Result<ImportLine, RejectedLine>>> {
-    let mut out = Vec::new();
-    for (i, text) in reader.lines().enumerate() {
-        let text = text?;
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
-            continue;
-        }
-        out.push(ImportLine::parse(i + 1, trimmed));
-    }
-    Ok(out)
+) -> impl Iterator<Item = std::io::Result<Result<ImportLine, RejectedLine>>> {
+    reader
+        .lines()
+        .enumerate()
+        .filter_map(|(i, text)| match text {
+            Err(e) => Some(Err(e)),
+            Ok(text) => {
+                let trimmed = text.trim();
+                (!trimmed.is_empty()).then(|| Ok(ImportLine::parse(i + 1, trimmed)))
+            }
+        })
 }
 
 /// One stream as the import sees it: what is stored plus what accepted lines add.
@@ -483,115 +492,140 @@ fn expected_from(version: Option<u64>) -> ExpectedVersion {
     }
 }
 
+/// Accepted lines waiting for their append transaction.
+#[derive(Default)]
+struct Chunk {
+    entries: Vec<(String, ExpectedVersion, Vec<NewEvent>)>,
+    events: usize,
+    lines: usize,
+}
+
+impl Chunk {
+    fn push(&mut self, a: Accepted) {
+        self.lines += 1;
+        self.events += a.events.len();
+        // Consecutive lines on one stream become one entry (its version runs on).
+        match self.entries.last_mut() {
+            Some((stream, _, events)) if *stream == a.stream => events.extend(a.events),
+            _ => self.entries.push((a.stream, a.expected, a.events)),
+        }
+    }
+}
+
 impl App {
-    /// Imports a JSON Lines source (see the [module docs](self)) as `principal`.
+    /// Imports a JSON Lines source (see the [module docs](self)) as `principal`, reading it
+    /// as it goes. A read error ends the import with an error; chunks already committed
+    /// stay (a re-run resumes).
     pub async fn import_jsonl<R: BufRead>(
         &self,
         reader: R,
         principal: &Principal,
         options: ImportOptions<'_>,
     ) -> Result<ImportReport, AppError> {
-        let lines = parse_jsonl(reader)
-            .map_err(|e| AppError::Validation(format!("cannot read the import file: {e}")))?;
-        self.import(lines, principal, options).await
+        let lines = parse_jsonl(reader).map(|line| {
+            line.map_err(|e| AppError::Validation(format!("cannot read the import file: {e}")))
+        });
+        self.import_from(lines, principal, options).await
     }
 
-    /// Validates every line in order, in memory, then appends the accepted ones in chunks.
-    /// Lines that failed to parse come in as `Err` and are reported as rejected.
+    /// Imports lines already parsed (lines that failed to parse come in as `Err` and are
+    /// reported as rejected).
     pub async fn import(
         &self,
-        lines: Vec<Result<ImportLine, RejectedLine>>,
+        lines: impl IntoIterator<Item = Result<ImportLine, RejectedLine>>,
         principal: &Principal,
         options: ImportOptions<'_>,
     ) -> Result<ImportReport, AppError> {
-        let total = lines.len() as u64;
-        let mut report = ImportReport {
-            lines: lines.len(),
-            ..ImportReport::default()
-        };
+        self.import_from(lines.into_iter().map(Ok), principal, options)
+            .await
+    }
+
+    /// Validates line after line in file order and appends the accepted ones whenever they
+    /// fill a chunk.
+    async fn import_from(
+        &self,
+        lines: impl Iterator<Item = Result<Result<ImportLine, RejectedLine>, AppError>>,
+        principal: &Principal,
+        options: ImportOptions<'_>,
+    ) -> Result<ImportReport, AppError> {
+        let mut report = ImportReport::default();
         let mut ws = Workspace::new(self).await?;
-        let mut accepted: Vec<Accepted> = Vec::new();
+        let mut chunk = Chunk::default();
         let now = Utc::now();
-        let every = (total / 200).max(1);
-        for (i, parsed) in lines.into_iter().enumerate() {
-            let done = i as u64 + 1;
-            if done.is_multiple_of(every) || done == total {
-                options.report(ImportPhase::Validating, done, total);
-            }
-            let line = match parsed {
-                Ok(l) => l,
-                Err(r) => {
-                    report.rejected.push(r);
-                    continue;
+        let every = options.lines.map_or(1_000, |n| (n / 200).max(1));
+        for parsed in lines {
+            report.lines += 1;
+            match parsed? {
+                Err(r) => report.rejected.push(r),
+                Ok(line) => {
+                    let number = line.line;
+                    match validate(&mut ws, line, principal, now).await {
+                        Ok(Verdict::Accepted(a)) => chunk.push(a),
+                        Ok(Verdict::AlreadyImported) => report.already_imported += 1,
+                        Err(LineError::Rejected(reason)) => {
+                            report.rejected.push(reject(number, reason))
+                        }
+                        Err(LineError::Failed(e)) => return Err(e),
+                    }
                 }
-            };
-            let number = line.line;
-            match validate(&mut ws, line, principal, now).await {
-                Ok(Verdict::Accepted(a)) => accepted.push(a),
-                Ok(Verdict::AlreadyImported) => report.already_imported += 1,
-                Err(LineError::Rejected(reason)) => report.rejected.push(reject(number, reason)),
-                Err(LineError::Failed(e)) => return Err(e),
+            }
+            if chunk.events >= options.chunk_events.max(1)
+                && !self.append_chunk(&mut chunk, &options, &mut report).await?
+            {
+                return Ok(report);
+            }
+            if (report.lines as u64).is_multiple_of(every) {
+                options.report(report.lines as u64, report.events_appended);
             }
         }
-        drop(ws);
-        self.append_accepted(accepted, &options, &mut report)
-            .await?;
+        if chunk.lines > 0 {
+            // Reports once it has committed.
+            self.append_chunk(&mut chunk, &options, &mut report).await?;
+        } else {
+            options.report(report.lines as u64, report.events_appended);
+        }
         Ok(report)
     }
 
-    async fn append_accepted(
+    /// Appends `chunk` in one transaction and empties it. `false`: stopped on request
+    /// instead (nothing appended, `report.interrupted` set).
+    async fn append_chunk(
         &self,
-        accepted: Vec<Accepted>,
+        chunk: &mut Chunk,
         options: &ImportOptions<'_>,
         report: &mut ImportReport,
-    ) -> Result<(), AppError> {
-        let total_events: u64 = accepted.iter().map(|a| a.events.len() as u64).sum();
-        let chunk_events = options.chunk_events.max(1);
-        let mut chunk: Vec<(String, ExpectedVersion, Vec<NewEvent>)> = Vec::new();
-        let mut chunk_len = 0usize;
-        let mut chunk_lines = 0usize;
-        let mut lines = accepted.into_iter().peekable();
-        options.report(ImportPhase::Appending, 0, total_events);
-        while let Some(a) = lines.next() {
-            chunk_lines += 1;
-            chunk_len += a.events.len();
-            // Consecutive lines on one stream become one entry (its version runs on).
-            match chunk.last_mut() {
-                Some((stream, _, events)) if *stream == a.stream => events.extend(a.events),
-                _ => chunk.push((a.stream, a.expected, a.events)),
-            }
-            if chunk_len >= chunk_events || lines.peek().is_none() {
-                if options.stopped() {
-                    report.interrupted = true;
-                    return Ok(());
-                }
-                let mut batch = std::mem::take(&mut chunk);
-                // Personal data is sealed per citizen before it reaches the log, as on the
-                // single write path (already sealed exported events are left as they are).
-                self.vault()
-                    .seal_all(
-                        batch
-                            .iter_mut()
-                            .flat_map(|(_, _, events)| events.iter_mut()),
-                    )
-                    .await?;
-                self.store().append_batch(batch).await.map_err(|e| {
-                    tracing::error!(
-                        committed_chunks = report.chunks,
-                        committed_events = report.events_appended,
-                        "import chunk failed; earlier chunks are committed, a re-run resumes"
-                    );
-                    AppError::from(e)
-                })?;
-                report.chunks += 1;
-                report.accepted += chunk_lines;
-                report.events_appended += chunk_len as u64;
-                options.report(ImportPhase::Appending, report.events_appended, total_events);
-                chunk_len = 0;
-                chunk_lines = 0;
-            }
+    ) -> Result<bool, AppError> {
+        if options.stopped() {
+            report.interrupted = true;
+            return Ok(false);
         }
-        Ok(())
+        let Chunk {
+            mut entries,
+            events,
+            lines,
+        } = std::mem::take(chunk);
+        // Personal data is sealed per citizen before it reaches the log, as on the single
+        // write path (already sealed exported events are left as they are).
+        self.vault()
+            .seal_all(
+                entries
+                    .iter_mut()
+                    .flat_map(|(_, _, events)| events.iter_mut()),
+            )
+            .await?;
+        self.store().append_batch(entries).await.map_err(|e| {
+            tracing::error!(
+                committed_chunks = report.chunks,
+                committed_events = report.events_appended,
+                "import chunk failed; earlier chunks are committed, a re-run resumes"
+            );
+            AppError::from(e)
+        })?;
+        report.chunks += 1;
+        report.accepted += lines;
+        report.events_appended += events as u64;
+        options.report(report.lines as u64, report.events_appended);
+        Ok(true)
     }
 }
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use futures::StreamExt;
-use seguimiento_app::import::{ImportOptions, ImportPhase, ImportProgress};
+use seguimiento_app::import::{ImportOptions, ImportProgress};
 use seguimiento_app::{App, ImportLine, ImportReport, Principal, RejectedLine};
 
 use crate::cli::{ExportArgs, ImportArgs};
@@ -47,47 +47,74 @@ impl Drop for StopOnCtrlC {
     }
 }
 
-fn phase_name(p: ImportPhase) -> &'static str {
-    match p {
-        ImportPhase::Validating => "validating lines",
-        ImportPhase::Appending => "appending events",
-    }
+/// What an import reads.
+pub enum ImportSource {
+    /// Lines already parsed (the demo dataset).
+    Lines(Vec<Result<ImportLine, RejectedLine>>),
+    /// A JSON Lines reader, read as the import goes, with its line count when known.
+    Reader(Box<dyn BufRead>, Option<u64>),
 }
 
 /// Runs an import with a progress display and Ctrl-C handling.
 pub async fn run_import(
     app: &App,
-    lines: Vec<Result<ImportLine, RejectedLine>>,
+    source: ImportSource,
     principal: &Principal,
     chunk_events: usize,
     label: &str,
 ) -> anyhow::Result<ImportReport> {
-    let progress = Progress::new(label, Some(lines.len() as u64));
-    let on_progress = |p: ImportProgress| progress.update(phase_name(p.phase), p.done, p.total);
+    let lines = match &source {
+        ImportSource::Lines(lines) => Some(lines.len() as u64),
+        ImportSource::Reader(_, lines) => *lines,
+    };
+    let progress = Progress::new(label, lines);
+    let on_progress = |p: ImportProgress| {
+        let note = format!("({} events committed)", p.events_appended);
+        progress.update_noted("lines", p.lines_done, p.lines_total, &note);
+    };
     let stop = StopOnCtrlC::install()?;
     let options = ImportOptions {
         chunk_events,
+        lines,
         on_progress: Some(&on_progress),
         stop: Some(stop.flag()),
     };
-    let result = app.import(lines, principal, options).await;
+    let result = match source {
+        ImportSource::Lines(lines) => app.import(lines, principal, options).await,
+        ImportSource::Reader(reader, _) => app.import_jsonl(reader, principal, options).await,
+    };
     progress.clear();
     result.map_err(|e| anyhow::anyhow!("import failed: {}", describe(&e)))
 }
 
+/// Non-blank lines of a file, counted in a quick first pass so the progress display knows
+/// the total (the import itself reads the file once more, as it goes).
+fn count_lines(path: &std::path::Path) -> std::io::Result<u64> {
+    let mut reader = BufReader::new(File::open(path)?);
+    let mut n = 0;
+    let mut line = Vec::new();
+    while reader.read_until(b'\n', &mut line)? > 0 {
+        if line.iter().any(|b| !b.is_ascii_whitespace()) {
+            n += 1;
+        }
+        line.clear();
+    }
+    Ok(n)
+}
+
 pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
-    let reader: Box<dyn BufRead> = if args.file.as_os_str() == "-" {
-        Box::new(std::io::stdin().lock())
+    let source = if args.file.as_os_str() == "-" {
+        ImportSource::Reader(Box::new(std::io::stdin().lock()), None)
     } else {
-        Box::new(BufReader::new(File::open(&args.file).with_context(
-            || format!("cannot open {}", args.file.display()),
-        )?))
+        let file = File::open(&args.file)
+            .with_context(|| format!("cannot open {}", args.file.display()))?;
+        let lines = count_lines(&args.file)
+            .with_context(|| format!("cannot read {}", args.file.display()))?;
+        ImportSource::Reader(Box::new(BufReader::new(file)), Some(lines))
     };
-    let lines = seguimiento_app::import::parse_jsonl(reader)
-        .with_context(|| format!("cannot read {}", args.file.display()))?;
     let app = util::open(&args.db).await?;
     let principal = Principal::system(&args.actor);
-    let report = run_import(&app, lines, &principal, args.chunk, "import").await?;
+    let report = run_import(&app, source, &principal, args.chunk, "import").await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

@@ -55,11 +55,28 @@ impl Progress {
 
     /// Reports `done` of `total` units in `phase` (a word such as "validating").
     pub fn update(&self, phase: &str, done: u64, total: u64) {
+        self.update_noted(phase, done, Some(total), "");
+    }
+
+    /// Counts without a known total.
+    pub fn tick(&self, phase: &str, done: u64) {
+        self.update_noted(phase, done, None, "");
+    }
+
+    /// Reports `done` (of `total`, when known) units in `phase`, followed by `note`, a detail
+    /// that changes as the work goes (e.g. "(1200 events committed)") without being a new
+    /// phase: plain lines still come at most every few seconds.
+    pub fn update_noted(&self, phase: &str, done: u64, total: Option<u64>, note: &str) {
+        let text = if note.is_empty() {
+            phase.to_owned()
+        } else {
+            format!("{phase} {note}")
+        };
         if let Some(bar) = &self.bar {
-            if bar.length() != Some(total) {
-                bar.set_length(total);
+            if let Some(t) = total.filter(|t| bar.length() != Some(*t)) {
+                bar.set_length(t);
             }
-            bar.set_message(phase.to_owned());
+            bar.set_message(text);
             bar.set_position(done);
             return;
         }
@@ -68,26 +85,15 @@ impl Progress {
         };
         let new_phase = st.phase != phase;
         let due = st.last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY);
-        if new_phase || due || done == total {
-            eprintln!("{}: {phase} {done}/{total}", self.label);
+        if new_phase || due || Some(done) == total {
+            let count = match total {
+                Some(total) => format!("{done}/{total}"),
+                None => done.to_string(),
+            };
+            let sep = if note.is_empty() { "" } else { " " };
+            eprintln!("{}: {phase} {count}{sep}{note}", self.label);
             st.last = Some(Instant::now());
             st.phase = phase.to_owned();
-        }
-    }
-
-    /// Counts without a known total.
-    pub fn tick(&self, phase: &str, done: u64) {
-        if let Some(bar) = &self.bar {
-            bar.set_message(phase.to_owned());
-            bar.set_position(done);
-            return;
-        }
-        let Ok(mut st) = self.plain.lock() else {
-            return;
-        };
-        if st.last.is_none_or(|t| t.elapsed() >= PLAIN_EVERY) {
-            eprintln!("{}: {phase} {done}", self.label);
-            st.last = Some(Instant::now());
         }
     }
 

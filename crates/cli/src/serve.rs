@@ -93,7 +93,7 @@ async fn load_demo(app: &App) -> anyhow::Result<()> {
         .collect();
     let report = crate::import::run_import(
         app,
-        lines,
+        crate::import::ImportSource::Lines(lines),
         &Principal::system("demo"),
         seguimiento_app::import::DEFAULT_CHUNK_EVENTS,
         "demo",
