@@ -10,18 +10,7 @@ use seguimiento_domain::values::{Mxn, Status};
 use seguimiento_eventstore::EventStore;
 use uuid::Uuid;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_sqlite(super::$name).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_postgres(super::$name).await })*
-        }
-    };
-}
-
-on_both_backends!(
+seguimiento_eventstore::store_tests!(
     a_retried_command_id_appends_nothing_twice,
     a_pinned_stale_version_is_a_conflict,
     a_capturista_writes_only_for_its_own_agency,

@@ -10,18 +10,7 @@ use seguimiento_app::import::{ImportOptions, ImportProgress};
 use seguimiento_app::{App, AppError, Principal};
 use seguimiento_eventstore::EventStore;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_sqlite(super::$name).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_postgres(super::$name).await })*
-        }
-    };
-}
-
-on_both_backends!(
+seguimiento_eventstore::store_tests!(
     chunks_are_committed_while_the_file_is_still_being_read,
     a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file,
 );

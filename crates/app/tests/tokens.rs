@@ -5,18 +5,9 @@ use std::time::Duration;
 use seguimiento_app::{App, Role};
 use seguimiento_eventstore::{on_pool, EventStore};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_sqlite(super::$name).await })*
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { seguimiento_eventstore::testing::run_on_postgres(super::$name).await })*
-        }
-    };
-}
-
-on_both_backends!(
+// Current-thread runtime: the TTL test pauses tokio's clock.
+seguimiento_eventstore::store_tests!(
+    current_thread:
     a_revocation_through_any_clone_ends_a_cached_token_at_once,
     a_cached_token_is_trusted_until_its_ttl_then_looked_up_again,
     without_a_ttl_every_lookup_reads_the_database,

@@ -212,6 +212,39 @@ where
     db.cleanup().await;
 }
 
+/// Declares each named `async fn(EventStore)` as two tests, `<name>::on_sqlite` and
+/// `<name>::on_postgres`, each run against a throw-away store of its own
+/// ([`run_on_sqlite`], [`run_on_postgres`]), on a multi-thread runtime; after
+/// `current_thread:` on tokio's single-thread test runtime instead (what
+/// `tokio::time::pause` needs). The calling crate needs tokio (macros, rt-multi-thread).
+#[macro_export]
+macro_rules! store_tests {
+    (current_thread: $($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test]
+            async fn on_sqlite() {
+                $crate::testing::run_on_sqlite(super::$name).await
+            }
+            #[tokio::test]
+            async fn on_postgres() {
+                $crate::testing::run_on_postgres(super::$name).await
+            }
+        }
+    )*};
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_sqlite() {
+                $crate::testing::run_on_sqlite(super::$name).await
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn on_postgres() {
+                $crate::testing::run_on_postgres(super::$name).await
+            }
+        }
+    )*};
+}
+
 #[cfg(test)]
 mod tests {
     use super::replace_database;

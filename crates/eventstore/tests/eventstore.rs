@@ -17,22 +17,7 @@ use seguimiento_eventstore::{
 use serde_json::json;
 use uuid::Uuid;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                seguimiento_eventstore::testing::run_on_sqlite(super::$name).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_postgres() {
-                seguimiento_eventstore::testing::run_on_postgres(super::$name).await
-            }
-        }
-    )*};
-}
-
-on_both_backends!(
+seguimiento_eventstore::store_tests!(
     appended_events_read_back_with_dense_versions_and_positions,
     expected_version_mismatches_are_typed_conflicts,
     as_of_reads_only_events_recorded_by_then,
