@@ -12,7 +12,8 @@
 //! # How an import runs
 //!
 //! Lines are read, parsed, validated and appended as a stream: the file is never held in
-//! memory, only the chunk being filled and the history of the streams it touched.
+//! memory, only the chunk being filled and the history of the streams lines recently
+//! touched ([`ImportOptions::cache_events`]).
 //!
 //! 1. **Parse** each line ([`parse_jsonl`]); a line that does not parse is rejected with
 //!    its number and a reason free of personal data (quoted values are redacted).
@@ -135,6 +136,11 @@ pub struct ImportOptions<'a> {
     pub chunk_events: usize,
     /// How many non-blank lines the input has, if known (progress only).
     pub lines: Option<u64>,
+    /// Events of stream history kept in memory to validate lines. Past it, after a commit,
+    /// the least recently used streams are dropped and read again from the store when a
+    /// later line needs them: memory stays flat however long the file, at the price of
+    /// re-reads when a file comes back to streams it left long before.
+    pub cache_events: usize,
     /// Called as lines are validated and chunks appended.
     pub on_progress: Option<&'a (dyn Fn(ImportProgress) + Send + Sync)>,
     /// When set, the import stops before the next chunk (the chunk in hand finishes).
@@ -146,6 +152,7 @@ impl Default for ImportOptions<'_> {
         ImportOptions {
             chunk_events: DEFAULT_CHUNK_EVENTS,
             lines: None,
+            cache_events: DEFAULT_CACHE_EVENTS,
             on_progress: None,
             stop: None,
         }
@@ -364,6 +371,10 @@ pub fn parse_jsonl<R: BufRead>(
         })
 }
 
+/// Events of stream history the validation cache keeps by default (see
+/// [`ImportOptions::cache_events`]).
+pub const DEFAULT_CACHE_EVENTS: usize = 100_000;
+
 /// One stream as the import sees it: what is stored plus what accepted lines add.
 struct Cached {
     /// Last version including accepted lines (`None`: no events at all).
@@ -373,6 +384,8 @@ struct Cached {
     /// How many of `ids` are stored.
     stored: usize,
     history: Vec<DomainEvent>,
+    /// When a line last used it (the workspace's clock), to evict the least recent.
+    used: u64,
 }
 
 impl Cached {
@@ -393,9 +406,13 @@ impl Cached {
 /// The in-memory view of the store during validation.
 struct Workspace<'a> {
     app: &'a App,
-    /// Streams the store holds (`None`: unknown, look each one up).
+    /// Streams the store holds, and those this import adds events to.
     existing: HashSet<String>,
     streams: HashMap<String, Cached>,
+    /// Events in `streams`.
+    cached_events: usize,
+    /// Ticks once per stream use.
+    clock: u64,
     catalog: AgencyCatalog,
     /// Event ids accepted by this run, with their line, to refuse duplicates.
     pending_ids: HashMap<Uuid, usize>,
@@ -412,6 +429,8 @@ impl<'a> Workspace<'a> {
             app,
             existing,
             streams: HashMap::new(),
+            cached_events: 0,
+            clock: 0,
             catalog: AgencyCatalog::default(),
             pending_ids: HashMap::new(),
         };
@@ -425,9 +444,11 @@ impl<'a> Workspace<'a> {
         Ok(ws)
     }
 
-    /// Loads a stream into the cache once.
+    /// Loads a stream into the cache, unless it is there.
     async fn load(&mut self, stream: &str) -> Result<(), AppError> {
-        if self.streams.contains_key(stream) {
+        self.clock += 1;
+        if let Some(c) = self.streams.get_mut(stream) {
+            c.used = self.clock;
             return Ok(());
         }
         let cached = if self.existing.contains(stream) {
@@ -440,6 +461,7 @@ impl<'a> Workspace<'a> {
                     .iter()
                     .map(|e| decode_one(&e.event_type, e.schema_version, &e.payload))
                     .collect::<Result<_, _>>()?,
+                used: self.clock,
             }
         } else {
             Cached {
@@ -447,10 +469,35 @@ impl<'a> Workspace<'a> {
                 ids: Vec::new(),
                 stored: 0,
                 history: Vec::new(),
+                used: self.clock,
             }
         };
+        self.cached_events += cached.history.len();
         self.streams.insert(stream.to_owned(), cached);
         Ok(())
+    }
+
+    /// Drops the least recently used streams once the cache holds more than `limit`
+    /// events, down to half of that. Only called when every accepted line is committed: a
+    /// dropped stream is read back from the store, complete, if a later line needs it.
+    fn evict(&mut self, limit: usize) {
+        if self.cached_events <= limit {
+            return;
+        }
+        let mut by_use: Vec<(u64, String)> = self
+            .streams
+            .iter()
+            .map(|(name, c)| (c.used, name.clone()))
+            .collect();
+        by_use.sort_unstable();
+        for (_, name) in by_use {
+            if self.cached_events <= limit / 2 {
+                break;
+            }
+            if let Some(c) = self.streams.remove(&name) {
+                self.cached_events -= c.history.len();
+            }
+        }
     }
 
     fn cached(&self, stream: &str) -> Result<&Cached, AppError> {
@@ -467,6 +514,9 @@ impl<'a> Workspace<'a> {
         for id in ids {
             self.pending_ids.insert(*id, line);
         }
+        // Appended before the cache can drop it: reloading it must read the store.
+        self.existing.insert(stream.to_owned());
+        self.cached_events += events.len();
         if let Some(c) = self.streams.get_mut(stream) {
             c.push(ids, events);
         }
@@ -569,10 +619,11 @@ impl App {
                     }
                 }
             }
-            if chunk.events >= options.chunk_events.max(1)
-                && !self.append_chunk(&mut chunk, &options, &mut report).await?
-            {
-                return Ok(report);
+            if chunk.events >= options.chunk_events.max(1) {
+                if !self.append_chunk(&mut chunk, &options, &mut report).await? {
+                    return Ok(report);
+                }
+                ws.evict(options.cache_events);
             }
             if (report.lines as u64).is_multiple_of(every) {
                 options.report(report.lines as u64, report.events_appended);
@@ -682,14 +733,16 @@ async fn validate(
             let stream = command.stream_id();
             ws.load(&stream).await?;
             let first = event_ids(Some(command_id), 1);
-            let cached = ws.cached(&stream)?;
-            if first.iter().any(|id| cached.is_stored(*id)) {
-                return Ok(Verdict::AlreadyImported);
-            }
+            // Ids this run accepted first: once committed and reloaded they are stored too,
+            // and a repeat within the file is refused whatever the chunk boundaries.
             if let Some(earlier) = first.first().and_then(|id| ws.pending_ids.get(id)) {
                 return Err(LineError::Rejected(format!(
                     "same commandId as line {earlier}"
                 )));
+            }
+            let cached = ws.cached(&stream)?;
+            if first.iter().any(|id| cached.is_stored(*id)) {
+                return Ok(Verdict::AlreadyImported);
             }
             authorize(principal, &command, &cached.history).map_err(refusal)?;
             let meeting = match command.meeting_ref() {
@@ -730,14 +783,14 @@ async fn validate(
                 ));
             }
             ws.load(&stream).await?;
-            let cached = ws.cached(&stream)?;
-            if cached.is_stored(event.id) {
-                return Ok(Verdict::AlreadyImported);
-            }
             if let Some(earlier) = ws.pending_ids.get(&event.id) {
                 return Err(LineError::Rejected(format!(
                     "event id already given on line {earlier}"
                 )));
+            }
+            let cached = ws.cached(&stream)?;
+            if cached.is_stored(event.id) {
+                return Ok(Verdict::AlreadyImported);
             }
             let decoded = decode_one(&event.event_type, event.schema_version, &event.payload)
                 .map_err(|e| LineError::Rejected(e.to_string()))?;

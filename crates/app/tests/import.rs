@@ -13,6 +13,7 @@ use seguimiento_eventstore::EventStore;
 seguimiento_eventstore::store_tests!(
     chunks_are_committed_while_the_file_is_still_being_read,
     a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file,
+    streams_dropped_from_the_cache_are_reloaded_with_their_history,
 );
 
 /// One event per line: commitment `n` registered.
@@ -53,7 +54,7 @@ async fn chunks_are_committed_while_the_file_is_still_being_read(store: EventSto
         chunk_events: 10,
         lines: Some(100),
         on_progress: Some(&record),
-        stop: None,
+        ..ImportOptions::default()
     };
     let report = app
         .import_jsonl(
@@ -117,4 +118,76 @@ async fn a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file(s
     assert_eq!(store.head_position().await.unwrap(), 100);
     let streams = store.list_streams("commitment-").await.unwrap();
     assert_eq!(streams.len(), 100);
+}
+
+/// Lines that come back to streams the cache dropped long before: a second registration
+/// of each commitment (refused only if the reloaded history shows the first), and a line
+/// repeating an early line's commandId.
+fn file_returning_to_old_streams() -> String {
+    let mut text = file(40);
+    for n in 1..=40 {
+        text.push_str(&format!(
+            "{{\"command\": \"registerCommitment\", \"input\": {{\"number\": {n}, \"text\": \"Otra vez {n}\"}}}}\n"
+        ));
+    }
+    text.push_str(
+        "{\"command\": \"registerCommitment\", \"input\": {\"number\": 41, \"text\": \"A\"}, \"commandId\": \"6d1f4f44-5a4e-4bb5-9a54-3c1d2a1f0001\"}\n",
+    );
+    text.push_str(
+        &file(60)
+            .lines()
+            .skip(41)
+            .map(|l| format!("{l}\n"))
+            .collect::<String>(),
+    );
+    text.push_str(
+        "{\"command\": \"registerCommitment\", \"input\": {\"number\": 99, \"text\": \"B\"}, \"commandId\": \"6d1f4f44-5a4e-4bb5-9a54-3c1d2a1f0001\"}\n",
+    );
+    // The same commandId on line 81's own stream, by then committed and reloaded: still a
+    // repeat within the file, not an event already stored before the import.
+    text.push_str(
+        "{\"command\": \"registerCommitment\", \"input\": {\"number\": 41, \"text\": \"A\"}, \"commandId\": \"6d1f4f44-5a4e-4bb5-9a54-3c1d2a1f0001\"}\n",
+    );
+    text
+}
+
+async fn streams_dropped_from_the_cache_are_reloaded_with_their_history(store: EventStore) {
+    let text = file_returning_to_old_streams();
+    // Reference: everything stays cached.
+    let reference = seguimiento_eventstore::testing::sqlite_store()
+        .await
+        .unwrap();
+    let expected = App::from_store(reference.store().clone())
+        .import_jsonl(
+            BufReader::new(Cursor::new(text.clone())),
+            &Principal::system("import"),
+            options(5),
+        )
+        .await
+        .unwrap();
+    reference.cleanup().await;
+    assert_eq!(expected.rejected.len(), 42, "{expected:?}");
+
+    // A cache of 4 events: nearly every stream is dropped and read back.
+    let app = App::from_store(store.clone());
+    let small = ImportOptions {
+        cache_events: 4,
+        ..options(5)
+    };
+    let report = app
+        .import_jsonl(
+            BufReader::new(Cursor::new(text)),
+            &Principal::system("import"),
+            small,
+        )
+        .await
+        .unwrap();
+    assert_eq!(report, expected);
+    assert_eq!(store.head_position().await.unwrap(), 60);
+    assert!(report
+        .rejected
+        .iter()
+        .filter(|r| r.reason.contains("same commandId as line 81"))
+        .map(|r| r.line)
+        .eq([101, 102]));
 }

@@ -117,6 +117,10 @@ pub struct ImportArgs {
     /// Events per append transaction.
     #[arg(long, env = "SEGUIMIENTO_IMPORT_CHUNK", default_value_t = seguimiento_app::import::DEFAULT_CHUNK_EVENTS)]
     pub chunk: usize,
+    /// Events of stream history kept in memory to validate lines; past it the least
+    /// recently used streams are dropped and read again from the database when needed.
+    #[arg(long, env = "SEGUIMIENTO_IMPORT_CACHE_EVENTS", default_value_t = seguimiento_app::import::DEFAULT_CACHE_EVENTS)]
+    pub cache_events: usize,
     /// Subject recorded as actor for lines without one.
     #[arg(long, default_value = "import")]
     pub actor: String,

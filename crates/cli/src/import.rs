@@ -60,7 +60,7 @@ pub async fn run_import(
     app: &App,
     source: ImportSource,
     principal: &Principal,
-    chunk_events: usize,
+    (chunk_events, cache_events): (usize, usize),
     label: &str,
 ) -> anyhow::Result<ImportReport> {
     let lines = match &source {
@@ -76,6 +76,7 @@ pub async fn run_import(
     let options = ImportOptions {
         chunk_events,
         lines,
+        cache_events,
         on_progress: Some(&on_progress),
         stop: Some(stop.flag()),
     };
@@ -114,7 +115,14 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
     };
     let app = util::open(&args.db).await?;
     let principal = Principal::system(&args.actor);
-    let report = run_import(&app, source, &principal, args.chunk, "import").await?;
+    let report = run_import(
+        &app,
+        source,
+        &principal,
+        (args.chunk, args.cache_events),
+        "import",
+    )
+    .await?;
     let mut out = std::io::stdout().lock();
     if args.json {
         serde_json::to_writer_pretty(&mut out, &report)?;

@@ -95,7 +95,10 @@ async fn load_demo(app: &App) -> anyhow::Result<()> {
         app,
         crate::import::ImportSource::Lines(lines),
         &Principal::system("demo"),
-        seguimiento_app::import::DEFAULT_CHUNK_EVENTS,
+        (
+            seguimiento_app::import::DEFAULT_CHUNK_EVENTS,
+            seguimiento_app::import::DEFAULT_CACHE_EVENTS,
+        ),
         "demo",
     )
     .await?;
