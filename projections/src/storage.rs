@@ -264,7 +264,8 @@ pub async fn flush(
                     .push_bind(*doc);
             });
             q.push(UPSERT_CONFLICT);
-            q.build().execute(&mut *tx).await?;
+            let keep = seguimiento_eventstore::keep_prepared(chunk.len() * 4);
+            q.build().persistent(keep).execute(&mut *tx).await?;
         }
         for chunk in deletes.chunks(ROWS_PER_STATEMENT) {
             let mut q = sqlx::QueryBuilder::new(DELETE_ROWS);
@@ -277,7 +278,8 @@ pub async fn flush(
                 keys.push_bind(*key);
             }
             keys.push_unseparated(")");
-            q.build().execute(&mut *tx).await?;
+            let keep = seguimiento_eventstore::keep_prepared(chunk.len() + 2);
+            q.build().persistent(keep).execute(&mut *tx).await?;
         }
         let moved = sqlx::query(CAS_CHECKPOINT)
             .bind(projection)

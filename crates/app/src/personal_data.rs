@@ -15,7 +15,7 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Utc;
 use rand::RngCore;
-use seguimiento_eventstore::{on_pool, DbPool, EventStore, NewEvent};
+use seguimiento_eventstore::{keep_prepared, on_pool, DbPool, EventStore, NewEvent};
 use serde_json::{json, Value};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
@@ -63,7 +63,10 @@ impl KeyVault {
                     ids.push_bind(*c);
                 }
                 qb.push(")");
-                qb.build_query_as().fetch_all(p).await
+                qb.build_query_as()
+                    .persistent(keep_prepared(chunk.len()))
+                    .fetch_all(p)
+                    .await
             })?;
             for (citizen, hex_key) in rows {
                 if let Some(key) = hex::decode(hex_key).ok().and_then(|k| k.try_into().ok()) {
@@ -106,7 +109,11 @@ impl KeyVault {
                     row.push_bind(*citizen).push_bind(key).push_bind(&now);
                 });
                 qb.push(" ON CONFLICT (citizen_id) DO NOTHING");
-                qb.build().execute(p).await.map(|r| r.rows_affected())
+                qb.build()
+                    .persistent(keep_prepared(chunk.len() * 3))
+                    .execute(p)
+                    .await
+                    .map(|r| r.rows_affected())
             })?;
         }
         keys.extend(self.find_all(&missing).await?);

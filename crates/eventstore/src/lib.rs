@@ -61,6 +61,16 @@ pub use types::{
 };
 pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
 
+/// Whether a statement built for one batch, with `binds` parameters, should stay prepared
+/// in the connection's statement cache (sqlx `Query::persistent`). A multi-row `VALUES` or
+/// an `IN` list shaped by its batch's size rarely comes back with exactly that size, and a
+/// big one is expensive to keep: SQLite holds each prepared statement's program in the
+/// process, and a bulk import used to fill the cache with statements of thousands of
+/// parameters (tens of MB). Small shapes are cheap and repeat (single-event appends).
+pub fn keep_prepared(binds: usize) -> bool {
+    binds <= 128
+}
+
 /// Runs the same sqlx code on whichever pool a [`DbPool`] holds. With runtime-checked
 /// queries and `$n` placeholders (which SQLite accepts too) most statements are identical
 /// on both backends; this saves writing the match at every call site.

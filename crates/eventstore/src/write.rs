@@ -258,7 +258,10 @@ impl WriteTx {
                              FROM events ORDER BY position DESC LIMIT 1)"
                         ));
                     }
-                    for row in qb.build().fetch_all(&mut **tx).await? {
+                    let binds = id_chunks.get(i).map_or(0, |c| c.len())
+                        + stream_chunks.get(i).map_or(0, |c| c.len());
+                    let query = qb.build().persistent(crate::keep_prepared(binds));
+                    for row in query.fetch_all(&mut **tx).await? {
                         let kind: i32 = row.try_get("kind")?;
                         found.add(kind, StoredRow::from_sqlite_at(&row, 1)?);
                     }
@@ -290,7 +293,10 @@ impl WriteTx {
                             .push_bind(r.prev_hash.as_str())
                             .push_bind(r.hash.as_str());
                     });
-                    qb.build().execute(&mut **tx).await?;
+                    // Full chunks share one shape, prepared once per connection.
+                    let keep =
+                        chunk.len() == SQLITE_INSERT_ROWS || crate::keep_prepared(chunk.len() * 12);
+                    qb.build().persistent(keep).execute(&mut **tx).await?;
                 }
                 Ok(())
             }
@@ -343,7 +349,9 @@ impl WriteTx {
                             .push_bind(head.to_string())
                             .push(") FROM (SELECT count(*) FROM ins) AS n");
                     }
-                    qb.build().execute(&mut **tx).await?;
+                    let keep =
+                        chunk.len() == PG_INSERT_ROWS || crate::keep_prepared(chunk.len() * 12);
+                    qb.build().persistent(keep).execute(&mut **tx).await?;
                 }
                 Ok(())
             }
