@@ -164,6 +164,8 @@ pub(crate) enum Cursor {
     Stream { stream: String, from_version: u64 },
     /// The global log with `position > after`, by position.
     All { after: u64 },
+    /// The global log with `after < position <= until`, by position.
+    Range { after: u64, until: u64 },
 }
 
 impl Cursor {
@@ -176,6 +178,10 @@ impl Cursor {
             },
             Cursor::All { .. } => Cursor::All {
                 after: row.position,
+            },
+            Cursor::Range { until, .. } => Cursor::Range {
+                after: row.position,
+                until: *until,
             },
         }
     }
@@ -199,6 +205,7 @@ pub(crate) async fn fetch_page(
     .filter_map(|(column, t)| t.map(|t| (column, hash::truncate_micros(t))))
     .collect();
     // Parameters: [stream,] start, bounds..., limit — numbered $n (`?n` on SQLite).
+    let mut end = None;
     let (key, start, mut sql) = match cursor {
         Cursor::Stream {
             stream,
@@ -213,8 +220,16 @@ pub(crate) async fn fetch_page(
             to_i64(*after)?,
             format!("SELECT {COLUMNS} FROM events WHERE position > $1"),
         ),
+        Cursor::Range { after, until } => {
+            end = Some(to_i64(*until)?);
+            (
+                None,
+                to_i64(*after)?,
+                format!("SELECT {COLUMNS} FROM events WHERE position > $1 AND position <= $2"),
+            )
+        }
     };
-    let mut n = if key.is_some() { 2 } else { 1 };
+    let mut n = if key.is_some() || end.is_some() { 2 } else { 1 };
     for (column, _) in &bounds {
         n += 1;
         sql.push_str(&format!(" AND {column} <= ${n}"));
@@ -236,6 +251,9 @@ pub(crate) async fn fetch_page(
                 q = q.bind(key);
             }
             q = q.bind(start);
+            if let Some(end) = end {
+                q = q.bind(end);
+            }
             for (_, t) in &bounds {
                 q = q.bind(hash::format_ts(*t));
             }
@@ -251,6 +269,9 @@ pub(crate) async fn fetch_page(
                 q = q.bind(key);
             }
             q = q.bind(start);
+            if let Some(end) = end {
+                q = q.bind(end);
+            }
             for (_, t) in &bounds {
                 q = q.bind(*t);
             }

@@ -438,11 +438,24 @@ impl EventStore {
         decode: fn(StoredRow) -> Result<T, StoreError>,
     ) -> BoxStream<'static, Result<T, StoreError>> {
         let (tx, rx) = tokio::sync::mpsc::channel::<Page<T>>(1);
-        let pool = self.inner.pool.clone();
+        let store = self.clone();
         tokio::spawn(async move {
+            let pool = &store.inner.pool;
             let mut cursor = Some(cursor);
-            while let Some(at) = cursor.take() {
-                let items = match fetch_page(&pool, &at, filter, limit).await {
+            // A long global read switches to reading by position range after its first
+            // full page (a `recorded_until` read usually ends long before the head).
+            let mut may_range = filter.recorded_until.is_none();
+            let mut first = true;
+            while let Some(mut at) = cursor.take() {
+                if let (Cursor::All { after }, true, false) = (&at, may_range, first) {
+                    may_range = false;
+                    match read_ranges(&store, *after, filter, limit, decode, &tx).await {
+                        Some(head) => at = Cursor::All { after: head },
+                        None => return,
+                    }
+                }
+                first = false;
+                let items = match fetch_page(pool, &at, filter, limit).await {
                     Ok(rows) => {
                         if rows.len() >= limit {
                             cursor = rows.last().map(|r| at.after_row(r));
@@ -628,6 +641,51 @@ struct SubState {
 }
 
 /// What the read-ahead task of [`EventStore::paged`] hands over.
+/// Reads the log from `after` up to the current head in pages of known position ranges
+/// (positions are dense), two at a time on two connections, so the database's work for one
+/// page overlaps the decoding of the other. Returns the head to continue from, or `None`
+/// when the read is over (an error was sent and the read ended, or the reader went away).
+async fn read_ranges<T: Send + 'static>(
+    store: &EventStore,
+    after: u64,
+    filter: LogFilter,
+    limit: usize,
+    decode: fn(StoredRow) -> Result<T, StoreError>,
+    tx: &tokio::sync::mpsc::Sender<Page<T>>,
+) -> Option<u64> {
+    let head = match store.head_position().await {
+        Ok(head) => head,
+        Err(e) => {
+            let _ = tx.send(Page::Items(vec![Err(e)])).await;
+            let _ = tx.send(Page::End).await;
+            return None;
+        }
+    };
+    let pool = &store.inner.pool;
+    let step = limit as u64;
+    let ranges = (after..head).step_by(limit).map(|a| Cursor::Range {
+        after: a,
+        until: a.saturating_add(step).min(head),
+    });
+    let mut pages = stream::iter(ranges)
+        .map(|at| async move { fetch_page(pool, &at, filter, limit).await })
+        .buffered(2);
+    while let Some(page) = pages.next().await {
+        let (items, failed) = match page {
+            Ok(rows) => decode_all(rows, decode),
+            Err(e) => (vec![Err(e)], true),
+        };
+        if tx.send(Page::Items(items)).await.is_err() {
+            return None;
+        }
+        if failed {
+            let _ = tx.send(Page::End).await;
+            return None;
+        }
+    }
+    Some(after.max(head))
+}
+
 enum Page<T> {
     Items(Vec<Result<T, StoreError>>),
     End,

@@ -22,6 +22,7 @@ seguimiento_eventstore::store_tests!(
     expected_version_mismatches_are_typed_conflicts,
     as_of_reads_only_events_recorded_by_then,
     read_all_pages_through_a_log_larger_than_one_batch,
+    reads_during_appends_see_a_dense_prefix_up_to_their_start,
     readers_that_stop_early_leave_the_store_usable,
     raw_reads_match_full_reads_and_apply_both_time_bounds,
     concurrent_writers_on_one_stream_get_dense_versions_and_typed_conflicts,
@@ -435,6 +436,32 @@ async fn read_all_pages_through_a_log_larger_than_one_batch(store: EventStore) {
         .await
         .expect("past head");
     assert!(none.is_empty());
+}
+
+/// Long reads fetch pages by position range, two at a time: while writers keep appending,
+/// every read is still the dense log from 1 up to at least the head it started at.
+async fn reads_during_appends_see_a_dense_prefix_up_to_their_start(store: EventStore) {
+    append_one_by_one(&store, 30).await;
+    let writer = {
+        let store = store.clone();
+        tokio::spawn(async move { append_one_by_one(&store, 120).await })
+    };
+    for _ in 0..20 {
+        let head = store.head_position().await.expect("head");
+        let positions: Vec<u64> = store
+            .read_all_raw(0, LogFilter::default(), 4)
+            .map_ok(|e| e.position)
+            .try_collect()
+            .await
+            .expect("read_all_raw");
+        let n = positions.len() as u64;
+        assert!(
+            n >= head,
+            "read {n} events, the head was {head} when it started"
+        );
+        assert_eq!(positions, (1..=n).collect::<Vec<_>>());
+    }
+    writer.await.expect("writer");
 }
 
 /// Reads fetch their next page ahead, on a task of their own: a reader that stops after a
