@@ -516,8 +516,8 @@ impl<'a> Workspace<'a> {
         }
         // Appended before the cache can drop it: reloading it must read the store.
         self.existing.insert(stream.to_owned());
-        self.cached_events += events.len();
         if let Some(c) = self.streams.get_mut(stream) {
+            self.cached_events += events.len();
             c.push(ids, events);
         }
     }

@@ -640,7 +640,6 @@ struct SubState {
     done: bool,
 }
 
-/// What the read-ahead task of [`EventStore::paged`] hands over.
 /// Reads the log from `after` up to the current head in pages of known position ranges
 /// (positions are dense), two at a time on two connections, so the database's work for one
 /// page overlaps the decoding of the other. Returns the head to continue from, or `None`
@@ -686,6 +685,7 @@ async fn read_ranges<T: Send + 'static>(
     Some(after.max(head))
 }
 
+/// What the read-ahead task of [`EventStore::paged`] hands over.
 enum Page<T> {
     Items(Vec<Result<T, StoreError>>),
     End,
