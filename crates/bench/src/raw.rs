@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use seguimiento_eventstore::hash::{canonical_json, format_ts, truncate_micros};
+use seguimiento_eventstore::write::copy_escape;
 use seguimiento_eventstore::DbPool;
 use sqlx::Row as _;
 use uuid::Uuid;
@@ -230,19 +231,8 @@ pub async fn insert_bulk(pool: &DbPool, rows: &[RawRow], tx_rows: usize) -> anyh
     Ok(())
 }
 
-/// COPY text format: tab-separated, `\\`, tab and newline escaped.
+/// COPY text format: tab-separated, fields escaped as the store escapes them.
 fn copy_text(rows: &[RawRow]) -> String {
-    fn esc(out: &mut String, s: &str) {
-        for c in s.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c => out.push(c),
-            }
-        }
-    }
     let mut out = String::with_capacity(rows.len() * 600);
     for r in rows {
         let fields = [
@@ -263,7 +253,7 @@ fn copy_text(rows: &[RawRow]) -> String {
             if i > 0 {
                 out.push('\t');
             }
-            esc(&mut out, f);
+            copy_escape(&mut out, f);
         }
         out.push('\n');
     }

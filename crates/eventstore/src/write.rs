@@ -374,42 +374,45 @@ fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError> {
         .collect()
 }
 
-/// PostgreSQL `COPY` text format: tab-separated columns, one line per row, with `\`, tab,
-/// newline and carriage return escaped. Timestamps in the store's RFC 3339 format.
-fn copy_text(rows: &[StoredRow]) -> Result<String, StoreError> {
-    fn esc(out: &mut String, s: &str) {
-        for c in s.chars() {
-            match c {
-                '\\' => out.push_str("\\\\"),
-                '\t' => out.push_str("\\t"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                c => out.push(c),
-            }
+/// Appends `s` to `out` as one field of PostgreSQL's `COPY` text format: `\`, tab, newline
+/// and carriage return escaped.
+pub fn copy_escape(out: &mut String, s: &str) {
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\t' => out.push_str("\\t"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            c => out.push(c),
         }
     }
+}
+
+/// PostgreSQL `COPY` text format: tab-separated columns, one line per row, fields escaped
+/// by [`copy_escape`]. Timestamps in the store's RFC 3339 format.
+fn copy_text(rows: &[StoredRow]) -> Result<String, StoreError> {
     use std::fmt::Write as _;
     let mut out = String::with_capacity(rows.iter().map(|r| r.payload.len() + 400).sum());
     for r in rows {
         let (position, version) = (to_i64(r.position)?, to_i64(r.version)?);
         // Writing to a String cannot fail.
         let _ = write!(out, "{position}\t{}\t", r.id.hyphenated());
-        esc(&mut out, &r.stream);
+        copy_escape(&mut out, &r.stream);
         let _ = write!(out, "\t{version}\t");
-        esc(&mut out, &r.event_type);
+        copy_escape(&mut out, &r.event_type);
         let _ = write!(out, "\t{}\t", r.schema_version);
-        esc(&mut out, &r.payload);
+        copy_escape(&mut out, &r.payload);
         out.push('\t');
-        esc(&mut out, &r.metadata);
+        copy_escape(&mut out, &r.metadata);
         let _ = write!(
             out,
             "\t{}\t{}\t",
             hash::format_ts(r.recorded_at),
             hash::format_ts(r.effective_at)
         );
-        esc(&mut out, &r.prev_hash);
+        copy_escape(&mut out, &r.prev_hash);
         out.push('\t');
-        esc(&mut out, &r.hash);
+        copy_escape(&mut out, &r.hash);
         out.push('\n');
     }
     Ok(out)
