@@ -2,7 +2,7 @@
 
 use std::time::Duration;
 
-use seguimiento_app::{App, Role};
+use seguimiento_app::{App, CreatedToken, Role};
 use seguimiento_eventstore::{on_pool, EventStore};
 
 // Current-thread runtime: the TTL test pauses tokio's clock.
@@ -25,14 +25,26 @@ async fn revoke_elsewhere(store: &EventStore, id: &str) {
     .expect("revoking directly");
 }
 
+async fn create(app: &App, role: Role, subject: &str) -> CreatedToken {
+    app.tokens()
+        .create(role, None, subject)
+        .await
+        .expect("create")
+}
+
+/// Whether the token authenticates (a database error fails the test).
+async fn accepted(app: &App, secret: &str) -> bool {
+    app.tokens()
+        .authenticate(secret)
+        .await
+        .expect("auth")
+        .is_some()
+}
+
 async fn a_revocation_through_any_clone_ends_a_cached_token_at_once(store: EventStore) {
     let app = App::from_store(store);
     app.tokens().set_cache_ttl(Duration::from_secs(3600));
-    let token = app
-        .tokens()
-        .create(Role::Viewer, None, "dash")
-        .await
-        .expect("create");
+    let token = create(&app, Role::Viewer, "dash").await;
     let who = app
         .tokens()
         .authenticate(&token.secret)
@@ -52,26 +64,12 @@ async fn a_cached_token_is_trusted_until_its_ttl_then_looked_up_again(store: Eve
     let app = App::from_store(store.clone());
     let ttl = Duration::from_secs(5);
     app.tokens().set_cache_ttl(ttl);
-    let token = app
-        .tokens()
-        .create(Role::Auditor, None, "audit")
-        .await
-        .expect("create");
-    assert!(app
-        .tokens()
-        .authenticate(&token.secret)
-        .await
-        .expect("auth")
-        .is_some());
+    let token = create(&app, Role::Auditor, "audit").await;
+    assert!(accepted(&app, &token.secret).await);
     revoke_elsewhere(&store, &token.id).await;
     // Within the TTL the verification is reused: this is the documented revocation
     // latency for revocations made by another process.
-    assert!(app
-        .tokens()
-        .authenticate(&token.secret)
-        .await
-        .expect("auth")
-        .is_some());
+    assert!(accepted(&app, &token.secret).await);
     tokio::time::pause();
     tokio::time::advance(ttl + Duration::from_millis(1)).await;
     tokio::time::resume();
@@ -83,17 +81,8 @@ async fn a_cached_token_is_trusted_until_its_ttl_then_looked_up_again(store: Eve
 
 async fn without_a_ttl_every_lookup_reads_the_database(store: EventStore) {
     let app = App::from_store(store.clone());
-    let token = app
-        .tokens()
-        .create(Role::Viewer, None, "dash")
-        .await
-        .expect("create");
-    assert!(app
-        .tokens()
-        .authenticate(&token.secret)
-        .await
-        .expect("auth")
-        .is_some());
+    let token = create(&app, Role::Viewer, "dash").await;
+    assert!(accepted(&app, &token.secret).await);
     revoke_elsewhere(&store, &token.id).await;
     assert_eq!(
         app.tokens().authenticate(&token.secret).await.ok(),
@@ -108,11 +97,7 @@ async fn unknown_and_revoked_tokens_are_never_cached_as_valid(store: EventStore)
     for _ in 0..2 {
         assert_eq!(app.tokens().authenticate(unknown).await.ok(), Some(None));
     }
-    let token = app
-        .tokens()
-        .create(Role::Viewer, None, "dash")
-        .await
-        .expect("create");
+    let token = create(&app, Role::Viewer, "dash").await;
     assert!(app.tokens().revoke(&token.id).await.expect("revoke"));
     for _ in 0..2 {
         assert_eq!(
