@@ -206,7 +206,9 @@ async fn late_status_change(store: EventStore) {
     let mut create = op(&sim, (0, 1, 1, 0));
     create.effective_at = now - TimeDelta::days(60);
     if let Command::CreateAgreement(i) = &mut create.command {
-        i.issued_on = (now - TimeDelta::days(60)).date_naive();
+        // A day before the command: the date's Sonora midnight (07:00 UTC) must not fall
+        // after the command's instant, which it would between 00:00 and 07:00 UTC.
+        i.issued_on = (now - TimeDelta::days(61)).date_naive();
         i.due_on = None;
     }
     events.extend(sim.execute(&create).expect("create"));
