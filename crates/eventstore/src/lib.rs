@@ -12,7 +12,9 @@
 //! - **Global order.** Positions are 1-based, dense and strictly increasing *in commit order*
 //!   on both backends, so a reader tailing `position > n` never skips an event that commits
 //!   later with a smaller number (PostgreSQL: positions are assigned under a
-//!   transaction-scoped advisory lock, see [`write`](mod@write); SQLite: one writer at a time).
+//!   transaction-scoped advisory lock, see [`write`](mod@write); SQLite: one writer at a time;
+//!   small appends planned from cached heads insert only if the log head has not moved, and
+//!   collide on the primary key with any concurrent writer).
 //! - **Atomicity.** An [`append`](EventStore::append) or a whole
 //!   [`append_batch`](EventStore::append_batch) is one transaction: all or nothing.
 //! - **Envelope.** `recorded_at` is set by the store (UTC, truncated to microseconds so both
@@ -38,6 +40,7 @@
 //! - [`types`] — the envelope contract (`NewEvent`, `RecordedEvent`, ...).
 //! - `store` — [`EventStore`], [`Backend`], [`DbPool`]: connect, reads, subscriptions.
 //! - [`write`](mod@write) — the append path (planning, locking, multi-row insert).
+//! - `heads` — small appends planned from cached heads, one statement each.
 //! - [`hash`] — canonical JSON, timestamp format, the event hash.
 //! - `verify` — hash-chain verification.
 //! - [`error`] — [`StoreError`].
@@ -45,6 +48,7 @@
 
 pub mod error;
 pub mod hash;
+mod heads;
 mod row;
 mod store;
 #[cfg(feature = "testing")]

@@ -16,6 +16,7 @@ use tokio::sync::{oneshot, watch, Mutex};
 use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
+use crate::heads::HeadCache;
 use crate::row::{fetch_page, Cursor, StoredRow};
 use crate::types::{
     AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
@@ -66,6 +67,9 @@ struct Inner {
     wake: watch::Sender<u64>,
     /// PostgreSQL: the LISTEN task feeding `wake`.
     listener: StdMutex<Option<JoinHandle<()>>>,
+    /// Log and stream heads as this process last wrote them (see [`heads`](crate::heads)). Only the
+    /// leader touches it.
+    heads: StdMutex<HeadCache>,
 }
 
 impl Drop for Inner {
@@ -163,6 +167,7 @@ impl EventStore {
                 leader: Arc::new(Mutex::new(())),
                 wake,
                 listener: StdMutex::new(None),
+                heads: StdMutex::new(HeadCache::default()),
             }),
         };
         if let DbPool::Postgres(pool) = &store.inner.pool {
@@ -358,6 +363,9 @@ impl EventStore {
         &self,
         requests: &[&Prepared],
     ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
+        if let Some(results) = self.try_cached_write(requests).await? {
+            return Ok(results);
+        }
         let mut tx = match &self.inner.pool {
             DbPool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             DbPool::Postgres(pool) => {
@@ -366,10 +374,42 @@ impl EventStore {
         };
         let outcome = write::write_group(&mut tx, requests).await?;
         tx.commit().await?;
+        self.lock_heads()?.after_full_write(&outcome);
         if outcome.new_head.is_some() {
             bump(&self.inner.wake);
         }
         Ok(outcome.results)
+    }
+
+    /// The one-statement write of a small group planned from the head cache, or `None` if
+    /// the group needs the full path (see [`heads`](crate::heads)).
+    async fn try_cached_write(
+        &self,
+        requests: &[&Prepared],
+    ) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, StoreError> {
+        let Some(plan) = self.lock_heads()?.plan(requests) else {
+            return Ok(None);
+        };
+        match plan.insert_if_unchanged(&self.inner.pool).await {
+            Ok(true) => {
+                let results = self.lock_heads()?.after_cached_write(plan);
+                bump(&self.inner.wake);
+                Ok(Some(results))
+            }
+            Ok(false) => Ok(None),
+            Err(e) => {
+                // Nothing was written (one autocommit statement); the full path decides.
+                tracing::debug!(error = %e, "cached append refused; taking the full path");
+                Ok(None)
+            }
+        }
+    }
+
+    fn lock_heads(&self) -> Result<std::sync::MutexGuard<'_, HeadCache>, StoreError> {
+        self.inner
+            .heads
+            .lock()
+            .map_err(|_| StoreError::Corrupt("head cache poisoned by a panic".into()))
     }
 
     /// Events of `stream` with `version >= from_version`, in version order, optionally only

@@ -63,6 +63,15 @@ impl TestDb {
         }
     }
 
+    /// A URL for another [`EventStore`] on the same database (a second process, say).
+    pub fn url(&self) -> Result<String, StoreError> {
+        match &self.resource {
+            Resource::SqliteFile(p) => Ok(format!("sqlite://{}", p.display())),
+            Resource::PgDatabase { admin_url, name } => replace_database(admin_url, name),
+            Resource::Nothing => Err(StoreError::InvalidInput("database already removed".into())),
+        }
+    }
+
     /// Closes the store and removes the database.
     pub async fn cleanup(mut self) {
         self.store.close().await;

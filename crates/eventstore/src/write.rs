@@ -28,6 +28,10 @@
 //! dense and a reader of `position > n` can never see `n+2` before `n+1` (no gaps to skip).
 //! `recorded_at` is non-decreasing along positions, so `as_of` reads are prefixes of the log.
 //!
+//! Small groups usually skip steps 1, 2 and the explicit transaction: they are planned from
+//! the heads this process cached after its previous write and inserted by one statement that
+//! only inserts if the log head has not moved (see [`heads`](crate::heads)).
+//!
 //! Planning reads happen under the lock, so a doomed writer (stale expected version) is
 //! refused in memory without inserting anything. The unique keys `(stream, version)` and
 //! `id` still enforce optimistic concurrency and idempotency against anything that writes
@@ -37,6 +41,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use sqlx::query_builder::Separated;
 use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
@@ -95,14 +100,14 @@ pub(crate) struct PreparedEvent {
 }
 
 pub(crate) struct PreparedEntry {
-    stream: String,
-    expected: ExpectedVersion,
+    pub stream: String,
+    pub expected: ExpectedVersion,
     events: Vec<PreparedEvent>,
 }
 
 /// One append request (an `append` or a whole `append_batch`): all or nothing.
 pub(crate) struct Prepared {
-    entries: Vec<PreparedEntry>,
+    pub entries: Vec<PreparedEntry>,
 }
 
 impl Prepared {
@@ -279,20 +284,7 @@ impl WriteTx {
                     let ints = sql_ints(chunk)?;
                     let mut qb =
                         QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
-                    qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
-                        b.push_bind(pos)
-                            .push_bind(r.id.hyphenated().to_string())
-                            .push_bind(r.stream.as_str())
-                            .push_bind(ver)
-                            .push_bind(r.event_type.as_str())
-                            .push_bind(r.schema_version)
-                            .push_bind(r.payload.as_str())
-                            .push_bind(r.metadata.as_str())
-                            .push_bind(hash::format_ts(r.recorded_at))
-                            .push_bind(hash::format_ts(r.effective_at))
-                            .push_bind(r.prev_hash.as_str())
-                            .push_bind(r.hash.as_str());
-                    });
+                    qb.push_values(chunk.iter().zip(ints), bind_sqlite_row);
                     // Full chunks share one shape, prepared once per connection.
                     let keep =
                         chunk.len() == SQLITE_INSERT_ROWS || crate::keep_prepared(chunk.len() * 12);
@@ -328,20 +320,7 @@ impl WriteTx {
                     } else {
                         format!("INSERT INTO events ({COLUMNS}) ")
                     });
-                    qb.push_values(chunk.iter().zip(ints), |mut b, (r, (pos, ver))| {
-                        b.push_bind(pos)
-                            .push_bind(r.id)
-                            .push_bind(r.stream.as_str())
-                            .push_bind(ver)
-                            .push_bind(r.event_type.as_str())
-                            .push_bind(r.schema_version)
-                            .push_bind(r.payload.as_str())
-                            .push_bind(r.metadata.as_str())
-                            .push_bind(r.recorded_at)
-                            .push_bind(r.effective_at)
-                            .push_bind(r.prev_hash.as_str())
-                            .push_bind(r.hash.as_str());
-                    });
+                    qb.push_values(chunk.iter().zip(ints), bind_pg_row);
                     if i == last {
                         qb.push(" RETURNING 1) SELECT pg_notify(")
                             .push_bind(NOTIFY_CHANNEL)
@@ -367,8 +346,46 @@ impl WriteTx {
     }
 }
 
+/// Binds one row's values, in [`COLUMNS`] order, into a SQLite multi-row `VALUES`.
+pub(crate) fn bind_sqlite_row<'a>(
+    mut b: Separated<'_, 'a, Sqlite, &'static str>,
+    (r, (pos, ver)): (&'a StoredRow, (i64, i64)),
+) {
+    b.push_bind(pos)
+        .push_bind(r.id.hyphenated().to_string())
+        .push_bind(r.stream.as_str())
+        .push_bind(ver)
+        .push_bind(r.event_type.as_str())
+        .push_bind(r.schema_version)
+        .push_bind(r.payload.as_str())
+        .push_bind(r.metadata.as_str())
+        .push_bind(hash::format_ts(r.recorded_at))
+        .push_bind(hash::format_ts(r.effective_at))
+        .push_bind(r.prev_hash.as_str())
+        .push_bind(r.hash.as_str());
+}
+
+/// Binds one row's values, in [`COLUMNS`] order, into a PostgreSQL multi-row `VALUES`.
+pub(crate) fn bind_pg_row<'a>(
+    mut b: Separated<'_, 'a, Postgres, &'static str>,
+    (r, (pos, ver)): (&'a StoredRow, (i64, i64)),
+) {
+    b.push_bind(pos)
+        .push_bind(r.id)
+        .push_bind(r.stream.as_str())
+        .push_bind(ver)
+        .push_bind(r.event_type.as_str())
+        .push_bind(r.schema_version)
+        .push_bind(r.payload.as_str())
+        .push_bind(r.metadata.as_str())
+        .push_bind(r.recorded_at)
+        .push_bind(r.effective_at)
+        .push_bind(r.prev_hash.as_str())
+        .push_bind(r.hash.as_str());
+}
+
 /// (position, version) of each row as SQL integers, checked before building a statement.
-fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError> {
+pub(crate) fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError> {
     rows.iter()
         .map(|r| Ok((to_i64(r.position)?, to_i64(r.version)?)))
         .collect()
@@ -424,6 +441,17 @@ pub(crate) struct GroupOutcome {
     pub results: Vec<Result<Vec<AppendResult>, StoreError>>,
     /// New log head if anything was inserted.
     pub new_head: Option<u64>,
+    /// What the write knows of the log once committed, for the [`HeadCache`]:
+    /// the log head its lookup found, and the log and stream heads after it.
+    pub seen_log_head: u64,
+    pub known: Known,
+}
+
+/// Heads known exactly after a write: the log head (position, the earliest `recorded_at`
+/// the next event may take) and the `(version, hash)` heads of the streams it touched.
+pub(crate) struct Known {
+    pub log_head: LogHead,
+    pub heads: HashMap<String, (u64, String)>,
 }
 
 fn check_expected(
@@ -489,14 +517,59 @@ fn same_content(row: &StoredRow, stream: &str, ev: &PreparedEvent) -> bool {
 
 /// The log as the group's planning sees it: what is stored plus the rows of the requests
 /// planned so far.
-struct LogState {
-    existing: HashMap<Uuid, StoredRow>,
-    heads: HashMap<String, (u64, String)>,
+pub(crate) struct LogState {
+    pub existing: HashMap<Uuid, StoredRow>,
+    pub heads: HashMap<String, (u64, String)>,
     /// Rows to insert, in position order.
-    rows: Vec<StoredRow>,
+    pub rows: Vec<StoredRow>,
     /// Position of the last row (stored or planned).
-    position: u64,
-    recorded_at: DateTime<Utc>,
+    pub position: u64,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl LogState {
+    /// Planning starts from the log head (position and its `recorded_at`) at `now`.
+    pub fn new(
+        existing: HashMap<Uuid, StoredRow>,
+        heads: HashMap<String, (u64, String)>,
+        log_head: LogHead,
+    ) -> Self {
+        let now = hash::truncate_micros(Utc::now());
+        LogState {
+            existing,
+            heads,
+            rows: Vec::new(),
+            position: log_head.position,
+            recorded_at: match log_head.recorded_at {
+                Some(t) if t > now => t,
+                _ => now,
+            },
+        }
+    }
+
+    /// Plans the requests in order (see [`plan_request`]).
+    pub fn plan(&mut self, requests: &[&Prepared]) -> Vec<Result<Vec<AppendResult>, StoreError>> {
+        requests.iter().map(|req| plan_request(self, req)).collect()
+    }
+
+    /// What is known once the planned rows are committed.
+    pub fn known(self) -> Known {
+        Known {
+            log_head: LogHead {
+                position: self.position,
+                recorded_at: Some(self.recorded_at),
+            },
+            heads: self.heads,
+        }
+    }
+}
+
+/// The last position of the log (0: empty) and the `recorded_at` the next event may not
+/// precede.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LogHead {
+    pub position: u64,
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 /// Plans one request against `state`; on success adds its rows to `state`, on failure
@@ -625,31 +698,27 @@ pub(crate) async fn write_group(
         }
     }
     let found = tx.lookup(&ids, &streams).await?;
-    let now = hash::truncate_micros(Utc::now());
-    let mut state = LogState {
-        existing: found.existing,
-        heads: found.heads,
-        rows: Vec::new(),
-        position: found.log_head,
-        recorded_at: match found.log_head_at {
-            Some(t) if t > now => t,
-            _ => now,
+    let seen_log_head = found.log_head;
+    let mut state = LogState::new(
+        found.existing,
+        found.heads,
+        LogHead {
+            position: found.log_head,
+            recorded_at: found.log_head_at,
         },
+    );
+    let results = state.plan(requests);
+    let new_head = if state.rows.is_empty() {
+        None
+    } else {
+        tx.insert(&state.rows, state.position).await?;
+        Some(state.position)
     };
-    let results: Vec<_> = requests
-        .iter()
-        .map(|req| plan_request(&mut state, req))
-        .collect();
-    if state.rows.is_empty() {
-        return Ok(GroupOutcome {
-            results,
-            new_head: None,
-        });
-    }
-    tx.insert(&state.rows, state.position).await?;
     Ok(GroupOutcome {
         results,
-        new_head: Some(state.position),
+        new_head,
+        seen_log_head,
+        known: state.known(),
     })
 }
 

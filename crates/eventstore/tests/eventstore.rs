@@ -1220,7 +1220,7 @@ async fn two_stores_on_one_sqlite_file_append_concurrently() {
     let db = seguimiento_eventstore::testing::sqlite_store()
         .await
         .expect("sqlite store");
-    let url = format!("sqlite://{}", db.name());
+    let url = db.url().expect("url");
     two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
     db.cleanup().await;
 }
@@ -1233,11 +1233,7 @@ async fn two_stores_on_one_postgres_database_append_concurrently() {
     else {
         return;
     };
-    let admin = std::env::var("TEST_DATABASE_URL").expect("set when pg_store returns a store");
-    let (server, _) = admin
-        .rsplit_once('/')
-        .expect("a database path in TEST_DATABASE_URL");
-    let url = format!("{server}/{}", db.name());
+    let url = db.url().expect("url");
     two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
     db.cleanup().await;
 }

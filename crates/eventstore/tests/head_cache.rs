@@ -1,0 +1,253 @@
+//! Appends planned from this process's cached heads (`heads` module) stay correct when
+//! another handle (another process) writes the same database: stale heads are detected,
+//! streams created elsewhere are not taken for new, retries stay idempotent. Each scenario
+//! runs on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, with two store handles.
+
+use futures::TryStreamExt;
+use seguimiento_eventstore::testing::{pg_store, sqlite_store, TestDb};
+use seguimiento_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
+use serde_json::json;
+use uuid::Uuid;
+
+fn ev(i: u64) -> NewEvent {
+    NewEvent {
+        id: Uuid::new_v4(),
+        event_type: "E".into(),
+        schema_version: 1,
+        payload: json!({ "i": i }),
+        metadata: Metadata {
+            actor: "tester".into(),
+            correlation_id: None,
+            causation_id: None,
+        },
+        effective_at: None,
+    }
+}
+
+async fn append(
+    store: &EventStore,
+    stream: &str,
+    expected: ExpectedVersion,
+    i: u64,
+) -> Result<u64, StoreError> {
+    store
+        .append(stream, expected, vec![ev(i)])
+        .await
+        .map(|r| r.last_version)
+}
+
+/// The whole log is dense, time-ordered and its hash chains verify.
+async fn assert_log_sound(store: &EventStore, events: u64) {
+    let all: Vec<_> = store
+        .read_all(0, None, 100)
+        .try_collect()
+        .await
+        .expect("read");
+    assert_eq!(
+        all.iter().map(|e| e.position).collect::<Vec<_>>(),
+        (1..=events).collect::<Vec<_>>()
+    );
+    assert!(all.windows(2).all(|w| w[0].recorded_at <= w[1].recorded_at));
+    let report = store.verify(None).await.expect("verify");
+    assert_eq!(report.events_checked, events);
+    assert_eq!(report.first_broken, None);
+}
+
+/// Appends after another handle wrote the same stream see its events: the cached head
+/// of `s` is stale, and must neither win a conflict it should lose nor break the chain.
+async fn writes_by_another_handle_invalidate_cached_heads(a: EventStore, b: EventStore) {
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("a0"),
+        0
+    );
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::Exact(0), 1)
+            .await
+            .expect("a1"),
+        1
+    );
+    assert_eq!(
+        append(&b, "s", ExpectedVersion::Exact(1), 2)
+            .await
+            .expect("b2"),
+        2
+    );
+    assert_eq!(
+        append(&b, "t", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("b t"),
+        0
+    );
+    match append(&a, "s", ExpectedVersion::Exact(1), 3).await {
+        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, Some(2)),
+        other => panic!("expected a conflict at version 2, got {other:?}"),
+    }
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::Exact(2), 3)
+            .await
+            .expect("a3"),
+        3
+    );
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::Any, 4).await.expect("a4"),
+        4
+    );
+    // And the other way round: b's cache is now stale.
+    assert_eq!(
+        append(&b, "s", ExpectedVersion::Any, 5).await.expect("b5"),
+        5
+    );
+    assert_eq!(
+        append(&a, "t", ExpectedVersion::Exact(0), 1)
+            .await
+            .expect("a t"),
+        1
+    );
+    assert_log_sound(&a, 8).await;
+}
+
+/// Two appends polled together are written as one group, planned together from the cache.
+/// After another handle wrote `s`, the group's insert into `u` succeeds, so its answer for
+/// `s` must come from `s`'s real head, not from the head cached before that foreign write.
+async fn a_group_never_answers_from_heads_another_handle_changed(a: EventStore, b: EventStore) {
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("a s"),
+        0
+    );
+    assert_eq!(
+        append(&b, "s", ExpectedVersion::Exact(0), 1)
+            .await
+            .expect("b s"),
+        1
+    );
+    // A full write by `a` (its log head moved): it learns the new log head.
+    assert_eq!(
+        append(&a, "t", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("a t"),
+        0
+    );
+    let (u, s) = futures::join!(
+        append(&a, "u", ExpectedVersion::NoStream, 0),
+        append(&a, "s", ExpectedVersion::Exact(1), 2),
+    );
+    assert_eq!(u.expect("u"), 0);
+    assert_eq!(s.expect("s continues from the foreign write"), 2);
+    assert_log_sound(&a, 5).await;
+}
+
+/// A stream that existed before this handle's first write is not in its cache: appending
+/// to it as if new must be refused, and `Any` must continue it, not restart it.
+async fn streams_created_elsewhere_are_not_taken_for_new(a: EventStore, b: EventStore) {
+    assert_eq!(
+        append(&b, "old", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("b"),
+        0
+    );
+    // Fills a's cache (log head 2) without touching "old".
+    assert_eq!(
+        append(&a, "x", ExpectedVersion::NoStream, 0)
+            .await
+            .expect("x"),
+        0
+    );
+    match append(&a, "old", ExpectedVersion::NoStream, 1).await {
+        Err(StoreError::Conflict { actual, .. }) => assert_eq!(actual, Some(0)),
+        other => panic!("expected a conflict on an existing stream, got {other:?}"),
+    }
+    assert_eq!(
+        append(&a, "old", ExpectedVersion::Any, 1)
+            .await
+            .expect("any"),
+        1
+    );
+    assert_eq!(
+        append(&a, "fresh", ExpectedVersion::Any, 0)
+            .await
+            .expect("new"),
+        0
+    );
+    assert_log_sound(&a, 4).await;
+}
+
+/// A retried append (same event ids) answered from the cache path's fallback is the
+/// original outcome; the same id with other content is refused; nothing is written twice.
+async fn retries_of_cached_appends_stay_idempotent(a: EventStore, _b: EventStore) {
+    append(&a, "s", ExpectedVersion::NoStream, 0)
+        .await
+        .expect("a0");
+    let event = ev(1);
+    let first = a
+        .append("s", ExpectedVersion::Exact(0), vec![event.clone()])
+        .await
+        .expect("first");
+    let retry = a
+        .append("s", ExpectedVersion::Exact(0), vec![event.clone()])
+        .await
+        .expect("retry");
+    assert_eq!(retry, first);
+    let mut changed = event;
+    changed.payload = json!({ "i": 99 });
+    match a
+        .append("s", ExpectedVersion::Exact(1), vec![changed])
+        .await
+    {
+        Err(StoreError::IdempotencyMismatch { .. }) => {}
+        other => panic!("expected an idempotency mismatch, got {other:?}"),
+    }
+    assert_eq!(
+        append(&a, "s", ExpectedVersion::Exact(1), 2)
+            .await
+            .expect("a2"),
+        2
+    );
+    assert_log_sound(&a, 3).await;
+}
+
+async fn on(
+    db: TestDb,
+    scenario: fn(EventStore, EventStore) -> futures::future::BoxFuture<'static, ()>,
+) {
+    let other = EventStore::connect(&db.url().expect("url"))
+        .await
+        .expect("second handle");
+    scenario(db.store().clone(), other.clone()).await;
+    other.close().await;
+    db.cleanup().await;
+}
+
+macro_rules! two_handle_tests {
+    ($($name:ident),* $(,)?) => {$(
+        mod $name {
+            use super::*;
+
+            fn boxed(a: EventStore, b: EventStore) -> futures::future::BoxFuture<'static, ()> {
+                Box::pin(super::$name(a, b))
+            }
+
+            #[tokio::test]
+            async fn on_sqlite() {
+                on(sqlite_store().await.expect("sqlite store"), boxed).await;
+            }
+
+            #[tokio::test]
+            async fn on_postgres() {
+                if let Some(db) = pg_store().await.expect("postgres store") {
+                    on(db, boxed).await;
+                }
+            }
+        }
+    )*};
+}
+
+two_handle_tests!(
+    writes_by_another_handle_invalidate_cached_heads,
+    a_group_never_answers_from_heads_another_handle_changed,
+    streams_created_elsewhere_are_not_taken_for_new,
+    retries_of_cached_appends_stay_idempotent,
+);
