@@ -39,6 +39,8 @@ pub struct Params {
     /// The level closest to this many events runs figure 5.
     pub as_of_events: usize,
     pub source: Source,
+    /// Only these figures (all when empty).
+    pub only: Vec<u32>,
 }
 
 impl Params {
@@ -53,6 +55,7 @@ impl Params {
                 request_time: Duration::from_secs(3),
                 as_of_events: 2_000,
                 source: Source::Demo,
+                only: Vec::new(),
             },
             Size::Small => Params {
                 size,
@@ -63,6 +66,7 @@ impl Params {
                 request_time: Duration::from_secs(10),
                 as_of_events: 100_000,
                 source: Source::Gen,
+                only: Vec::new(),
             },
             Size::Full => Params {
                 size,
@@ -73,21 +77,39 @@ impl Params {
                 request_time: Duration::from_secs(15),
                 as_of_events: 300_000,
                 source: Source::Gen,
+                only: Vec::new(),
             },
         }
     }
 
-    /// The growth levels (1×, 4×, 16×): the largest is `events`.
-    pub fn levels(&self) -> [usize; 3] {
-        [self.events / 16, self.events / 4, self.events]
+    /// Is figure `n` measured in this run?
+    pub fn wants(&self, n: u32) -> bool {
+        self.only.is_empty() || self.only.contains(&n)
+    }
+
+    /// The growth levels (1×, 4×, 16×): the largest is `events`. Without figure 8 (or
+    /// figure 5 at a smaller level) only the largest is built.
+    pub fn levels(&self) -> Vec<usize> {
+        let all = [self.events / 16, self.events / 4, self.events];
+        if self.wants(8) {
+            return all.to_vec();
+        }
+        let as_of = self.closest_level(all);
+        all.into_iter()
+            .filter(|&l| l == self.events || (self.wants(5) && l == as_of))
+            .collect()
+    }
+
+    fn closest_level(&self, levels: [usize; 3]) -> usize {
+        levels
+            .into_iter()
+            .min_by_key(|l| l.abs_diff(self.as_of_events))
+            .unwrap_or(self.events)
     }
 
     /// The level that runs figure 5.
     pub fn as_of_level(&self) -> usize {
-        self.levels()
-            .into_iter()
-            .min_by_key(|l| l.abs_diff(self.as_of_events))
-            .unwrap_or(self.events)
+        self.closest_level([self.events / 16, self.events / 4, self.events])
     }
 }
 

@@ -46,6 +46,11 @@ struct Args {
     /// Override the number of events of the largest level.
     #[arg(long)]
     events: Option<usize>,
+    /// Measure only these figures (comma-separated numbers, e.g. `--only 1` or `--only 7`
+    /// with `--events 5000000`); the others are skipped, and so are the smaller levels
+    /// unless figure 8 (or 5) needs them.
+    #[arg(long, value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=8))]
+    only: Vec<u32>,
     /// The Markdown file to write (the section between the bench markers is replaced when
     /// present, so hand-written findings survive).
     #[arg(long, default_value = "BENCHMARKS.md")]
@@ -84,6 +89,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(s) = args.source {
         params.source = s;
     }
+    params.only = args.only.clone();
     if let Some(n) = args.events {
         params.events = n;
         params.as_of_events = params.as_of_events.min(n);
@@ -136,7 +142,11 @@ async fn main() -> anyhow::Result<()> {
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
         Machine::detect().markdown(),
         data.origin,
-        params.levels().map(|l| l.min(data.events.len())),
+        params
+            .levels()
+            .iter()
+            .map(|&l| l.min(data.events.len()))
+            .collect::<Vec<_>>(),
         durations.join(", "),
         report::table(&figures)
     );

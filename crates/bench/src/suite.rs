@@ -34,6 +34,18 @@ struct LevelCost {
     query_p50_ms: f64,
 }
 
+impl LevelCost {
+    /// A level whose costs this run did not measure.
+    fn unmeasured(events: usize) -> Self {
+        LevelCost {
+            events,
+            import_us: f64::NAN,
+            rebuild_us: f64::NAN,
+            query_p50_ms: f64::NAN,
+        }
+    }
+}
+
 /// Concurrency used for figure 8's query latency.
 const GROWTH_CLIENTS: usize = 16;
 
@@ -74,7 +86,9 @@ impl Suite<'_> {
             db.drop_db().await?;
             costs.push(result?);
         }
-        self.growth(&costs, &mut figures);
+        if self.params.wants(8) {
+            self.growth(&costs, &mut figures);
+        }
         figures.sort_by_key(|f| f.number);
         Ok(figures)
     }
@@ -89,11 +103,23 @@ impl Suite<'_> {
     ) -> anyhow::Result<LevelCost> {
         let n = events.len();
         let at = format!("{n} events");
+        let p = self.params;
+        // Figures 3 to 7 (and 8) need the log; 1 writes its own streams.
+        if !(2..=8).any(|f| p.wants(f)) {
+            if top && p.wants(1) {
+                self.append(store, events, figures).await?;
+            }
+            return Ok(LevelCost::unmeasured(n));
+        }
 
         log("  figure 2: import");
-        let raw_tps = import::raw_import(store, events).await?;
+        let raw_tps = if p.wants(2) || p.wants(8) {
+            import::raw_import(store, events).await?
+        } else {
+            f64::NAN
+        };
         let import_tps = import::store_import(store, events).await?;
-        if top {
+        if top && p.wants(2) {
             let streams = {
                 let mut s: Vec<&str> = events.iter().map(|e| e.stream.as_str()).collect();
                 s.sort_unstable();
@@ -116,39 +142,46 @@ impl Suite<'_> {
             );
         }
 
-        log("  figure 3: read + decode");
-        let raw_rps = read::raw_select(store).await?;
-        let (read_n, read_eps) = read::read_and_decode(store).await?;
-        anyhow::ensure!(read_n as usize == n, "read {read_n} events, expected {n}");
-        if top {
-            figures.push(
-                self.fig(
-                    3,
-                    format!("scan::decoded: read_all_raw + ProjectedEvent::decode_raw, read and decoded ahead ({at})"),
-                    "ev/s",
-                )
-                .value(read_eps)
-                .baseline(raw_rps, "raw streaming SELECT")
-                .target(Target::ratio_at_least(0.5)),
-            );
+        let (mut read_eps, mut rebuild_eps) = (f64::NAN, f64::NAN);
+        if [3, 4, 5].iter().any(|&f| p.wants(f)) {
+            log("  figure 3: read + decode");
+            let raw_rps = read::raw_select(store).await?;
+            let (read_n, eps) = read::read_and_decode(store).await?;
+            anyhow::ensure!(read_n as usize == n, "read {read_n} events, expected {n}");
+            read_eps = eps;
+            if top && p.wants(3) {
+                let what = format!(
+                    "scan::decoded: read_all_raw + ProjectedEvent::decode_raw, read and decoded \
+                     ahead ({at})"
+                );
+                figures.push(
+                    self.fig(3, what, "ev/s")
+                        .value(read_eps)
+                        .baseline(raw_rps, "raw streaming SELECT")
+                        .target(Target::ratio_at_least(0.5)),
+                );
+            }
         }
 
-        log("  figure 4: rebuild");
-        let (rebuild_eps, projections) = read::rebuild_all(store, n as u64).await?;
-        if top {
-            figures.push(
-                self.fig(
-                    4,
-                    format!("rebuild of all {projections} projections ({at})"),
-                    "ev/s",
-                )
-                .value(rebuild_eps)
-                .baseline(read_eps, "figure 3")
-                .target(Target::none().and_min_value(200_000.0)),
-            );
+        if p.wants(4) || p.wants(8) {
+            log("  figure 4: rebuild");
+            let (eps, projections) = read::rebuild_all(store, n as u64).await?;
+            rebuild_eps = eps;
+            if top && p.wants(4) {
+                figures.push(
+                    self.fig(
+                        4,
+                        format!("rebuild of all {projections} projections ({at})"),
+                        "ev/s",
+                    )
+                    .value(rebuild_eps)
+                    .baseline(read_eps, "figure 3")
+                    .target(Target::none().and_min_value(200_000.0)),
+                );
+            }
         }
 
-        if n == self.dataset.prefix(self.params.as_of_level()).len() {
+        if p.wants(5) && n == self.dataset.prefix(self.params.as_of_level()).len() {
             log("  figure 5: as-of semáforo");
             if let Some(mid) = self.dataset.mid_effective(n) {
                 let (secs, rows) = as_of::semaforo_at(store, mid).await?;
@@ -168,34 +201,44 @@ impl Suite<'_> {
             }
         }
 
-        log("  figure 6: GraphQL");
-        let api = graphql::start_api(store).await?;
-        let sample = api.sample().await?;
-        let base = graphql::start_baseline(sample).await?;
-        let base_target = load::Target {
-            url: base.url.clone(),
-            token: None,
-            body: graphql::body(),
-        };
-        let (max_req, max_time) = (self.params.requests, self.params.request_time);
-        let mut growth_p50 = 0.0;
-        let clients: &[usize] = if top { &[1, 16, 64] } else { &[GROWTH_CLIENTS] };
-        for &c in clients {
-            let (a, b) =
-                graphql::measure(&api.target(), &base_target, c, max_req, max_time).await?;
-            if c == GROWTH_CLIENTS {
-                growth_p50 = a.p50_ms;
+        let mut growth_p50 = f64::NAN;
+        if p.wants(6) || p.wants(7) || p.wants(8) {
+            log("  figure 6: GraphQL");
+            let api = graphql::start_api(store).await?;
+            let sample = api.sample().await?;
+            let base = graphql::start_baseline(sample).await?;
+            let base_target = load::Target {
+                url: base.url.clone(),
+                token: None,
+                body: graphql::body(),
+            };
+            let (max_req, max_time) = (self.params.requests, self.params.request_time);
+            let clients: &[usize] = if top && p.wants(6) {
+                &[1, 16, 64]
+            } else if p.wants(8) {
+                &[GROWTH_CLIENTS]
+            } else {
+                &[]
+            };
+            for &c in clients {
+                let (a, b) =
+                    graphql::measure(&api.target(), &base_target, c, max_req, max_time).await?;
+                if c == GROWTH_CLIENTS {
+                    growth_p50 = a.p50_ms;
+                }
+                if top {
+                    self.push_graphql(figures, c, &a, &b, &at);
+                }
             }
-            if top {
-                self.push_graphql(figures, c, &a, &b, &at);
+            let token = api.token.clone();
+            base.stop().await?;
+            api.stop().await?;
+
+            if top && p.wants(7) {
+                self.rss(url, &token, figures, &at).await?;
             }
         }
-        let token = api.token.clone();
-        base.stop().await?;
-        api.stop().await?;
-
-        if top {
-            self.rss(url, &token, figures, &at).await?;
+        if top && p.wants(1) {
             self.append(store, events, figures).await?;
         }
         Ok(LevelCost {
