@@ -8,7 +8,10 @@
 //! written as ONE autocommit statement whose `INSERT` happens only if the guess still holds:
 //! - the log head is still the cached one (`max(position)`): then nothing was appended
 //!   since, by anyone, and every cached stream head is exact;
-//! - streams that are not cached are assumed new: no row of them exists.
+//! - streams that are not cached are assumed new. Every plan that rests on that assumption
+//!   inserts the stream's version 0, which the unique `(stream, version)` key refuses if
+//!   the stream exists. (An explicit `NOT EXISTS` on the stream was tried: without fresh
+//!   statistics PostgreSQL's generic plan scanned the whole table for it.)
 //!
 //! The rows continue positions from the cached head, so any concurrent writer (another
 //! process, locked or cached) collides with them on the primary key: positions stay dense
@@ -19,7 +22,7 @@
 //! retries, every request refused) or more than [`MAX_ROWS`] rows, and appends expecting
 //! an exact version of a stream not cached, always take the full path.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
@@ -75,19 +78,15 @@ impl HeadCache {
     pub fn plan(&self, requests: &[&Prepared]) -> Option<CachedPlan> {
         let log_head = self.log?;
         let mut heads = HashMap::new();
-        let mut assumed_new = Vec::new();
-        let mut seen = HashSet::new();
         for entry in requests.iter().flat_map(|r| &r.entries) {
-            if !seen.insert(entry.stream.as_str()) {
-                continue;
-            }
             match self.streams.get(entry.stream.as_str()) {
                 Some(head) => {
                     heads.insert(entry.stream.clone(), head.clone());
                 }
                 // Its head hash is unknown, and the caller has seen it exist.
                 None if matches!(entry.expected, ExpectedVersion::Exact(_)) => return None,
-                None => assumed_new.push(entry.stream.clone()),
+                // Assumed new: planned from version 0 (`NoStream`, `Any`).
+                None => {}
             }
         }
         let mut state = LogState::new(HashMap::new(), heads, log_head);
@@ -97,7 +96,6 @@ impl HeadCache {
         }
         Some(CachedPlan {
             expected_log_head: log_head.position,
-            assumed_new,
             results,
             state,
         })
@@ -117,7 +115,6 @@ impl HeadCache {
 /// A group planned from the cache, valid only if the guess it rests on holds.
 pub(crate) struct CachedPlan {
     expected_log_head: u64,
-    assumed_new: Vec<String>,
     results: Vec<Result<Vec<AppendResult>, StoreError>>,
     state: LogState,
 }
@@ -127,13 +124,13 @@ impl CachedPlan {
         self.state.position
     }
 
-    /// Inserts the planned rows in one autocommit statement, if the log head is still the
-    /// expected one and the assumed-new streams have no rows. `Ok(false)`: nothing written.
+    /// Inserts the planned rows in one autocommit statement if the log head is still the
+    /// expected one. `Ok(false)`: nothing written (nor when it fails).
     pub async fn insert_if_unchanged(&self, pool: &DbPool) -> Result<bool, StoreError> {
         let rows = &self.state.rows;
         let ints = sql_ints(rows)?;
         let head = to_i64(self.expected_log_head)?;
-        let binds = rows.len() * 12 + 1 + self.assumed_new.len();
+        let binds = rows.len() * 12 + 1;
         let keep = crate::keep_prepared(binds);
         let inserted = match pool {
             DbPool::Sqlite(pool) => {
@@ -143,14 +140,6 @@ impl CachedPlan {
                 qb.push_values(rows.iter().zip(ints), bind_sqlite_row);
                 qb.push(") WHERE COALESCE((SELECT MAX(position) FROM events), 0) = ")
                     .push_bind(head);
-                if !self.assumed_new.is_empty() {
-                    qb.push(" AND NOT EXISTS (SELECT 1 FROM events WHERE stream IN (");
-                    let mut sep = qb.separated(", ");
-                    for s in &self.assumed_new {
-                        sep.push_bind(s.as_str());
-                    }
-                    qb.push("))");
-                }
                 let done = qb.build().persistent(keep).execute(pool).await?;
                 done.rows_affected()
             }
@@ -167,11 +156,9 @@ impl CachedPlan {
                      WHERE (SELECT COALESCE(MAX(position), 0) FROM events) = "
                 ))
                 .push_bind(head)
-                .push(" AND NOT EXISTS (SELECT 1 FROM events WHERE stream = ANY(")
-                .push_bind(&self.assumed_new)
                 // One notification per inserted row, merged by PostgreSQL into one (same
                 // channel and payload), sent on commit; none if nothing was inserted.
-                .push(")) RETURNING 1) SELECT COUNT(pg_notify(")
+                .push(" RETURNING 1) SELECT COUNT(pg_notify(")
                 .push_bind(NOTIFY_CHANNEL)
                 .push(", ")
                 .push_bind(self.new_head().to_string())
@@ -241,7 +228,6 @@ mod tests {
         ]);
         let plan = cache.plan(&[&req]).expect("planned from the cache");
         assert_eq!(plan.expected_log_head, 10);
-        assert_eq!(plan.assumed_new, vec!["n".to_owned()]);
         let rows = &plan.state.rows;
         assert_eq!(
             rows.iter()
