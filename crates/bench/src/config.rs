@@ -122,3 +122,35 @@ impl Size {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn full_with(only: &[u32]) -> Params {
+        Params {
+            only: only.to_vec(),
+            ..Params::for_size(Size::Full)
+        }
+    }
+
+    #[test]
+    fn every_figure_and_level_by_default() {
+        let p = full_with(&[]);
+        assert!((1..=8).all(|f| p.wants(f)));
+        assert_eq!(p.levels(), vec![62_500, 250_000, 1_000_000]);
+    }
+
+    #[test]
+    fn a_selection_builds_only_the_levels_it_reports() {
+        let p = full_with(&[7]);
+        assert!(p.wants(7) && !p.wants(1) && !p.wants(8));
+        assert_eq!(p.levels(), vec![1_000_000]);
+        // Figure 5 runs at the level closest to its size (250k of the full run).
+        assert_eq!(full_with(&[5]).levels(), vec![250_000, 1_000_000]);
+        assert_eq!(
+            full_with(&[2, 8]).levels(),
+            vec![62_500, 250_000, 1_000_000]
+        );
+    }
+}
