@@ -67,8 +67,8 @@ struct Inner {
     wake: watch::Sender<u64>,
     /// PostgreSQL: the LISTEN task feeding `wake`.
     listener: StdMutex<Option<JoinHandle<()>>>,
-    /// Log and stream heads as this process last wrote them (see [`heads`](crate::heads)). Only the
-    /// leader touches it.
+    /// Log and stream heads as this process last wrote them (see [`heads`](crate::heads)).
+    /// Only the leader touches it.
     heads: StdMutex<HeadCache>,
 }
 
@@ -374,7 +374,7 @@ impl EventStore {
         };
         let outcome = write::write_group(&mut tx, requests).await?;
         tx.commit().await?;
-        self.lock_heads()?.after_full_write(&outcome);
+        self.lock_heads().after_full_write(&outcome);
         if outcome.new_head.is_some() {
             bump(&self.inner.wake);
         }
@@ -387,29 +387,34 @@ impl EventStore {
         &self,
         requests: &[&Prepared],
     ) -> Result<Option<Vec<Result<Vec<AppendResult>, StoreError>>>, StoreError> {
-        let Some(plan) = self.lock_heads()?.plan(requests) else {
+        let Some(plan) = self.lock_heads().plan(requests) else {
             return Ok(None);
         };
         match plan.insert_if_unchanged(&self.inner.pool).await {
             Ok(true) => {
-                let results = self.lock_heads()?.after_cached_write(plan);
+                let results = self.lock_heads().after_cached_write(plan);
                 bump(&self.inner.wake);
                 Ok(Some(results))
             }
             Ok(false) => Ok(None),
             Err(e) => {
-                // Nothing was written (one autocommit statement); the full path decides.
+                // One autocommit statement: it wrote nothing, or (if only its answer was
+                // lost) rows the full path's lookup finds stored and reports as such.
                 tracing::debug!(error = %e, "cached append refused; taking the full path");
                 Ok(None)
             }
         }
     }
 
-    fn lock_heads(&self) -> Result<std::sync::MutexGuard<'_, HeadCache>, StoreError> {
-        self.inner
-            .heads
-            .lock()
-            .map_err(|_| StoreError::Corrupt("head cache poisoned by a panic".into()))
+    /// The head cache. It only ever saves round trips, so a write that committed never
+    /// fails because of it: if a panic poisoned it, it is emptied and used again.
+    fn lock_heads(&self) -> std::sync::MutexGuard<'_, HeadCache> {
+        self.inner.heads.lock().unwrap_or_else(|poisoned| {
+            let mut guard = poisoned.into_inner();
+            *guard = HeadCache::default();
+            self.inner.heads.clear_poison();
+            guard
+        })
     }
 
     /// Events of `stream` with `version >= from_version`, in version order, optionally only
