@@ -69,6 +69,12 @@ impl HeadCache {
 
     fn remember(&mut self, known: &Known) {
         self.log = Some(known.log_head);
+        if known.heads.len() > MAX_ROWS {
+            // A bulk write (an import): caching thousands of heads per batch costs more than
+            // it saves. Forgetting is always safe; keeping a head it changed is not.
+            self.streams.clear();
+            return;
+        }
         for (stream, head) in &known.heads {
             self.streams.insert(stream.clone(), head.clone());
         }
@@ -261,6 +267,27 @@ mod tests {
             })
         ));
         assert_eq!(plan.state.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_bulk_write_forgets_the_stream_heads_it_does_not_keep() {
+        let mut cache = warm();
+        let heads = (0..=MAX_ROWS)
+            .map(|i| (format!("n{i}"), (0, format!("h{i}"))))
+            .chain([("s".to_owned(), (4, "h4".to_owned()))])
+            .collect();
+        cache.remember(&Known {
+            log_head: LogHead {
+                position: 100,
+                recorded_at: None,
+            },
+            heads,
+        });
+        // `s` moved to version 4: its old cached head (3) must not plan an append.
+        let req = request(&[("s", ExpectedVersion::Exact(3))]);
+        assert!(cache.plan(&[&req]).is_none());
+        let req = request(&[("fresh", ExpectedVersion::NoStream)]);
+        assert_eq!(cache.plan(&[&req]).expect("planned").expected_log_head, 100);
     }
 
     #[test]

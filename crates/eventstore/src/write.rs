@@ -394,15 +394,19 @@ pub(crate) fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError
 /// Appends `s` to `out` as one field of PostgreSQL's `COPY` text format: `\`, tab, newline
 /// and carriage return escaped.
 pub fn copy_escape(out: &mut String, s: &str) {
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\t' => out.push_str("\\t"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            c => out.push(c),
-        }
+    // Runs without special characters (nearly all of a JSON payload) are copied whole.
+    let mut rest = s;
+    while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
+        out.push_str(&rest[..i]);
+        out.push_str(match rest.as_bytes()[i] {
+            b'\\' => "\\\\",
+            b'\t' => "\\t",
+            b'\n' => "\\n",
+            _ => "\\r",
+        });
+        rest = &rest[i + 1..];
     }
+    out.push_str(rest);
 }
 
 /// PostgreSQL `COPY` text format: tab-separated columns, one line per row, fields escaped
@@ -735,6 +739,16 @@ pub(crate) fn is_unique_violation(err: &StoreError) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn copy_escape_keeps_other_text_including_multibyte_characters() {
+        let mut out = String::from(">");
+        copy_escape(&mut out, "año\\ñ\tü\r\n€");
+        assert_eq!(out, ">año\\\\ñ\\tü\\r\\n€");
+        copy_escape(&mut out, "");
+        copy_escape(&mut out, "plain");
+        assert_eq!(out, ">año\\\\ñ\\tü\\r\\n€plain");
+    }
 
     #[test]
     fn copy_text_escapes_the_characters_copy_treats_specially() {
