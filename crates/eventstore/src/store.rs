@@ -22,7 +22,7 @@ use crate::types::{
     AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
 };
 use crate::verify;
-use crate::write::{self, Prepared, WriteTx, NOTIFY_CHANNEL};
+use crate::write::{self, IdLookup, Prepared, WriteTx, NOTIFY_CHANNEL};
 
 static SQLITE_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATOR: Migrator = sqlx::migrate!("../../migrations/postgres");
@@ -346,10 +346,24 @@ impl EventStore {
         &self,
         requests: &[&Prepared],
     ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
+        let bulk = requests.iter().map(|r| r.event_count()).sum::<usize>() > write::BULK_EVENTS;
+        let mut id_lookup = if bulk {
+            IdLookup::Optimistic
+        } else {
+            IdLookup::Lookup
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
-            match self.try_write(requests).await {
+            match self.try_write(requests, id_lookup).await {
+                // An id already stored (or a race lost): plan again, looking ids up. It does
+                // not count as a lost race.
+                Err(e) if write::is_unique_violation(&e) && id_lookup == IdLookup::Optimistic => {
+                    tracing::debug!("bulk append met a stored id or a race, re-planning");
+                    id_lookup = IdLookup::Lookup;
+                    attempt -= 1;
+                    continue;
+                }
                 Err(e) if write::is_unique_violation(&e) && attempt < MAX_WRITE_ATTEMPTS => {
                     tracing::debug!(attempt, "append lost a unique-key race, re-planning");
                     continue;
@@ -362,6 +376,7 @@ impl EventStore {
     async fn try_write(
         &self,
         requests: &[&Prepared],
+        id_lookup: IdLookup,
     ) -> Result<Vec<Result<Vec<AppendResult>, StoreError>>, StoreError> {
         if let Some(results) = self.try_cached_write(requests).await? {
             return Ok(results);
@@ -372,7 +387,7 @@ impl EventStore {
                 WriteTx::Postgres(pool.begin_with(write::pg_begin_and_lock()).await?)
             }
         };
-        let outcome = write::write_group(&mut tx, requests).await?;
+        let outcome = write::write_group(&mut tx, requests, id_lookup).await?;
         tx.commit().await?;
         self.lock_heads().after_full_write(&outcome);
         if outcome.new_head.is_some() {

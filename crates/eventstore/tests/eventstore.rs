@@ -37,6 +37,7 @@ seguimiento_eventstore::store_tests!(
     malformed_requests_are_rejected_without_writing,
     concurrent_appends_written_together_keep_their_own_outcomes,
     a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly,
+    bulk_batches_keep_idempotency_without_looking_ids_up_first,
 );
 
 fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
@@ -1284,4 +1285,61 @@ async fn a_sqlite_file_store_keeps_its_log_across_reconnects() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
+}
+
+/// Bulk groups (more than 64 events) plan without looking their ids up and rely on the
+/// unique id key; repeated ids must still get exactly the answers of the small path.
+async fn bulk_batches_keep_idempotency_without_looking_ids_up_first(store: EventStore) {
+    let events: Vec<NewEvent> = (0..100).map(|i| ev("E", json!({ "i": i }))).collect();
+    let original = store
+        .append_batch(vec![(
+            "s".into(),
+            ExpectedVersion::NoStream,
+            events.clone(),
+        )])
+        .await
+        .expect("bulk append");
+    assert_eq!(original[0].positions, (1..=100).collect::<Vec<_>>());
+    // The same batch again: its original outcome, nothing written.
+    let retried = store
+        .append_batch(vec![(
+            "s".into(),
+            ExpectedVersion::NoStream,
+            events.clone(),
+        )])
+        .await
+        .expect("retry");
+    assert_eq!(retried, original);
+    // Half stored, half new: not a retry of one append.
+    let mut mixed = events[50..].to_vec();
+    mixed.extend((0..50).map(|i| ev("E", json!({ "new": i }))));
+    match store
+        .append_batch(vec![("s".into(), ExpectedVersion::Any, mixed)])
+        .await
+    {
+        Err(StoreError::Conflict { .. }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // A stored id with other content, among new events.
+    let mut changed: Vec<NewEvent> = (0..99).map(|i| ev("E", json!({ "late": i }))).collect();
+    let mut reused = events[0].clone();
+    reused.payload = json!({ "i": "changed" });
+    changed.push(reused);
+    match store
+        .append_batch(vec![("t".into(), ExpectedVersion::NoStream, changed)])
+        .await
+    {
+        Err(StoreError::IdempotencyMismatch { id }) => assert_eq!(id, events[0].id),
+        other => panic!("expected an idempotency mismatch, got {other:?}"),
+    }
+    assert_eq!(store.head_position().await.expect("head"), 100);
+    // And a new bulk batch still goes in after all that.
+    let more: Vec<NewEvent> = (0..70).map(|i| ev("E", json!({ "more": i }))).collect();
+    let appended = store
+        .append_batch(vec![("s".into(), ExpectedVersion::Exact(99), more)])
+        .await
+        .expect("bulk append after refusals");
+    assert_eq!(appended[0].last_version, 169);
+    let report = store.verify(None).await.expect("verify");
+    assert_eq!((report.events_checked, report.first_broken), (170, None));
 }
