@@ -38,8 +38,8 @@ use crate::write::{
 /// Stream heads kept. An entry is a stream name and a 64-character hash: ~1.5 MB in all.
 const CACHED_STREAMS: usize = 16_384;
 
-/// Largest group written by the cached path (PostgreSQL writes bigger ones with `COPY`).
-pub(crate) const MAX_ROWS: usize = 64;
+/// Largest group written by the cached path: bulk writes take the locked one.
+const MAX_ROWS: usize = crate::write::BULK_EVENTS;
 
 /// What this process knows of the log's heads. Invariant: every cached stream head is
 /// exact whenever the database's log head equals `log`'s position.

@@ -154,9 +154,7 @@ struct Lookup {
     existing: HashMap<Uuid, StoredRow>,
     /// `(last version, last hash)` of each existing stream among those asked for.
     heads: HashMap<String, (u64, String)>,
-    /// Last position of the log (0: empty) and its recorded_at.
-    log_head: u64,
-    log_head_at: Option<DateTime<Utc>>,
+    log_head: LogHead,
 }
 
 /// Row kinds of the lookup statement's `kind` column.
@@ -174,8 +172,10 @@ impl Lookup {
                 self.heads.insert(row.stream, (row.version, row.hash));
             }
             _ => {
-                self.log_head = row.position;
-                self.log_head_at = Some(row.recorded_at);
+                self.log_head = LogHead {
+                    position: row.position,
+                    recorded_at: Some(row.recorded_at),
+                };
             }
         }
     }
@@ -188,8 +188,10 @@ impl WriteTx {
         let mut found = Lookup {
             existing: HashMap::new(),
             heads: HashMap::new(),
-            log_head: 0,
-            log_head_at: None,
+            log_head: LogHead {
+                position: 0,
+                recorded_at: None,
+            },
         };
         match self {
             WriteTx::Postgres(tx) => {
@@ -523,13 +525,13 @@ fn same_content(row: &StoredRow, stream: &str, ev: &PreparedEvent) -> bool {
 /// The log as the group's planning sees it: what is stored plus the rows of the requests
 /// planned so far.
 pub(crate) struct LogState {
-    pub existing: HashMap<Uuid, StoredRow>,
-    pub heads: HashMap<String, (u64, String)>,
+    existing: HashMap<Uuid, StoredRow>,
+    heads: HashMap<String, (u64, String)>,
     /// Rows to insert, in position order.
     pub rows: Vec<StoredRow>,
     /// Position of the last row (stored or planned).
     pub position: u64,
-    pub recorded_at: DateTime<Utc>,
+    recorded_at: DateTime<Utc>,
 }
 
 impl LogState {
@@ -683,7 +685,9 @@ fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult
     Ok(results)
 }
 
-/// Groups of more than this many events are bulk writes: see [`IdLookup::Optimistic`].
+/// Groups of more than this many events are bulk writes: they plan with
+/// [`IdLookup::Optimistic`], and only smaller ones take the cached path
+/// ([`heads`](crate::heads)).
 pub(crate) const BULK_EVENTS: usize = 64;
 
 /// Whether a group's planning looks up its event ids (idempotency).
@@ -728,15 +732,8 @@ pub(crate) async fn write_group(
             IdLookup::Optimistic => Vec::new(),
         };
         let found = tx.lookup(&ids, &streams).await?;
-        let seen_log_head = found.log_head;
-        let mut state = LogState::new(
-            found.existing,
-            found.heads,
-            LogHead {
-                position: found.log_head,
-                recorded_at: found.log_head_at,
-            },
-        );
+        let seen_log_head = found.log_head.position;
+        let mut state = LogState::new(found.existing, found.heads, found.log_head);
         let results = state.plan(requests);
         if id_lookup == IdLookup::Optimistic && results.iter().any(Result::is_err) {
             // A refusal planned without the ids may be a retry the lookup recognises (a
