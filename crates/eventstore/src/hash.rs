@@ -30,53 +30,50 @@ pub const HASH_DOMAIN: &str = "seguimiento.event.v1";
 /// Canonical JSON text: object keys sorted (bytewise), compact, serde_json escaping/numbers.
 /// Independent of whether serde_json's `preserve_order` feature is enabled anywhere.
 pub fn canonical_json(value: &Value) -> String {
-    let mut out = String::new();
+    let mut out = Vec::new();
     write_canonical(value, &mut out);
-    out
+    // serde_json writes UTF-8 (and keys and strings come from `&str`).
+    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
 }
 
-fn write_canonical(value: &Value, out: &mut String) {
+fn write_canonical(value: &Value, out: &mut Vec<u8>) {
     match value {
         Value::Object(map) => {
             let mut entries: Vec<(&String, &Value)> = map.iter().collect();
             entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push('{');
+            out.push(b'{');
             for (i, (k, v)) in entries.into_iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
-                write_string(k, out);
-                out.push(':');
+                write_scalar(k, out);
+                out.push(b':');
                 write_canonical(v, out);
             }
-            out.push('}');
+            out.push(b'}');
         }
         Value::Array(items) => {
-            out.push('[');
+            out.push(b'[');
             for (i, v) in items.iter().enumerate() {
                 if i > 0 {
-                    out.push(',');
+                    out.push(b',');
                 }
                 write_canonical(v, out);
             }
-            out.push(']');
+            out.push(b']');
         }
-        Value::String(s) => write_string(s, out),
+        Value::String(s) => write_scalar(s, out),
         // null, booleans and numbers have a single serde_json rendering.
-        other => out.push_str(&other.to_string()),
+        other => write_scalar(other, out),
     }
 }
 
-fn write_string(s: &str, out: &mut String) {
-    // Serialising a `Value::String` cannot fail; the fallback is unreachable in practice.
-    match serde_json::to_string(s) {
-        Ok(quoted) => out.push_str(&quoted),
-        Err(_) => {
-            out.push('"');
-            out.push_str(s);
-            out.push('"');
-        }
-    }
+/// A string or another JSON scalar, written by serde_json straight into `out` (no
+/// intermediate `String` per value).
+fn write_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
+    // Writing to a `Vec` cannot fail, and serialising a string or a JSON scalar does not
+    // either.
+    let _ = serde_json::to_writer(&mut *out, v);
 }
 
 /// Truncates to whole microseconds (both backends store microseconds exactly).
@@ -117,23 +114,55 @@ pub struct HashInput<'a> {
 
 /// Computes the lowercase hex SHA-256 described in the [module docs](self).
 pub fn event_hash(input: &HashInput<'_>) -> String {
+    event_hash_of(
+        input,
+        &format_ts(input.recorded_at),
+        &format_ts(input.effective_at),
+    )
+}
+
+/// [`event_hash`] with both timestamps already formatted by [`format_ts`]: a write formats
+/// each distinct timestamp once ([`TsText`]), not once per use.
+pub(crate) fn event_hash_of(
+    input: &HashInput<'_>,
+    recorded_at: &str,
+    effective_at: &str,
+) -> String {
     let mut h = Sha256::new();
     let mut field = |s: &str| {
         h.update((s.len() as u64).to_be_bytes());
         h.update(s.as_bytes());
     };
+    let mut id = Uuid::encode_buffer();
+    let (mut version, mut schema_version) = (itoa::Buffer::new(), itoa::Buffer::new());
     field(HASH_DOMAIN);
-    field(&input.id.hyphenated().to_string());
+    field(input.id.hyphenated().encode_lower(&mut id));
     field(input.stream);
-    field(&input.version.to_string());
+    field(version.format(input.version));
     field(input.event_type);
-    field(&input.schema_version.to_string());
+    field(schema_version.format(input.schema_version));
     field(input.payload);
     field(input.metadata);
-    field(&format_ts(input.recorded_at));
-    field(&format_ts(input.effective_at));
+    field(recorded_at);
+    field(effective_at);
     field(input.prev_hash);
     hex::encode(h.finalize())
+}
+
+/// [`format_ts`] remembering its last answer: the rows of one write share their
+/// `recorded_at`, and consecutive events often share their `effective_at`.
+#[derive(Default)]
+pub(crate) struct TsText {
+    last: Option<(DateTime<Utc>, String)>,
+}
+
+impl TsText {
+    pub fn format(&mut self, ts: DateTime<Utc>) -> &str {
+        if self.last.as_ref().is_none_or(|(at, _)| *at != ts) {
+            self.last = Some((ts, format_ts(ts)));
+        }
+        self.last.as_ref().map_or("", |(_, text)| text)
+    }
 }
 
 #[cfg(test)]
@@ -223,5 +252,54 @@ mod tests {
         for v in &variants {
             assert_ne!(event_hash(v), h0);
         }
+    }
+
+    /// The envelope built the slow, obvious way from the module docs: auditors re-implement
+    /// it from that text, so the fast path must agree with it byte for byte.
+    #[test]
+    fn hash_is_the_documented_envelope() {
+        let recorded = parse_ts("2024-05-01T13:45:07.123456Z").expect("ts");
+        let effective = parse_ts("2024-04-30T07:00:00Z").expect("ts");
+        let input = HashInput {
+            id: Uuid::from_u128(0x0123_4567_89ab_cdef_0123_4567_89ab_cdef),
+            stream: "agreement/SON-2024-001",
+            version: 12_345_678_901,
+            event_type: "AgreementIssued",
+            schema_version: -3,
+            payload: r#"{"a":"é\\t"}"#,
+            metadata: "{}",
+            recorded_at: recorded,
+            effective_at: effective,
+            prev_hash: "ab",
+        };
+        let mut envelope = Vec::new();
+        for field in [
+            HASH_DOMAIN.to_string(),
+            "01234567-89ab-cdef-0123-456789abcdef".to_string(),
+            input.stream.to_string(),
+            "12345678901".to_string(),
+            input.event_type.to_string(),
+            "-3".to_string(),
+            input.payload.to_string(),
+            input.metadata.to_string(),
+            "2024-05-01T13:45:07.123456Z".to_string(),
+            "2024-04-30T07:00:00.000000Z".to_string(),
+            input.prev_hash.to_string(),
+        ] {
+            envelope.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            envelope.extend_from_slice(field.as_bytes());
+        }
+        let expected = hex::encode(Sha256::digest(&envelope));
+        assert_eq!(event_hash(&input), expected);
+        // The write path formats timestamps once per distinct value.
+        let (mut r, mut e) = (TsText::default(), TsText::default());
+        for _ in 0..2 {
+            let (rt, et) = (
+                r.format(recorded).to_owned(),
+                e.format(effective).to_owned(),
+            );
+            assert_eq!(event_hash_of(&input, &rt, &et), expected);
+        }
+        assert_eq!(e.format(recorded), "2024-05-01T13:45:07.123456Z");
     }
 }

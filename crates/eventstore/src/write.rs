@@ -47,7 +47,7 @@ use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::hash::{self, HashInput};
+use crate::hash::{self, HashInput, TsText};
 use crate::row::{to_i64, StoredRow, COLUMNS};
 use crate::types::{AppendResult, ExpectedVersion, NewEvent};
 
@@ -399,7 +399,12 @@ pub(crate) fn sql_ints(rows: &[StoredRow]) -> Result<Vec<(i64, i64)>, StoreError
 pub fn copy_escape(out: &mut String, s: &str) {
     // Runs without special characters (nearly all of a JSON payload) are copied whole.
     let mut rest = s;
-    while let Some(i) = rest.find(['\\', '\t', '\n', '\r']) {
+    // A byte scan: the four are ASCII, so never part of a multibyte character (and
+    // `str::find` with a char set decodes every character on the way).
+    while let Some(i) = rest
+        .bytes()
+        .position(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r'))
+    {
         out.push_str(&rest[..i]);
         out.push_str(match rest.as_bytes()[i] {
             b'\\' => "\\\\",
@@ -415,25 +420,32 @@ pub fn copy_escape(out: &mut String, s: &str) {
 /// PostgreSQL `COPY` text format: tab-separated columns, one line per row, fields escaped
 /// by [`copy_escape`]. Timestamps in the store's RFC 3339 format.
 fn copy_text(rows: &[StoredRow]) -> Result<String, StoreError> {
-    use std::fmt::Write as _;
     let mut out = String::with_capacity(rows.iter().map(|r| r.payload.len() + 400).sum());
+    let (mut recorded_at, mut effective_at) = (TsText::default(), TsText::default());
+    let (mut int, mut id) = (itoa::Buffer::new(), Uuid::encode_buffer());
     for r in rows {
         let (position, version) = (to_i64(r.position)?, to_i64(r.version)?);
-        // Writing to a String cannot fail.
-        let _ = write!(out, "{position}\t{}\t", r.id.hyphenated());
+        // Fields that need no escaping (digits, a UUID, timestamps, hex) are pushed as is.
+        out.push_str(int.format(position));
+        out.push('\t');
+        out.push_str(r.id.hyphenated().encode_lower(&mut id));
+        out.push('\t');
         copy_escape(&mut out, &r.stream);
-        let _ = write!(out, "\t{version}\t");
+        out.push('\t');
+        out.push_str(int.format(version));
+        out.push('\t');
         copy_escape(&mut out, &r.event_type);
-        let _ = write!(out, "\t{}\t", r.schema_version);
+        out.push('\t');
+        out.push_str(int.format(r.schema_version));
+        out.push('\t');
         copy_escape(&mut out, &r.payload);
         out.push('\t');
         copy_escape(&mut out, &r.metadata);
-        let _ = write!(
-            out,
-            "\t{}\t{}\t",
-            hash::format_ts(r.recorded_at),
-            hash::format_ts(r.effective_at)
-        );
+        out.push('\t');
+        out.push_str(recorded_at.format(r.recorded_at));
+        out.push('\t');
+        out.push_str(effective_at.format(r.effective_at));
+        out.push('\t');
         copy_escape(&mut out, &r.prev_hash);
         out.push('\t');
         copy_escape(&mut out, &r.hash);
@@ -526,12 +538,17 @@ fn same_content(row: &StoredRow, stream: &str, ev: &PreparedEvent) -> bool {
 /// planned so far.
 pub(crate) struct LogState {
     existing: HashMap<Uuid, StoredRow>,
+    /// Ids of the rows planned so far, as indexes into `rows` (later requests of the group
+    /// see them as stored, for idempotent retries).
+    planned: HashMap<Uuid, usize>,
     heads: HashMap<String, (u64, String)>,
     /// Rows to insert, in position order.
     pub rows: Vec<StoredRow>,
     /// Position of the last row (stored or planned).
     pub position: u64,
     recorded_at: DateTime<Utc>,
+    recorded_text: TsText,
+    effective_text: TsText,
 }
 
 impl LogState {
@@ -544,6 +561,7 @@ impl LogState {
         let now = hash::truncate_micros(Utc::now());
         LogState {
             existing,
+            planned: HashMap::new(),
             heads,
             rows: Vec::new(),
             position: log_head.position,
@@ -551,12 +569,26 @@ impl LogState {
                 Some(t) if t > now => t,
                 _ => now,
             },
+            recorded_text: TsText::default(),
+            effective_text: TsText::default(),
         }
+    }
+
+    /// A stored or already planned row with this id.
+    fn row_of(&self, id: &Uuid) -> Option<&StoredRow> {
+        self.existing
+            .get(id)
+            .or_else(|| self.planned.get(id).and_then(|&i| self.rows.get(i)))
     }
 
     /// Plans the requests in order (see [`plan_request`]).
     pub fn plan(&mut self, requests: &[&Prepared]) -> Vec<Result<Vec<AppendResult>, StoreError>> {
-        requests.iter().map(|req| plan_request(self, req)).collect()
+        let last = requests.len().saturating_sub(1);
+        requests
+            .iter()
+            .enumerate()
+            .map(|(i, req)| plan_request(self, req, i < last))
+            .collect()
     }
 
     /// What is known once the planned rows are committed.
@@ -579,20 +611,21 @@ pub(crate) struct LogHead {
     pub recorded_at: Option<DateTime<Utc>>,
 }
 
-/// Plans one request against `state`; on success adds its rows to `state`, on failure
-/// leaves `state` untouched.
-fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult>, StoreError> {
+/// Plans one request against `state`; on success adds its rows to `state` (and, if
+/// `more_follow`, their ids for the requests after it), on failure leaves `state` untouched.
+fn plan_request(
+    state: &mut LogState,
+    req: &Prepared,
+    more_follow: bool,
+) -> Result<Vec<AppendResult>, StoreError> {
     // This request's own view of heads, and its rows, merged into `state` only on success.
     let mut heads: HashMap<&str, (u64, String)> = HashMap::new();
     let mut rows: Vec<StoredRow> = Vec::new();
     let mut results = Vec::with_capacity(req.entries.len());
     for entry in &req.entries {
         let stream = entry.stream.as_str();
-        let found: Vec<Option<&StoredRow>> = entry
-            .events
-            .iter()
-            .map(|e| state.existing.get(&e.id))
-            .collect();
+        let found: Vec<Option<&StoredRow>> =
+            entry.events.iter().map(|e| state.row_of(&e.id)).collect();
         let n_found = found.iter().filter(|f| f.is_some()).count();
         for (ev, row) in entry.events.iter().zip(&found) {
             if let Some(row) = row {
@@ -635,7 +668,7 @@ fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult
             let position = state.position + rows.len() as u64 + 1;
             let recorded_at = state.recorded_at;
             let effective_at = ev.effective_at.unwrap_or(recorded_at);
-            let hash = hash::event_hash(&HashInput {
+            let input = HashInput {
                 id: ev.id,
                 stream,
                 version,
@@ -646,7 +679,12 @@ fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult
                 recorded_at,
                 effective_at,
                 prev_hash: &prev_hash,
-            });
+            };
+            let hash = hash::event_hash_of(
+                &input,
+                state.recorded_text.format(recorded_at),
+                state.effective_text.format(effective_at),
+            );
             positions.push(position);
             rows.push(StoredRow {
                 position,
@@ -677,9 +715,11 @@ fn plan_request(state: &mut LogState, req: &Prepared) -> Result<Vec<AppendResult
         state.heads.insert(stream.to_owned(), head);
     }
     state.position += rows.len() as u64;
-    for row in &rows {
-        // Later requests of the group see these ids as stored (idempotent retries).
-        state.existing.insert(row.id, row.clone());
+    if more_follow {
+        let first = state.rows.len();
+        for (i, row) in rows.iter().enumerate() {
+            state.planned.insert(row.id, first + i);
+        }
     }
     state.rows.append(&mut rows);
     Ok(results)
@@ -700,7 +740,24 @@ pub(crate) enum IdLookup {
     /// refused is redone with the lookup (the refusal may hide a retry). In bulk writes (an
     /// import) ids are nearly always new, and looking up thousands of random ids per batch
     /// cost 13–19 % of the import's time on PostgreSQL.
+    ///
+    /// Likewise a stream whose first append in the group expects no stream is taken for
+    /// new without looking its head up: if it exists, the unique `(stream, version)` key
+    /// refuses its version 0, and the group is planned again with the lookup.
     Optimistic,
+}
+
+/// The streams whose heads the lookup must find, in first-seen order.
+fn streams_to_look_up(requests: &[&Prepared], id_lookup: IdLookup) -> Vec<String> {
+    let mut streams = Vec::new();
+    let mut seen = HashSet::new();
+    for entry in requests.iter().flat_map(|r| &r.entries) {
+        let new = id_lookup == IdLookup::Optimistic && entry.expected == ExpectedVersion::NoStream;
+        if seen.insert(entry.stream.as_str()) && !new {
+            streams.push(entry.stream.clone());
+        }
+    }
+    streams
 }
 
 /// Plans and inserts a group of requests inside `tx` (opened with the log lock held; the
@@ -712,17 +769,9 @@ pub(crate) async fn write_group(
     requests: &[&Prepared],
     id_lookup: IdLookup,
 ) -> Result<GroupOutcome, StoreError> {
-    let mut streams: Vec<String> = Vec::new();
-    let mut seen = HashSet::new();
-    for req in requests {
-        for entry in &req.entries {
-            if seen.insert(entry.stream.as_str()) {
-                streams.push(entry.stream.clone());
-            }
-        }
-    }
     let mut id_lookup = id_lookup;
     loop {
+        let streams = streams_to_look_up(requests, id_lookup);
         let ids: Vec<Uuid> = match id_lookup {
             IdLookup::Lookup => requests
                 .iter()
@@ -805,5 +854,61 @@ mod tests {
         assert_eq!(fields[6], "{\"a\":\"x\\\\\\\\n\\ny\\r\"}");
         assert_eq!(fields[10], "");
         assert_eq!(text.matches('\n').count(), 1);
+    }
+
+    fn one_append(stream: &str, expected: ExpectedVersion, ids: &[Uuid], payload: i64) -> Prepared {
+        let events = ids
+            .iter()
+            .map(|&id| crate::types::NewEvent {
+                id,
+                event_type: "E".into(),
+                schema_version: 1,
+                payload: serde_json::json!({ "n": payload }),
+                metadata: crate::types::Metadata {
+                    actor: "t".into(),
+                    correlation_id: None,
+                    causation_id: None,
+                },
+                effective_at: None,
+            })
+            .collect();
+        prepare(vec![(stream.to_owned(), expected, events)]).expect("valid request")
+    }
+
+    /// Later requests of a group see the earlier ones' rows as stored: an identical re-send
+    /// gets the original positions, a half re-send is a conflict, and a reused id with other
+    /// content is refused.
+    #[test]
+    fn a_group_plans_retries_of_its_own_earlier_requests() {
+        let (x, y, z) = (Uuid::new_v4(), Uuid::new_v4(), Uuid::new_v4());
+        let first = one_append("s", ExpectedVersion::NoStream, &[x, y], 1);
+        let retry = one_append("s", ExpectedVersion::NoStream, &[x, y], 1);
+        let partly = one_append("s", ExpectedVersion::Exact(1), &[y, z], 1);
+        let next = one_append("s", ExpectedVersion::Exact(1), &[z], 3);
+        let head = LogHead {
+            position: 4,
+            recorded_at: None,
+        };
+        let mut state = LogState::new(HashMap::new(), HashMap::new(), head);
+        let results = state.plan(&[&first, &retry, &partly, &next]);
+        let positions: Vec<Option<Vec<u64>>> = results
+            .iter()
+            .map(|r| r.as_ref().ok().map(|a| a[0].positions.clone()))
+            .collect();
+        assert_eq!(
+            positions,
+            [Some(vec![5, 6]), Some(vec![5, 6]), None, Some(vec![7])]
+        );
+        assert!(matches!(results[2], Err(StoreError::Conflict { .. })));
+        assert_eq!(state.rows.len(), 3);
+        assert_eq!(state.rows[1].hash, state.rows[2].prev_hash);
+
+        let changed = one_append("s", ExpectedVersion::NoStream, &[x], 9);
+        let mut state = LogState::new(HashMap::new(), HashMap::new(), head);
+        let results = state.plan(&[&first, &changed]);
+        assert!(matches!(
+            results[1],
+            Err(StoreError::IdempotencyMismatch { id }) if id == x
+        ));
     }
 }

@@ -38,6 +38,7 @@ seguimiento_eventstore::store_tests!(
     concurrent_appends_written_together_keep_their_own_outcomes,
     a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly,
     bulk_batches_keep_idempotency_without_looking_ids_up_first,
+    bulk_batches_that_take_an_existing_stream_for_new_are_refused_whole,
 );
 
 fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
@@ -1342,4 +1343,42 @@ async fn bulk_batches_keep_idempotency_without_looking_ids_up_first(store: Event
     assert_eq!(appended[0].last_version, 169);
     let report = store.verify(None).await.expect("verify");
     assert_eq!((report.events_checked, report.first_broken), (170, None));
+}
+
+/// Bulk groups do not look up the heads of streams they expect to be new; a stream that
+/// does exist must still get the small path's conflict, with nothing of the batch written.
+async fn bulk_batches_that_take_an_existing_stream_for_new_are_refused_whole(store: EventStore) {
+    let batch =
+        |n: usize| -> Vec<NewEvent> { (0..n).map(|i| ev("E", json!({ "i": i }))).collect() };
+    store
+        .append("s", ExpectedVersion::NoStream, batch(3))
+        .await
+        .expect("seed");
+    let refused = store
+        .append_batch(vec![
+            ("n".into(), ExpectedVersion::NoStream, batch(40)),
+            ("s".into(), ExpectedVersion::NoStream, batch(40)),
+        ])
+        .await;
+    match refused {
+        Err(StoreError::Conflict { stream, actual, .. }) => {
+            assert_eq!((stream.as_str(), actual), ("s", Some(2)));
+        }
+        other => panic!("expected a conflict on s, got {other:?}"),
+    }
+    assert_eq!(store.head_position().await.expect("head"), 3);
+    assert!(read_stream(&store, "n").await.is_empty());
+    // A new stream continued within the same bulk batch chains onto its own first entry.
+    let written = store
+        .append_batch(vec![
+            ("n".into(), ExpectedVersion::NoStream, batch(30)),
+            ("s".into(), ExpectedVersion::Exact(2), batch(10)),
+            ("n".into(), ExpectedVersion::Exact(29), batch(40)),
+        ])
+        .await
+        .expect("bulk append");
+    let last: Vec<u64> = written.iter().map(|r| r.last_version).collect();
+    assert_eq!(last, [29, 12, 69]);
+    let report = store.verify(None).await.expect("verify");
+    assert_eq!((report.events_checked, report.first_broken), (83, None));
 }
