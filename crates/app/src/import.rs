@@ -23,8 +23,9 @@
 //!    or not yet. A command is authorized and decided exactly as [`App::execute`] would.
 //! 3. **Append** the accepted lines with `append_batch` as soon as they make a chunk of
 //!    about [`DEFAULT_CHUNK_EVENTS`] events, one transaction per chunk, each entry carrying
-//!    the exact version its stream had before it. File order is kept, so global positions
-//!    follow the file.
+//!    the exact version its stream had before it. A chunk is appended on a task of its own
+//!    while the next lines are validated, and sent only once the chunk before it has
+//!    committed: file order is kept, so global positions follow the file.
 //!
 //! If the import stops early (Ctrl-C between two chunks, the file cannot be read further,
 //! the store fails), the chunks already committed stay; running the same file again skips
@@ -49,7 +50,7 @@ use uuid::Uuid;
 use seguimiento_domain::{
     self as domain, agency::AgencyCatalog, cabinet::CabinetState, Command, Context, DomainEvent,
 };
-use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent};
+use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, StoreError};
 
 use crate::auth::{Principal, Role};
 use crate::commands::{authorize, check_effective_at, event_ids, to_new_events};
@@ -478,15 +479,17 @@ impl<'a> Workspace<'a> {
     }
 
     /// Drops the least recently used streams once the cache holds more than `limit`
-    /// events, down to half of that. Only called when every accepted line is committed: a
+    /// events, down to half of that if it can. Streams used after clock `committed_at`
+    /// stay: only streams whose accepted lines are all committed may be dropped, since a
     /// dropped stream is read back from the store, complete, if a later line needs it.
-    fn evict(&mut self, limit: usize) {
+    fn evict(&mut self, limit: usize, committed_at: u64) {
         if self.cached_events <= limit {
             return;
         }
         let mut by_use: Vec<(u64, String)> = self
             .streams
             .iter()
+            .filter(|(_, c)| c.used <= committed_at)
             .map(|(name, c)| (c.used, name.clone()))
             .collect();
         by_use.sort_unstable();
@@ -533,6 +536,8 @@ struct Accepted {
 enum Verdict {
     Accepted(Accepted),
     AlreadyImported,
+    /// Nothing to append (a line that did not parse, already reported).
+    Skipped,
 }
 
 fn expected_from(version: Option<u64>) -> ExpectedVersion {
@@ -591,7 +596,9 @@ impl App {
     }
 
     /// Validates line after line in file order and appends the accepted ones whenever they
-    /// fill a chunk.
+    /// fill a chunk. One chunk is appended while the next is validated (the CPU work of
+    /// validation overlaps the database's work of the append); a chunk is sent only once
+    /// the one before it has committed, so commits keep file order.
     async fn import_from(
         &self,
         lines: impl Iterator<Item = Result<Result<ImportLine, RejectedLine>, AppError>>,
@@ -601,83 +608,146 @@ impl App {
         let mut report = ImportReport::default();
         let mut ws = Workspace::new(self).await?;
         let mut chunk = Chunk::default();
+        let mut in_flight: Option<InFlight> = None;
+        // Workspace clock when the chunk in hand started: streams used since then may
+        // hold its events, not committed yet.
+        let mut chunk_started = ws.clock;
         let now = Utc::now();
         let every = options.lines.map_or(1_000, |n| (n / 200).max(1));
         for parsed in lines {
             report.lines += 1;
-            match parsed? {
-                Err(r) => report.rejected.push(r),
-                Ok(line) => {
+            let verdict = match parsed {
+                Ok(Ok(line)) => {
                     let number = line.line;
-                    match validate(&mut ws, line, principal, now).await {
-                        Ok(Verdict::Accepted(a)) => chunk.push(a),
-                        Ok(Verdict::AlreadyImported) => report.already_imported += 1,
-                        Err(LineError::Rejected(reason)) => {
-                            report.rejected.push(reject(number, reason))
-                        }
-                        Err(LineError::Failed(e)) => return Err(e),
-                    }
+                    validate(&mut ws, line, principal, now)
+                        .await
+                        .map_err(|e| (number, e))
+                }
+                Ok(Err(r)) => {
+                    report.rejected.push(r);
+                    Ok(Verdict::Skipped)
+                }
+                Err(e) => Err((report.lines, LineError::Failed(e))),
+            };
+            match verdict {
+                Ok(Verdict::Accepted(a)) => chunk.push(a),
+                Ok(Verdict::AlreadyImported) => report.already_imported += 1,
+                Ok(Verdict::Skipped) => {}
+                Err((number, LineError::Rejected(reason))) => {
+                    report.rejected.push(reject(number, reason))
+                }
+                Err((_, LineError::Failed(e))) => {
+                    // What is in flight still commits (and a re-run skips it).
+                    settle(in_flight.take(), &options, &mut report).await?;
+                    return Err(e);
                 }
             }
+            if in_flight.as_ref().is_some_and(InFlight::is_finished) {
+                settle(in_flight.take(), &options, &mut report).await?;
+            }
             if chunk.events >= options.chunk_events.max(1) {
-                if !self.append_chunk(&mut chunk, &options, &mut report).await? {
+                settle(in_flight.take(), &options, &mut report).await?;
+                // Every chunk before this one is committed: a dropped stream not used
+                // since this chunk started is read back complete from the store.
+                ws.evict(options.cache_events, chunk_started);
+                if options.stopped() {
+                    report.interrupted = true;
                     return Ok(report);
                 }
-                ws.evict(options.cache_events);
+                in_flight = Some(self.send_chunk(std::mem::take(&mut chunk)));
+                chunk_started = ws.clock;
             }
             if (report.lines as u64).is_multiple_of(every) {
                 options.report(report.lines as u64, report.events_appended);
             }
         }
+        settle(in_flight.take(), &options, &mut report).await?;
         if chunk.lines > 0 {
+            if options.stopped() {
+                report.interrupted = true;
+                return Ok(report);
+            }
             // Reports once it has committed.
-            self.append_chunk(&mut chunk, &options, &mut report).await?;
+            settle(Some(self.send_chunk(chunk)), &options, &mut report).await?;
         } else {
             options.report(report.lines as u64, report.events_appended);
         }
         Ok(report)
     }
 
-    /// Appends `chunk` in one transaction and empties it. `false`: stopped on request
-    /// instead (nothing appended, `report.interrupted` set).
-    async fn append_chunk(
-        &self,
-        chunk: &mut Chunk,
-        options: &ImportOptions<'_>,
-        report: &mut ImportReport,
-    ) -> Result<bool, AppError> {
-        if options.stopped() {
-            report.interrupted = true;
-            return Ok(false);
-        }
+    /// Starts appending `chunk` in one transaction, on a task of its own.
+    fn send_chunk(&self, chunk: Chunk) -> InFlight {
         let Chunk {
             mut entries,
             events,
             lines,
-        } = std::mem::take(chunk);
-        // Personal data is sealed per citizen before it reaches the log, as on the single
-        // write path (already sealed exported events are left as they are).
-        self.vault()
-            .seal_all(
-                entries
-                    .iter_mut()
-                    .flat_map(|(_, _, events)| events.iter_mut()),
-            )
-            .await?;
-        self.store().append_batch(entries).await.map_err(|e| {
-            tracing::error!(
-                committed_chunks = report.chunks,
-                committed_events = report.events_appended,
-                "import chunk failed; earlier chunks are committed, a re-run resumes"
-            );
-            AppError::from(e)
-        })?;
-        report.chunks += 1;
-        report.accepted += lines;
-        report.events_appended += events as u64;
-        options.report(report.lines as u64, report.events_appended);
-        Ok(true)
+        } = chunk;
+        let app = self.clone();
+        let task = tokio::spawn(async move {
+            // Personal data is sealed per citizen before it reaches the log, as on the
+            // single write path (already sealed exported events are left as they are).
+            app.vault()
+                .seal_all(
+                    entries
+                        .iter_mut()
+                        .flat_map(|(_, _, events)| events.iter_mut()),
+                )
+                .await?;
+            app.store().append_batch(entries).await?;
+            Ok(())
+        });
+        InFlight {
+            task,
+            events,
+            lines,
+        }
     }
+}
+
+/// A chunk being appended.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<(), AppError>>,
+    events: usize,
+    lines: usize,
+}
+
+impl InFlight {
+    fn is_finished(&self) -> bool {
+        self.task.is_finished()
+    }
+}
+
+/// Waits for the chunk in flight, if any, and counts it in `report` once committed.
+async fn settle(
+    in_flight: Option<InFlight>,
+    options: &ImportOptions<'_>,
+    report: &mut ImportReport,
+) -> Result<(), AppError> {
+    let Some(InFlight {
+        task,
+        events,
+        lines,
+    }) = in_flight
+    else {
+        return Ok(());
+    };
+    // A panicked append task wrote nothing it did not commit.
+    let outcome = task
+        .await
+        .unwrap_or_else(|_| Err(AppError::Store(StoreError::Interrupted)));
+    if let Err(e) = outcome {
+        tracing::error!(
+            committed_chunks = report.chunks,
+            committed_events = report.events_appended,
+            "import chunk failed; earlier chunks are committed, a re-run resumes"
+        );
+        return Err(e);
+    }
+    report.chunks += 1;
+    report.accepted += lines;
+    report.events_appended += events as u64;
+    options.report(report.lines as u64, report.events_appended);
+    Ok(())
 }
 
 /// Decodes a stored (or exported) event for validation. A sealed or redacted contact
@@ -817,6 +887,35 @@ async fn validate(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// While a chunk is appended, the next one's streams hold events the store does not
+    /// have yet: eviction must keep every stream used since that chunk started, whatever
+    /// the cache limit, and may drop the others.
+    #[tokio::test]
+    async fn eviction_keeps_the_streams_of_the_chunk_not_yet_committed() {
+        let app = App::open("sqlite::memory:").await.expect("store");
+        let mut ws = Workspace::new(&app).await.expect("workspace");
+        let renamed = || DomainEvent::AgencyRenamed {
+            acronym: "SH".into(),
+            name: "Hacienda".into(),
+        };
+        let mut chunk_started = 0;
+        for (line, stream) in ["committed-1", "committed-2", "pending-1", "pending-2"]
+            .into_iter()
+            .enumerate()
+        {
+            if stream == "pending-1" {
+                chunk_started = ws.clock;
+            }
+            ws.load(stream).await.expect("load");
+            ws.accept(line, stream, &[Uuid::new_v4()], vec![renamed()]);
+        }
+        ws.evict(0, chunk_started);
+        let mut left: Vec<&str> = ws.streams.keys().map(String::as_str).collect();
+        left.sort_unstable();
+        assert_eq!(left, ["pending-1", "pending-2"]);
+        assert_eq!(ws.cached_events, 2);
+    }
 
     #[test]
     fn quoted_values_are_redacted_from_parser_messages() {

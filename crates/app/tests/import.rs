@@ -67,12 +67,14 @@ async fn chunks_are_committed_while_the_file_is_still_being_read(store: EventSto
     assert_eq!((report.accepted, report.chunks), (100, 10), "{report:?}");
     assert_eq!(store.head_position().await.unwrap(), 100);
     let seen = seen.into_inner().unwrap();
-    // The first commit is reported after its 10th line, long before the file's end: the
-    // file is not validated as a whole before anything is appended.
+    // The first chunk is sent after its 10th line and appended while the next lines are
+    // validated; its commit is reported by the time the second chunk is full, long before
+    // the file's end: the file is not validated as a whole before anything is appended.
     let first_commit = seen.iter().find(|p| p.events_appended > 0).unwrap();
-    assert_eq!(
-        (first_commit.lines_done, first_commit.events_appended),
-        (10, 10)
+    assert_eq!(first_commit.events_appended, 10);
+    assert!(
+        (10..=20).contains(&first_commit.lines_done),
+        "{first_commit:?}"
     );
     assert!(seen.iter().all(|p| p.lines_total == Some(100)));
     assert_eq!(seen.last().map(|p| p.events_appended), Some(100));
