@@ -15,6 +15,28 @@ use crate::types::{LogFilter, Metadata, RawEvent, RecordedEvent};
 pub(crate) const COLUMNS: &str = "position, id, stream, version, event_type, schema_version, \
      payload, metadata, recorded_at, effective_at, prev_hash, hash";
 
+/// [`COLUMNS`] with the two hashes left empty, for readers that do not return them (raw
+/// reads feed folds): 130 bytes less per row to send and decode.
+const COLUMNS_WITHOUT_HASHES: &str = "position, id, stream, version, event_type, \
+     schema_version, payload, metadata, recorded_at, effective_at, '' AS prev_hash, '' AS hash";
+
+/// Which of a row's columns a page read brings back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Fields {
+    All,
+    /// `prev_hash` and `hash` come back empty.
+    WithoutHashes,
+}
+
+impl Fields {
+    fn columns(self) -> &'static str {
+        match self {
+            Fields::All => COLUMNS,
+            Fields::WithoutHashes => COLUMNS_WITHOUT_HASHES,
+        }
+    }
+}
+
 /// An event row exactly as stored: payload/metadata still as their canonical JSON text, so the
 /// hash can be recomputed over the stored bytes.
 #[derive(Debug, Clone)]
@@ -193,7 +215,9 @@ pub(crate) async fn fetch_page(
     cursor: &Cursor,
     filter: LogFilter,
     limit: usize,
+    fields: Fields,
 ) -> Result<Vec<StoredRow>, StoreError> {
+    let columns = fields.columns();
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
     // Stored times are whole microseconds; flooring the bounds keeps `<=` exact on both
     // backends.
@@ -213,19 +237,19 @@ pub(crate) async fn fetch_page(
         } => (
             Some(stream.as_str()),
             to_i64(*from_version)?,
-            format!("SELECT {COLUMNS} FROM events WHERE stream = $1 AND version >= $2"),
+            format!("SELECT {columns} FROM events WHERE stream = $1 AND version >= $2"),
         ),
         Cursor::All { after } => (
             None,
             to_i64(*after)?,
-            format!("SELECT {COLUMNS} FROM events WHERE position > $1"),
+            format!("SELECT {columns} FROM events WHERE position > $1"),
         ),
         Cursor::Range { after, until } => {
             end = Some(to_i64(*until)?);
             (
                 None,
                 to_i64(*after)?,
-                format!("SELECT {COLUMNS} FROM events WHERE position > $1 AND position <= $2"),
+                format!("SELECT {columns} FROM events WHERE position > $1 AND position <= $2"),
             )
         }
     };

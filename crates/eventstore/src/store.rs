@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
 use crate::heads::HeadCache;
-use crate::row::{fetch_page, Cursor, StoredRow};
+use crate::row::{fetch_page, Cursor, Fields, StoredRow};
 use crate::types::{
     AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
 };
@@ -448,6 +448,7 @@ impl EventStore {
             recorded_until(as_of),
             PAGE,
             StoredRow::into_event,
+            Fields::All,
         )
     }
 
@@ -466,6 +467,7 @@ impl EventStore {
             recorded_until(as_of),
             batch_size.max(1),
             StoredRow::into_event,
+            Fields::All,
         )
     }
 
@@ -483,6 +485,7 @@ impl EventStore {
             filter,
             batch_size.max(1),
             StoredRow::into_raw,
+            Fields::WithoutHashes,
         )
     }
 
@@ -496,6 +499,7 @@ impl EventStore {
         filter: LogFilter,
         limit: usize,
         decode: fn(StoredRow) -> Result<T, StoreError>,
+        fields: Fields,
     ) -> BoxStream<'static, Result<T, StoreError>> {
         let (tx, rx) = tokio::sync::mpsc::channel::<Page<T>>(1);
         let store = self.clone();
@@ -509,13 +513,13 @@ impl EventStore {
             while let Some(mut at) = cursor.take() {
                 if let (Cursor::All { after }, true, false) = (&at, may_range, first) {
                     may_range = false;
-                    match read_ranges(&store, *after, filter, limit, decode, &tx).await {
+                    match read_ranges(&store, *after, filter, limit, decode, fields, &tx).await {
                         Some(head) => at = Cursor::All { after: head },
                         None => return,
                     }
                 }
                 first = false;
-                let items = match fetch_page(pool, &at, filter, limit).await {
+                let items = match fetch_page(pool, &at, filter, limit, fields).await {
                     Ok(rows) => {
                         if rows.len() >= limit {
                             cursor = rows.last().map(|r| at.after_row(r));
@@ -642,7 +646,15 @@ impl EventStore {
                 // landing after our read is guaranteed to wake us.
                 st.wake.borrow_and_update();
                 let cursor = Cursor::All { after: st.after };
-                match fetch_page(&st.store.inner.pool, &cursor, LogFilter::default(), PAGE).await {
+                match fetch_page(
+                    &st.store.inner.pool,
+                    &cursor,
+                    LogFilter::default(),
+                    PAGE,
+                    Fields::All,
+                )
+                .await
+                {
                     Err(e) => st.buf.push_back(Err(e)),
                     Ok(rows) if rows.is_empty() => {
                         // Caught up: wait for a wake-up or the safety re-check.
@@ -710,6 +722,7 @@ async fn read_ranges<T: Send + 'static>(
     filter: LogFilter,
     limit: usize,
     decode: fn(StoredRow) -> Result<T, StoreError>,
+    fields: Fields,
     tx: &tokio::sync::mpsc::Sender<Page<T>>,
 ) -> Option<u64> {
     let head = match store.head_position().await {
@@ -727,7 +740,7 @@ async fn read_ranges<T: Send + 'static>(
         until: a.saturating_add(step).min(head),
     });
     let mut pages = stream::iter(ranges)
-        .map(|at| async move { fetch_page(pool, &at, filter, limit).await })
+        .map(|at| async move { fetch_page(pool, &at, filter, limit, fields).await })
         .buffered(2);
     while let Some(page) = pages.next().await {
         let (items, failed) = match page {

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use crate::error::StoreError;
-use crate::row::{fetch_page, Cursor, StoredRow};
+use crate::row::{fetch_page, Cursor, Fields, StoredRow};
 use crate::store::{DbPool, PAGE};
 use crate::types::{BrokenLink, LogFilter, VerifyReport};
 
@@ -69,7 +69,7 @@ pub(crate) async fn verify(
     let mut last_position = 0u64;
     let mut checked = 0u64;
     loop {
-        let rows = fetch_page(pool, &cursor, LogFilter::default(), PAGE).await?;
+        let rows = fetch_page(pool, &cursor, LogFilter::default(), PAGE, Fields::All).await?;
         let Some(tail) = rows.last() else {
             break;
         };
