@@ -536,8 +536,6 @@ struct Accepted {
 enum Verdict {
     Accepted(Accepted),
     AlreadyImported,
-    /// Nothing to append (a line that did not parse, already reported).
-    Skipped,
 }
 
 fn expected_from(version: Option<u64>) -> ExpectedVersion {
@@ -616,31 +614,34 @@ impl App {
         let every = options.lines.map_or(1_000, |n| (n / 200).max(1));
         for parsed in lines {
             report.lines += 1;
+            // `None`: a line that did not parse, already reported.
             let verdict = match parsed {
                 Ok(Ok(line)) => {
                     let number = line.line;
-                    validate(&mut ws, line, principal, now)
-                        .await
-                        .map_err(|e| (number, e))
+                    Some(
+                        validate(&mut ws, line, principal, now)
+                            .await
+                            .map_err(|e| (number, e)),
+                    )
                 }
                 Ok(Err(r)) => {
                     report.rejected.push(r);
-                    Ok(Verdict::Skipped)
+                    None
                 }
-                Err(e) => Err((report.lines, LineError::Failed(e))),
+                Err(e) => Some(Err((report.lines, LineError::Failed(e)))),
             };
             match verdict {
-                Ok(Verdict::Accepted(a)) => chunk.push(a),
-                Ok(Verdict::AlreadyImported) => report.already_imported += 1,
-                Ok(Verdict::Skipped) => {}
-                Err((number, LineError::Rejected(reason))) => {
+                Some(Ok(Verdict::Accepted(a))) => chunk.push(a),
+                Some(Ok(Verdict::AlreadyImported)) => report.already_imported += 1,
+                Some(Err((number, LineError::Rejected(reason)))) => {
                     report.rejected.push(reject(number, reason))
                 }
-                Err((_, LineError::Failed(e))) => {
+                Some(Err((_, LineError::Failed(e)))) => {
                     // What is in flight still commits (and a re-run skips it).
                     settle(in_flight.take(), &options, &mut report).await?;
                     return Err(e);
                 }
+                None => {}
             }
             if in_flight.as_ref().is_some_and(InFlight::is_finished) {
                 settle(in_flight.take(), &options, &mut report).await?;

@@ -180,26 +180,14 @@ impl CachedPlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::{Metadata, NewEvent};
-    use crate::write::prepare;
+    use crate::write::{prepare, test_event};
     use uuid::Uuid;
 
     fn request(appends: &[(&str, ExpectedVersion)]) -> Prepared {
         let batch = appends
             .iter()
             .map(|(stream, expected)| {
-                let event = NewEvent {
-                    id: Uuid::new_v4(),
-                    event_type: "E".into(),
-                    schema_version: 1,
-                    payload: serde_json::json!({}),
-                    metadata: Metadata {
-                        actor: "t".into(),
-                        correlation_id: None,
-                        causation_id: None,
-                    },
-                    effective_at: None,
-                };
+                let event = test_event(Uuid::new_v4(), serde_json::json!({}));
                 ((*stream).to_owned(), *expected, vec![event])
             })
             .collect();

@@ -816,6 +816,23 @@ pub(crate) fn is_unique_violation(err: &StoreError) -> bool {
     }
 }
 
+/// An event of type `E` for the planning tests of this module and of `heads`.
+#[cfg(test)]
+pub(crate) fn test_event(id: Uuid, payload: serde_json::Value) -> NewEvent {
+    NewEvent {
+        id,
+        event_type: "E".into(),
+        schema_version: 1,
+        payload,
+        metadata: crate::types::Metadata {
+            actor: "t".into(),
+            correlation_id: None,
+            causation_id: None,
+        },
+        effective_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -859,18 +876,7 @@ mod tests {
     fn one_append(stream: &str, expected: ExpectedVersion, ids: &[Uuid], payload: i64) -> Prepared {
         let events = ids
             .iter()
-            .map(|&id| crate::types::NewEvent {
-                id,
-                event_type: "E".into(),
-                schema_version: 1,
-                payload: serde_json::json!({ "n": payload }),
-                metadata: crate::types::Metadata {
-                    actor: "t".into(),
-                    correlation_id: None,
-                    causation_id: None,
-                },
-                effective_at: None,
-            })
+            .map(|&id| test_event(id, serde_json::json!({ "n": payload })))
             .collect();
         prepare(vec![(stream.to_owned(), expected, events)]).expect("valid request")
     }
