@@ -43,6 +43,9 @@ pub enum StoreError {
     Interrupted,
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// A direct page read of a SQLite file failed (see `sqlite_pages`).
+    #[error("database error: {0}")]
+    SqliteRead(#[from] rusqlite::Error),
     #[error("migration error: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
     #[error("serialization error: {0}")]
@@ -57,6 +60,10 @@ impl StoreError {
         match self {
             StoreError::Database(e) => is_transient_sqlx(e),
             StoreError::Migration(sqlx::migrate::MigrateError::Execute(e)) => is_transient_sqlx(e),
+            StoreError::SqliteRead(rusqlite::Error::SqliteFailure(e, _)) => matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+            ),
             StoreError::Interrupted => true,
             _ => false,
         }

@@ -42,6 +42,7 @@
 //! - [`write`](mod@write) — the append path (planning, locking, multi-row insert).
 //! - `heads` — small appends planned from cached heads, one statement each.
 //! - [`hash`] — canonical JSON, timestamp format, the event hash.
+//! - `sqlite_pages` — page reads of a SQLite file through rusqlite (not sqlx's rows).
 //! - `verify` — hash-chain verification.
 //! - [`error`] — [`StoreError`].
 //! - `testing` (feature `testing`) — throw-away SQLite/PostgreSQL stores for tests.
@@ -50,6 +51,7 @@ pub mod error;
 pub mod hash;
 mod heads;
 mod row;
+mod sqlite_pages;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -1,5 +1,7 @@
 //! The stored row, decoded from either backend, and the queries that read it.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use sqlx::postgres::PgRow;
 use sqlx::sqlite::SqliteRow;
@@ -8,6 +10,7 @@ use uuid::Uuid;
 
 use crate::error::StoreError;
 use crate::hash::{self, HashInput};
+use crate::sqlite_pages::SqlitePages;
 use crate::store::DbPool;
 use crate::types::{LogFilter, Metadata, RawEvent, RecordedEvent};
 
@@ -39,7 +42,7 @@ impl Fields {
 
 /// An event row exactly as stored: payload/metadata still as their canonical JSON text, so the
 /// hash can be recomputed over the stored bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct StoredRow {
     pub position: u64,
     pub id: Uuid,
@@ -63,6 +66,32 @@ pub(crate) fn to_i64(v: u64) -> Result<i64, StoreError> {
     i64::try_from(v).map_err(|_| StoreError::InvalidInput(format!("{v} exceeds i64::MAX")))
 }
 
+/// The id and the two times, which SQLite stores as text.
+fn parse_text_columns(
+    position: u64,
+    id: &str,
+    recorded_at: &str,
+    effective_at: &str,
+) -> Result<(Uuid, DateTime<Utc>, DateTime<Utc>), StoreError> {
+    let corrupt = |what: &str| StoreError::Corrupt(format!("position {position}: bad {what}"));
+    Ok((
+        Uuid::parse_str(id).map_err(|e| corrupt(&format!("id: {e}")))?,
+        hash::parse_ts(recorded_at).ok_or_else(|| corrupt("recorded_at"))?,
+        hash::parse_ts(effective_at).ok_or_else(|| corrupt("effective_at"))?,
+    ))
+}
+
+/// Text column `i` of a direct SQLite read, borrowed from the statement.
+fn text_column<'r>(
+    row: &'r rusqlite::Row<'_>,
+    position: u64,
+    i: usize,
+) -> Result<&'r str, StoreError> {
+    row.get_ref(i)?
+        .as_str()
+        .map_err(|e| StoreError::Corrupt(format!("position {position}: column {i}: {e}")))
+}
+
 impl StoredRow {
     /// A row whose first columns are `COLUMNS`.
     pub fn from_sqlite(row: &SqliteRow) -> Result<Self, StoreError> {
@@ -78,27 +107,48 @@ impl StoredRow {
     // own columns first): a name lookup per column per row is measurable on full-log scans.
     pub fn from_sqlite_at(row: &SqliteRow, at: usize) -> Result<Self, StoreError> {
         let position = to_u64(row.try_get(at)?, "position")?;
-        let id: &str = row.try_get(at + 1)?;
-        let recorded_at: &str = row.try_get(at + 8)?;
-        let effective_at: &str = row.try_get(at + 9)?;
+        let (id, recorded_at, effective_at) = parse_text_columns(
+            position,
+            row.try_get(at + 1)?,
+            row.try_get(at + 8)?,
+            row.try_get(at + 9)?,
+        )?;
         Ok(StoredRow {
             position,
-            id: Uuid::parse_str(id)
-                .map_err(|e| StoreError::Corrupt(format!("position {position}: bad id: {e}")))?,
+            id,
             stream: row.try_get(at + 2)?,
             version: to_u64(row.try_get(at + 3)?, "version")?,
             event_type: row.try_get(at + 4)?,
             schema_version: row.try_get(at + 5)?,
             payload: row.try_get(at + 6)?,
             metadata: row.try_get(at + 7)?,
-            recorded_at: hash::parse_ts(recorded_at).ok_or_else(|| {
-                StoreError::Corrupt(format!("position {position}: bad recorded_at"))
-            })?,
-            effective_at: hash::parse_ts(effective_at).ok_or_else(|| {
-                StoreError::Corrupt(format!("position {position}: bad effective_at"))
-            })?,
+            recorded_at,
+            effective_at,
             prev_hash: row.try_get(at + 10)?,
             hash: row.try_get(at + 11)?,
+        })
+    }
+
+    /// A row of a direct SQLite page read (see [`crate::sqlite_pages`]) whose columns are
+    /// `COLUMNS`.
+    pub fn from_rusqlite(row: &rusqlite::Row<'_>) -> Result<Self, StoreError> {
+        let position = to_u64(row.get(0)?, "position")?;
+        let text = |i: usize| text_column(row, position, i);
+        let (id, recorded_at, effective_at) =
+            parse_text_columns(position, text(1)?, text(8)?, text(9)?)?;
+        Ok(StoredRow {
+            position,
+            id,
+            stream: text(2)?.to_owned(),
+            version: to_u64(row.get(3)?, "version")?,
+            event_type: text(4)?.to_owned(),
+            schema_version: row.get(5)?,
+            payload: text(6)?.to_owned(),
+            metadata: text(7)?.to_owned(),
+            recorded_at,
+            effective_at,
+            prev_hash: text(10)?.to_owned(),
+            hash: text(11)?.to_owned(),
         })
     }
 
@@ -209,9 +259,23 @@ impl Cursor {
     }
 }
 
+/// Where page reads go: the pool, or for a SQLite file its direct readers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Source<'a> {
+    pub pool: &'a DbPool,
+    pub pages: Option<&'a Arc<SqlitePages>>,
+}
+
+/// A value bound to a page query.
+enum Arg<'a> {
+    Text(&'a str),
+    Int(i64),
+    Time(DateTime<Utc>),
+}
+
 /// Reads one page (at most `limit` rows) starting at `cursor`, only events within `filter`.
 pub(crate) async fn fetch_page(
-    pool: &DbPool,
+    source: Source<'_>,
     cursor: &Cursor,
     filter: LogFilter,
     limit: usize,
@@ -219,90 +283,88 @@ pub(crate) async fn fetch_page(
 ) -> Result<Vec<StoredRow>, StoreError> {
     let columns = fields.columns();
     let limit = i64::try_from(limit.max(1)).unwrap_or(i64::MAX);
-    // Stored times are whole microseconds; flooring the bounds keeps `<=` exact on both
-    // backends.
-    let bounds: Vec<(&str, DateTime<Utc>)> = [
-        ("recorded_at", filter.recorded_until),
-        ("effective_at", filter.effective_until),
-    ]
-    .into_iter()
-    .filter_map(|(column, t)| t.map(|t| (column, hash::truncate_micros(t))))
-    .collect();
-    // Parameters: [stream,] start, bounds..., limit — numbered $n (`?n` on SQLite).
-    let mut end = None;
-    let (key, start, mut sql) = match cursor {
+    let mut args = Vec::new();
+    let (order, mut sql) = match cursor {
         Cursor::Stream {
             stream,
             from_version,
-        } => (
-            Some(stream.as_str()),
-            to_i64(*from_version)?,
-            format!("SELECT {columns} FROM events WHERE stream = $1 AND version >= $2"),
-        ),
-        Cursor::All { after } => (
-            None,
-            to_i64(*after)?,
-            format!("SELECT {columns} FROM events WHERE position > $1"),
-        ),
-        Cursor::Range { after, until } => {
-            end = Some(to_i64(*until)?);
+        } => {
+            args.extend([Arg::Text(stream), Arg::Int(to_i64(*from_version)?)]);
             (
-                None,
-                to_i64(*after)?,
+                "version",
+                format!("SELECT {columns} FROM events WHERE stream = $1 AND version >= $2"),
+            )
+        }
+        Cursor::All { after } => {
+            args.push(Arg::Int(to_i64(*after)?));
+            (
+                "position",
+                format!("SELECT {columns} FROM events WHERE position > $1"),
+            )
+        }
+        Cursor::Range { after, until } => {
+            args.extend([Arg::Int(to_i64(*after)?), Arg::Int(to_i64(*until)?)]);
+            (
+                "position",
                 format!("SELECT {columns} FROM events WHERE position > $1 AND position <= $2"),
             )
         }
     };
-    let mut n = if key.is_some() || end.is_some() { 2 } else { 1 };
-    for (column, _) in &bounds {
-        n += 1;
-        sql.push_str(&format!(" AND {column} <= ${n}"));
+    // Stored times are whole microseconds; flooring the bounds keeps `<=` exact on both
+    // backends.
+    for (column, bound) in [
+        ("recorded_at", filter.recorded_until),
+        ("effective_at", filter.effective_until),
+    ] {
+        if let Some(t) = bound {
+            args.push(Arg::Time(hash::truncate_micros(t)));
+            sql.push_str(&format!(" AND {column} <= ${}", args.len()));
+        }
     }
     let types = filter.skip_types;
     if !types.is_empty() {
-        let first = n + 1;
-        n += types.len();
-        let params: Vec<String> = (first..=n).map(|i| format!("${i}")).collect();
+        let first = args.len() + 1;
+        args.extend(types.iter().map(|t| Arg::Text(t)));
+        let params: Vec<String> = (first..=args.len()).map(|i| format!("${i}")).collect();
         sql.push_str(&format!(" AND event_type NOT IN ({})", params.join(", ")));
     }
-    let order = if key.is_some() { "version" } else { "position" };
-    sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", n + 1));
-    match pool {
-        DbPool::Sqlite(pool) => {
+    args.push(Arg::Int(limit));
+    sql.push_str(&format!(" ORDER BY {order} LIMIT ${}", args.len()));
+    match (source.pool, source.pages) {
+        (DbPool::Sqlite(_), Some(pages)) => {
+            let values = args
+                .into_iter()
+                .map(|a| match a {
+                    Arg::Text(s) => rusqlite::types::Value::Text(s.to_owned()),
+                    Arg::Int(i) => rusqlite::types::Value::Integer(i),
+                    Arg::Time(t) => rusqlite::types::Value::Text(hash::format_ts(t)),
+                })
+                .collect();
+            pages.fetch(sql.replace('$', "?"), values).await
+        }
+        (DbPool::Sqlite(pool), None) => {
             let sql = sql.replace('$', "?");
             let mut q = sqlx::query(&sql);
-            if let Some(key) = key {
-                q = q.bind(key);
+            for a in args {
+                q = match a {
+                    Arg::Text(s) => q.bind(s),
+                    Arg::Int(i) => q.bind(i),
+                    Arg::Time(t) => q.bind(hash::format_ts(t)),
+                };
             }
-            q = q.bind(start);
-            if let Some(end) = end {
-                q = q.bind(end);
-            }
-            for (_, t) in &bounds {
-                q = q.bind(hash::format_ts(*t));
-            }
-            for t in types {
-                q = q.bind(*t);
-            }
-            let rows = q.bind(limit).fetch_all(pool).await?;
+            let rows = q.fetch_all(pool).await?;
             rows.iter().map(StoredRow::from_sqlite).collect()
         }
-        DbPool::Postgres(pool) => {
+        (DbPool::Postgres(pool), _) => {
             let mut q = sqlx::query(&sql);
-            if let Some(key) = key {
-                q = q.bind(key);
+            for a in args {
+                q = match a {
+                    Arg::Text(s) => q.bind(s),
+                    Arg::Int(i) => q.bind(i),
+                    Arg::Time(t) => q.bind(t),
+                };
             }
-            q = q.bind(start);
-            if let Some(end) = end {
-                q = q.bind(end);
-            }
-            for (_, t) in &bounds {
-                q = q.bind(*t);
-            }
-            for t in types {
-                q = q.bind(*t);
-            }
-            let rows = q.bind(limit).fetch_all(pool).await?;
+            let rows = q.fetch_all(pool).await?;
             rows.iter().map(StoredRow::from_pg).collect()
         }
     }

@@ -17,7 +17,8 @@ use tokio::task::JoinHandle;
 
 use crate::error::StoreError;
 use crate::heads::HeadCache;
-use crate::row::{fetch_page, Cursor, Fields, StoredRow};
+use crate::row::{fetch_page, Cursor, Fields, Source, StoredRow};
+use crate::sqlite_pages::SqlitePages;
 use crate::types::{
     AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
 };
@@ -70,6 +71,8 @@ struct Inner {
     /// Log and stream heads as this process last wrote them (see [`heads`](crate::heads)).
     /// Only the leader touches it.
     heads: StdMutex<HeadCache>,
+    /// SQLite file: the direct page readers (see [`crate::sqlite_pages`]).
+    pages: Option<Arc<SqlitePages>>,
 }
 
 impl Drop for Inner {
@@ -116,6 +119,7 @@ impl EventStore {
     /// On PostgreSQL a dedicated `LISTEN` connection is opened here (before returning) so that
     /// subscriptions never miss a notification.
     pub async fn connect(url: &str) -> Result<Self, StoreError> {
+        let mut pages = None;
         let (pool, backend) = if url.starts_with("sqlite:") {
             let memory = url.contains(":memory:") || url.contains("mode=memory");
             let opts = SqliteConnectOptions::from_str(url)
@@ -123,6 +127,11 @@ impl EventStore {
                 .create_if_missing(true)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10));
+            if !memory {
+                pages = Some(Arc::new(SqlitePages::new(
+                    opts.get_filename().to_path_buf(),
+                )));
+            }
             let opts = if memory {
                 opts
             } else {
@@ -168,6 +177,7 @@ impl EventStore {
                 wake,
                 listener: StdMutex::new(None),
                 heads: StdMutex::new(HeadCache::default()),
+                pages,
             }),
         };
         if let DbPool::Postgres(pool) = &store.inner.pool {
@@ -199,6 +209,14 @@ impl EventStore {
     /// The underlying pool, for projections' own tables.
     pub fn pool(&self) -> &DbPool {
         &self.inner.pool
+    }
+
+    /// Where this store's page reads go.
+    pub(crate) fn source(&self) -> Source<'_> {
+        Source {
+            pool: &self.inner.pool,
+            pages: self.inner.pages.as_ref(),
+        }
     }
 
     /// Appends `events` to `stream` atomically (all or nothing) if the stream's version matches
@@ -504,7 +522,6 @@ impl EventStore {
         let (tx, rx) = tokio::sync::mpsc::channel::<Page<T>>(1);
         let store = self.clone();
         tokio::spawn(async move {
-            let pool = &store.inner.pool;
             let mut cursor = Some(cursor);
             // A long global read switches to reading by position range after its first
             // full page (a `recorded_until` read usually ends long before the head).
@@ -519,7 +536,7 @@ impl EventStore {
                     }
                 }
                 first = false;
-                let items = match fetch_page(pool, &at, filter, limit, fields).await {
+                let items = match fetch_page(store.source(), &at, filter, limit, fields).await {
                     Ok(rows) => {
                         if rows.len() >= limit {
                             cursor = rows.last().map(|r| at.after_row(r));
@@ -647,7 +664,7 @@ impl EventStore {
                 st.wake.borrow_and_update();
                 let cursor = Cursor::All { after: st.after };
                 match fetch_page(
-                    &st.store.inner.pool,
+                    st.store.source(),
                     &cursor,
                     LogFilter::default(),
                     PAGE,
@@ -682,7 +699,7 @@ impl EventStore {
     /// recomputed one, a `prev_hash` that is not the previous event's hash, or a gap in
     /// versions (and, for the whole log, in positions).
     pub async fn verify(&self, stream: Option<&str>) -> Result<VerifyReport, StoreError> {
-        verify::verify(&self.inner.pool, stream).await
+        verify::verify(self.source(), stream).await
     }
 
     /// Closes the pool (and the PostgreSQL listener). Further operations fail.
@@ -694,6 +711,9 @@ impl EventStore {
         match &self.inner.pool {
             DbPool::Sqlite(p) => p.close().await,
             DbPool::Postgres(p) => p.close().await,
+        }
+        if let Some(pages) = &self.inner.pages {
+            pages.close();
         }
     }
 }
@@ -733,14 +753,14 @@ async fn read_ranges<T: Send + 'static>(
             return None;
         }
     };
-    let pool = &store.inner.pool;
+    let source = store.source();
     let step = limit as u64;
     let ranges = (after..head).step_by(limit).map(|a| Cursor::Range {
         after: a,
         until: a.saturating_add(step).min(head),
     });
     let mut pages = stream::iter(ranges)
-        .map(|at| async move { fetch_page(pool, &at, filter, limit, fields).await })
+        .map(|at| async move { fetch_page(source, &at, filter, limit, fields).await })
         .buffered(2);
     while let Some(page) = pages.next().await {
         let (items, failed) = match page {

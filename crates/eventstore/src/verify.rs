@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use crate::error::StoreError;
-use crate::row::{fetch_page, Cursor, Fields, StoredRow};
-use crate::store::{DbPool, PAGE};
+use crate::row::{fetch_page, Cursor, Fields, Source, StoredRow};
+use crate::store::PAGE;
 use crate::types::{BrokenLink, LogFilter, VerifyReport};
 
 fn broken(row: &StoredRow, reason: String) -> Option<BrokenLink> {
@@ -54,7 +54,7 @@ fn check_row(row: &StoredRow, prev: Option<(u64, &str)>) -> Option<BrokenLink> {
 }
 
 pub(crate) async fn verify(
-    pool: &DbPool,
+    source: Source<'_>,
     stream: Option<&str>,
 ) -> Result<VerifyReport, StoreError> {
     let mut cursor = match stream {
@@ -69,7 +69,7 @@ pub(crate) async fn verify(
     let mut last_position = 0u64;
     let mut checked = 0u64;
     loop {
-        let rows = fetch_page(pool, &cursor, LogFilter::default(), PAGE, Fields::All).await?;
+        let rows = fetch_page(source, &cursor, LogFilter::default(), PAGE, Fields::All).await?;
         let Some(tail) = rows.last() else {
             break;
         };
