@@ -1,6 +1,7 @@
 //! The baseline: a plain table with the same columns and indexes as `events`, written and
 //! read with raw SQL (no planning, locking, hashing, idempotency or triggers).
 
+use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use seguimiento_eventstore::hash::{canonical_json, format_ts, truncate_micros};
@@ -262,37 +263,20 @@ fn copy_text(rows: &[RawRow]) -> String {
 
 /// Streams every row of `table` (`events` or the baseline table) in position order,
 /// decoding each column into owned values; returns the row count.
-pub async fn select_all(pool: &DbPool, table: &str) -> anyhow::Result<u64> {
+///
+/// SQLite is read the way the store reads its pages (since session 7): through rusqlite on
+/// a connection of its own to `url`'s file, not through sqlx's rows.
+pub async fn select_all(pool: &DbPool, url: &str, table: &str) -> anyhow::Result<u64> {
     let sql = format!("SELECT {COLUMNS} FROM {table} ORDER BY position");
     let mut n = 0u64;
     let mut bytes = 0usize;
     match pool {
-        DbPool::Sqlite(p) => {
-            let mut rows = sqlx::query(&sql).fetch(p);
-            while let Some(row) = rows.try_next().await? {
-                let _position: i64 = row.try_get(0)?;
-                let id: String = row.try_get(1)?;
-                let stream: String = row.try_get(2)?;
-                let _version: i64 = row.try_get(3)?;
-                let event_type: String = row.try_get(4)?;
-                let _sv: i32 = row.try_get(5)?;
-                let payload: String = row.try_get(6)?;
-                let metadata: String = row.try_get(7)?;
-                let recorded_at: String = row.try_get(8)?;
-                let effective_at: String = row.try_get(9)?;
-                let prev_hash: String = row.try_get(10)?;
-                let hash: String = row.try_get(11)?;
-                bytes += id.len()
-                    + stream.len()
-                    + event_type.len()
-                    + payload.len()
-                    + metadata.len()
-                    + recorded_at.len()
-                    + effective_at.len()
-                    + prev_hash.len()
-                    + hash.len();
-                n += 1;
-            }
+        DbPool::Sqlite(_) => {
+            let path = url
+                .strip_prefix("sqlite://")
+                .context("the SQLite baseline reads a file: sqlite://PATH")?
+                .to_owned();
+            return tokio::task::spawn_blocking(move || select_all_sqlite(&path, &sql)).await?;
         }
         DbPool::Postgres(p) => {
             let mut rows = sqlx::query(&sql).fetch(p);
@@ -318,6 +302,42 @@ pub async fn select_all(pool: &DbPool, table: &str) -> anyhow::Result<u64> {
                 n += 1;
             }
         }
+    }
+    std::hint::black_box(bytes);
+    Ok(n)
+}
+
+fn select_all_sqlite(path: &str, sql: &str) -> anyhow::Result<u64> {
+    let conn = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    let mut statement = conn.prepare(sql)?;
+    let mut rows = statement.query([])?;
+    let (mut n, mut bytes) = (0u64, 0usize);
+    while let Some(row) = rows.next()? {
+        let _position: i64 = row.get(0)?;
+        let id: String = row.get(1)?;
+        let stream: String = row.get(2)?;
+        let _version: i64 = row.get(3)?;
+        let event_type: String = row.get(4)?;
+        let _sv: i32 = row.get(5)?;
+        let payload: String = row.get(6)?;
+        let metadata: String = row.get(7)?;
+        let recorded_at: String = row.get(8)?;
+        let effective_at: String = row.get(9)?;
+        let prev_hash: String = row.get(10)?;
+        let hash: String = row.get(11)?;
+        bytes += id.len()
+            + stream.len()
+            + event_type.len()
+            + payload.len()
+            + metadata.len()
+            + recorded_at.len()
+            + effective_at.len()
+            + prev_hash.len()
+            + hash.len();
+        n += 1;
     }
     std::hint::black_box(bytes);
     Ok(n)

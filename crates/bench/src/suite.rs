@@ -145,7 +145,7 @@ impl Suite<'_> {
         let (mut read_eps, mut rebuild_eps) = (f64::NAN, f64::NAN);
         if [3, 4, 5].iter().any(|&f| p.wants(f)) {
             log("  figure 3: read + decode");
-            let raw_rps = read::raw_select(store).await?;
+            let raw_rps = read::raw_select(store, url).await?;
             let (read_n, eps) = read::read_and_decode(store).await?;
             anyhow::ensure!(read_n as usize == n, "read {read_n} events, expected {n}");
             read_eps = eps;
@@ -157,7 +157,13 @@ impl Suite<'_> {
                 figures.push(
                     self.fig(3, what, "ev/s")
                         .value(read_eps)
-                        .baseline(raw_rps, "raw streaming SELECT")
+                        .baseline(
+                            raw_rps,
+                            match self.backend {
+                                BackendKind::Sqlite => "raw streaming SELECT, rusqlite",
+                                BackendKind::Postgres => "raw streaming SELECT",
+                            },
+                        )
                         .target(Target::ratio_at_least(0.5)),
                 );
             }

@@ -27,9 +27,9 @@ pub async fn read_and_decode(store: &EventStore) -> anyhow::Result<(u64, f64)> {
     Ok((n, n as f64 / secs))
 }
 
-/// Rows/s of a raw streaming SELECT of the same rows.
-pub async fn raw_select(store: &EventStore) -> anyhow::Result<f64> {
-    let (res, secs) = timed(raw::select_all(store.pool(), "events")).await;
+/// Rows/s of a raw streaming SELECT of the same rows (`url`: the store's database).
+pub async fn raw_select(store: &EventStore, url: &str) -> anyhow::Result<f64> {
+    let (res, secs) = timed(raw::select_all(store.pool(), url, "events")).await;
     Ok(res? as f64 / secs)
 }
 
