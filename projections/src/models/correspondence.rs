@@ -137,6 +137,11 @@ impl Projector for Correspondence {
 
     fn apply(rows: &mut Rows<CorrespondenceRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
+        // Most of the log is other aggregates' events (a rebuild folds every event into
+        // every projection): leave before building this projection's key for them.
+        if ev.event.aggregate_kind() != seguimiento_domain::AggregateKind::Letter {
+            return Ok(());
+        }
         let key = format!("letter/{}", ev.stream);
         match &ev.event {
             E::LetterReceived {

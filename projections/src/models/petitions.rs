@@ -122,6 +122,11 @@ impl Projector for Petitions {
 
     fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
+        // Most of the log is other aggregates' events (a rebuild folds every event into
+        // every projection): leave before building this projection's key for them.
+        if ev.event.aggregate_kind() != seguimiento_domain::AggregateKind::Petition {
+            return Ok(());
+        }
         let key = format!("petition/{}", ev.stream);
         let tour = match rows.get(&key) {
             Some(PetitionRow::Petition(p)) => Some(p.tour_id.is_some()),
