@@ -122,8 +122,8 @@ impl Projector for Petitions {
 
     fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
-        // Most of the log is other aggregates' events (a rebuild folds every event into
-        // every projection): leave before building this projection's key for them.
+        // A rebuild folds every event into every projection: other aggregates' events
+        // leave before this projection's key is built for them.
         if ev.event.aggregate_kind() != seguimiento_domain::AggregateKind::Petition {
             return Ok(());
         }
