@@ -28,9 +28,6 @@ use crate::App;
 /// How often a command is decided again after losing a race it did not pin.
 const MAX_ATTEMPTS: usize = 5;
 
-/// Namespace for ids derived from a client's command id.
-const COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_2b8e_0001);
-
 /// One command as a front end hands it over.
 #[derive(Debug, Clone)]
 pub struct CommandRequest {
@@ -57,13 +54,13 @@ pub struct CommandOutcome {
 }
 
 /// The ids of the events a command produces: derived from the command id when there is
-/// one, so the same command always yields the same ids.
+/// one, so the same command always yields the same ids (see
+/// [`seguimiento_domain::ids::command_event_ids`]); otherwise fresh UUID v7s, which sort
+/// by time and keep the log's id index local.
 pub fn event_ids(command_id: Option<Uuid>, n: usize) -> Vec<Uuid> {
     match command_id {
-        Some(c) => (0..n)
-            .map(|i| Uuid::new_v5(&COMMAND_NAMESPACE, format!("{c}/{i}").as_bytes()))
-            .collect(),
-        None => (0..n).map(|_| Uuid::new_v4()).collect(),
+        Some(c) => seguimiento_domain::ids::command_event_ids(c, n),
+        None => (0..n).map(|_| Uuid::now_v7()).collect(),
     }
 }
 
@@ -179,7 +176,7 @@ impl App {
     /// Runs one command through the single write path.
     pub async fn execute(&self, req: CommandRequest) -> Result<CommandOutcome, AppError> {
         let stream = req.command.stream_id();
-        let correlation_id = req.command_id.unwrap_or_else(Uuid::new_v4);
+        let correlation_id = req.command_id.unwrap_or_else(Uuid::now_v7);
         check_effective_at(req.effective_at, Utc::now())?;
         let mut attempt = 0;
         loop {

@@ -8,10 +8,12 @@ use seguimiento_domain::command::{
 };
 use seguimiento_domain::values::{Mxn, Status};
 use seguimiento_eventstore::EventStore;
+use futures::TryStreamExt as _;
 use uuid::Uuid;
 
 seguimiento_eventstore::store_tests!(
     a_retried_command_id_appends_nothing_twice,
+    commands_without_an_id_get_time_ordered_event_ids,
     a_pinned_stale_version_is_a_conflict,
     a_capturista_writes_only_for_its_own_agency,
     readers_cannot_write_and_the_actor_is_the_principal,
@@ -85,28 +87,64 @@ fn action(agency: &str) -> Command {
 async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
     let app = App::from_store(store);
     seed(&app).await;
-    let command_id = Some(Uuid::new_v4());
-    let cmd = action("SEC");
-    let first = app
-        .execute(CommandRequest {
-            command_id,
-            ..req(cmd.clone(), admin())
-        })
+    // A client's v4 id keeps the v5-derived event ids; a v7 id (what servers and
+    // `seguimiento gen` mint) gives time-ordered ones. Both must make retries idempotent.
+    for command_id in [Uuid::new_v4(), Uuid::now_v7()] {
+        let cmd = action("SEC");
+        let first = app
+            .execute(CommandRequest {
+                command_id: Some(command_id),
+                ..req(cmd.clone(), admin())
+            })
+            .await
+            .expect("first");
+        let head = app.store().head_position().await.expect("head");
+        let retry = app
+            .execute(CommandRequest {
+                command_id: Some(command_id),
+                ..req(cmd, admin())
+            })
+            .await
+            .expect("retry");
+        assert!(!first.replayed);
+        assert!(retry.replayed, "{command_id}");
+        assert_eq!(first.positions, retry.positions);
+        assert_eq!(first.version, retry.version);
+        assert_eq!(app.store().head_position().await.expect("head"), head);
+        let stored: Vec<_> = app
+            .store()
+            .read_stream("commitment-7", first.version, None)
+            .try_collect()
+            .await
+            .expect("read");
+        let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
+        assert_eq!(ids, seguimiento_app::commands::event_ids(Some(command_id), 1));
+        let expected = match command_id.get_version() {
+            Some(uuid::Version::SortRand) => uuid::Version::SortRand,
+            _ => uuid::Version::Sha1,
+        };
+        assert_eq!(ids[0].get_version(), Some(expected));
+    }
+}
+
+async fn commands_without_an_id_get_time_ordered_event_ids(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let first = app.execute(req(action("SEC"), admin())).await.expect("first");
+    let second = app.execute(req(action("SH"), admin())).await.expect("second");
+    let stored: Vec<_> = app
+        .store()
+        .read_stream("commitment-7", first.version, None)
+        .try_collect()
         .await
-        .expect("first");
-    let head = app.store().head_position().await.expect("head");
-    let retry = app
-        .execute(CommandRequest {
-            command_id,
-            ..req(cmd, admin())
-        })
-        .await
-        .expect("retry");
-    assert!(!first.replayed);
-    assert!(retry.replayed);
-    assert_eq!(first.positions, retry.positions);
-    assert_eq!(first.version, retry.version);
-    assert_eq!(app.store().head_position().await.expect("head"), head);
+        .expect("read");
+    assert_eq!(stored.len(), 2);
+    assert_eq!(stored[1].version, second.version);
+    for e in &stored {
+        assert_eq!(e.id.get_version(), Some(uuid::Version::SortRand), "{}", e.id);
+    }
+    // v7 ids minted by one process sort by creation.
+    assert!(stored[0].id < stored[1].id);
 }
 
 async fn a_pinned_stale_version_is_a_conflict(store: EventStore) {

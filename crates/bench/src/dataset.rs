@@ -52,17 +52,17 @@ impl Dataset {
 
 /// Runs commands through the in-memory simulator until `limit` events exist.
 fn decide_all(
-    commands: impl Iterator<Item = DemoCommand>,
+    commands: impl Iterator<Item = (DemoCommand, Option<uuid::Uuid>)>,
     limit: usize,
 ) -> (Vec<BenchEvent>, usize) {
     let mut sim = Simulator::new();
     let mut events = Vec::with_capacity(limit);
     let mut rejected = 0;
-    for c in commands {
+    for (c, command_id) in commands {
         if events.len() >= limit {
             break;
         }
-        match sim.execute(&c) {
+        match sim.execute_with_id(&c, command_id) {
             Ok(out) => events.extend(out.into_iter().map(|e| BenchEvent {
                 stream: e.stream.clone(),
                 version: e.version,
@@ -77,7 +77,7 @@ fn decide_all(
 
 /// The 2023 demo dataset, up to `limit` events.
 pub fn from_demo(limit: usize) -> Dataset {
-    let (events, rejected) = decide_all(demo::dataset_2023().into_iter(), limit);
+    let (events, rejected) = decide_all(demo::dataset_2023().into_iter().map(|c| (c, None)), limit);
     Dataset {
         origin: format!("2023 demo dataset, first {} events", events.len()),
         events,
@@ -124,12 +124,17 @@ pub fn from_gen(bin: &Path, limit: usize, work_dir: &Path) -> anyhow::Result<Dat
                 command,
                 actor,
                 effective_at,
-                ..
-            }) => Some(DemoCommand {
-                command,
-                actor: actor.unwrap_or_else(|| "gen".to_owned()),
-                effective_at: effective_at.unwrap_or_else(demo::report_instant),
-            }),
+                command_id,
+            }) => Some((
+                DemoCommand {
+                    command,
+                    actor: actor.unwrap_or_else(|| "gen".to_owned()),
+                    effective_at: effective_at.unwrap_or_else(demo::report_instant),
+                },
+                // The id the importer derives the event ids from, so the events carry
+                // the ids `seguimiento import` would store.
+                Some(command_id),
+            )),
             _ => {
                 bad_lines += 1;
                 None

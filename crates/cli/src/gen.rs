@@ -174,6 +174,18 @@ impl Gen {
         uuid::Builder::from_random_bytes(self.rng.random()).into_uuid()
     }
 
+    /// The id of an aggregate created at `at`: a UUID v7 of that time, as a client minting
+    /// ids when it creates things would send (its streams then sit together in the log's
+    /// stream index). Draws as many random bytes as [`Gen::uuid`], so a seed's data is the
+    /// same whatever the id layout.
+    fn uuid_at(&mut self, at: DateTime<Utc>) -> Uuid {
+        let bytes: [u8; 16] = self.rng.random();
+        let mut rest = [0u8; 10];
+        rest.copy_from_slice(&bytes[6..]);
+        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
+        uuid::Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+    }
+
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
         &items[self.rng.random_range(0..items.len())]
     }
@@ -209,10 +221,15 @@ impl Gen {
     }
 
     /// Schedules a command at business time `at` (dropped when past the range's end).
+    ///
+    /// Each line carries a `commandId`: a v7 id of `at` hashed from the line, so importing
+    /// the file twice appends nothing twice and its events get time-ordered ids
+    /// ([`seguimiento_domain::ids`]).
     fn push(&mut self, at: DateTime<Utc>, actor: &str, command: Command) {
         if at > self.end {
             return;
         }
+        self.seq += 1;
         let mut v = serde_json::to_value(&command).unwrap_or(Value::Null);
         if let Value::Object(obj) = &mut v {
             obj.insert("actor".into(), Value::String(actor.to_owned()));
@@ -220,8 +237,10 @@ impl Gen {
                 "effectiveAt".into(),
                 Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             );
+            let name = format!("{}\n{}", self.seq, Value::Object(obj.clone()));
+            let id = seguimiento_domain::ids::ordered_id(at, name.as_bytes());
+            obj.insert("commandId".into(), Value::String(id.to_string()));
         }
-        self.seq += 1;
         self.heap.push(Reverse((at, self.seq, v.to_string())));
     }
 
@@ -315,10 +334,10 @@ impl Gen {
     }
 
     fn meeting(&mut self, day: NaiveDate) {
-        let meeting_id = self.uuid();
+        let held = at_local(day, 10, 0);
+        let meeting_id = self.uuid_at(held);
         let meeting_type = *self.pick(&MeetingType::ALL);
         let agencies = self.agencies_sample(6);
-        let held = at_local(day, 10, 0);
         self.push(
             held,
             "gabinete",
@@ -348,7 +367,7 @@ impl Gen {
         origin: Origin,
         meeting_id: Option<Uuid>,
     ) {
-        let agreement_id = self.uuid();
+        let agreement_id = self.uuid_at(created);
         let issued_on = local_date(created);
         let due_on = issued_on + Duration::days(self.rng.random_range(30..240));
         let agencies = self.agencies_sample(2);
@@ -448,7 +467,7 @@ impl Gen {
         let number = self.rng.random_range(1..=COMMITMENTS);
         let assigned = self.commitments[(number - 1) as usize].clone();
         let agency = self.pick(&assigned).clone();
-        let action_id = self.uuid();
+        let action_id = self.uuid_at(at);
         let actor = format!("enlace.{}", agency.to_lowercase().replace(' ', ""));
         let (status, progress) = match self.rng.random_range(0..10) {
             0..=2 => (Status::Pending, None),
@@ -503,7 +522,7 @@ impl Gen {
     }
 
     fn activity(&mut self, at: DateTime<Utc>) {
-        let activity_id = self.uuid();
+        let activity_id = self.uuid_at(at);
         let n = self.rng.random_range(1..=3);
         let mut responsibles: Vec<String> = Vec::new();
         while responsibles.len() < n {
@@ -665,7 +684,7 @@ impl Gen {
     }
 
     fn petition(&mut self, received: DateTime<Utc>, tour: Option<&str>) {
-        let petition_id = self.uuid();
+        let petition_id = self.uuid_at(received);
         let channel = match tour {
             Some(_) => Channel::Tour,
             None => *self.pick(&[

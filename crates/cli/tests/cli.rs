@@ -487,10 +487,36 @@ async fn generated_lines_import_without_rejections(db: &Db) {
     assert_eq!(text, b.read(), "the same seed must give the same file");
     let lines = text.lines().count();
     assert!(lines > 1_000, "only {lines} lines generated");
+    // Every line names its command with a v7 id of its own effective time, and aggregates
+    // created by a line get v7 ids of that time (time-ordered keys in the log's indexes).
+    let millis = |id: &serde_json::Value| {
+        let id: uuid::Uuid = id.as_str().and_then(|s| s.parse().ok()).expect("a uuid");
+        assert_eq!(id.get_version(), Some(uuid::Version::SortRand), "{id}");
+        let (secs, nanos) = id.get_timestamp().expect("v7 time").to_unix();
+        i64::try_from(secs * 1000 + u64::from(nanos / 1_000_000)).expect("millis")
+    };
+    let mut petitions_seen = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).expect("json line");
+        let at = chrono::DateTime::parse_from_rfc3339(v["effectiveAt"].as_str().expect("time"))
+            .expect("rfc 3339")
+            .timestamp_millis();
+        assert_eq!(millis(&v["commandId"]), at, "{line}");
+        if v["command"] == "receivePetition" {
+            assert_eq!(millis(&v["input"]["petitionId"]), at, "{line}");
+            petitions_seen += 1;
+        }
+    }
+    assert!(petitions_seen > 100, "{petitions_seen} petitions");
     let out = ok(db, &["import", a.path(), "--json"]);
     let report: serde_json::Value = serde_json::from_str(&out.stdout).expect("json report");
     assert_eq!(report["rejected"], serde_json::json!([]), "{}", out.stdout);
     assert_eq!(report["accepted"], lines, "{}", out.stdout);
+    // The ids come from the file, not the run: importing it again appends nothing.
+    let again = ok(db, &["import", a.path(), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&again.stdout).expect("json report");
+    assert_eq!(report["alreadyImported"], lines, "{}", again.stdout);
+    assert_eq!(report["eventsAppended"], 0, "{}", again.stdout);
     ok(db, &["rebuild"]);
     let status = ok(db, &["projections"]).stdout;
     assert!(status.contains("up to date"), "{status}");

@@ -12,6 +12,7 @@
 //! - [`command`]: [`Command`] and its input structs; stream routing and authorization
 //!   helpers (`stream_id`, `meeting_ref`, `agency`, `agencies_touched`).
 //! - [`error`]: [`DomainError`], one variant per rule.
+//! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - One module per aggregate, each with its state (`apply`) and `decide`:
 //!   [`agency`] (catálogo de dependencias, stream `agencies`),
 //!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
@@ -36,6 +37,7 @@ pub mod commitment;
 pub mod correspondence;
 pub mod error;
 pub mod event;
+pub mod ids;
 pub mod petition;
 mod rules;
 pub mod values;

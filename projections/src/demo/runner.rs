@@ -20,7 +20,8 @@ pub struct DemoEvent {
     pub stream: String,
     /// 0-based version within the stream.
     pub version: u64,
-    /// Deterministic id (UUID v5 of stream and version).
+    /// Deterministic id: derived from the command id when one was given (as the importer
+    /// does), else the UUID v5 of stream and version.
     pub id: Uuid,
     pub event: DomainEvent,
     pub actor: String,
@@ -51,6 +52,16 @@ impl Simulator {
     /// time, whichever is later) and records the events. A rejected command changes
     /// nothing.
     pub fn execute(&mut self, c: &DemoCommand) -> Result<Vec<DemoEvent>> {
+        self.execute_with_id(c, None)
+    }
+
+    /// [`Simulator::execute`] for a command with an id: its events get the ids the
+    /// importer would give them ([`seguimiento_domain::ids::command_event_ids`]).
+    pub fn execute_with_id(
+        &mut self,
+        c: &DemoCommand,
+        command_id: Option<Uuid>,
+    ) -> Result<Vec<DemoEvent>> {
         let stream = c.command.stream_id();
         let meeting = c.command.meeting_ref().and_then(|m| {
             self.streams
@@ -64,6 +75,10 @@ impl Simulator {
             .with_event_ids(self.ids.get(&stream).map_or(&[][..], |v| v.as_slice()));
         let history = self.streams.get(&stream).map_or(&[][..], |h| h.as_slice());
         let events = decide(history, &c.command, &ctx)?;
+        let mut derived = command_id
+            .map(|id| seguimiento_domain::ids::command_event_ids(id, events.len()))
+            .unwrap_or_default()
+            .into_iter();
         let h = self.streams.entry(stream.clone()).or_default();
         let idv = self.ids.entry(stream.clone()).or_default();
         let mut out = Vec::with_capacity(events.len());
@@ -73,7 +88,9 @@ impl Simulator {
                 self.catalog.apply(&e);
             }
             let version = h.len() as u64;
-            let id = super::id(&format!("{stream}#{version}"));
+            let id = derived
+                .next()
+                .unwrap_or_else(|| super::id(&format!("{stream}#{version}")));
             h.push(e.clone());
             idv.push(id);
             out.push(DemoEvent {
