@@ -1,6 +1,7 @@
 //! The write path against real stores: the same tests on SQLite and PostgreSQL.
 
 use chrono::NaiveDate;
+use futures::TryStreamExt as _;
 use seguimiento_app::{App, AppError, CommandRequest, Principal, Role};
 use seguimiento_domain::command::{
     AssignCommitmentInput, Command, RegisterActionInput, RegisterAgencyInput,
@@ -8,7 +9,6 @@ use seguimiento_domain::command::{
 };
 use seguimiento_domain::values::{Mxn, Status};
 use seguimiento_eventstore::EventStore;
-use futures::TryStreamExt as _;
 use uuid::Uuid;
 
 seguimiento_eventstore::store_tests!(
@@ -118,7 +118,10 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
             .await
             .expect("read");
         let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
-        assert_eq!(ids, seguimiento_app::commands::event_ids(Some(command_id), 1));
+        assert_eq!(
+            ids,
+            seguimiento_app::commands::event_ids(Some(command_id), 1)
+        );
         let expected = match command_id.get_version() {
             Some(uuid::Version::SortRand) => uuid::Version::SortRand,
             _ => uuid::Version::Sha1,
@@ -130,8 +133,14 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
 async fn commands_without_an_id_get_time_ordered_event_ids(store: EventStore) {
     let app = App::from_store(store);
     seed(&app).await;
-    let first = app.execute(req(action("SEC"), admin())).await.expect("first");
-    let second = app.execute(req(action("SH"), admin())).await.expect("second");
+    let first = app
+        .execute(req(action("SEC"), admin()))
+        .await
+        .expect("first");
+    let second = app
+        .execute(req(action("SH"), admin()))
+        .await
+        .expect("second");
     let stored: Vec<_> = app
         .store()
         .read_stream("commitment-7", first.version, None)
@@ -141,7 +150,12 @@ async fn commands_without_an_id_get_time_ordered_event_ids(store: EventStore) {
     assert_eq!(stored.len(), 2);
     assert_eq!(stored[1].version, second.version);
     for e in &stored {
-        assert_eq!(e.id.get_version(), Some(uuid::Version::SortRand), "{}", e.id);
+        assert_eq!(
+            e.id.get_version(),
+            Some(uuid::Version::SortRand),
+            "{}",
+            e.id
+        );
     }
     // v7 ids minted by one process sort by creation.
     assert!(stored[0].id < stored[1].id);

@@ -47,12 +47,10 @@ pub fn ordered_id(at: DateTime<Utc>, name: &[u8]) -> Uuid {
 /// other command id gives the UUID v5 of `"<command id>/<i>"`, the only scheme before.
 pub fn command_event_ids(command_id: Uuid, n: usize) -> Vec<Uuid> {
     let prefix = match command_id.get_version() {
-        Some(Version::SortRand) => command_id
-            .get_timestamp()
-            .map(|ts| {
-                let (secs, nanos) = ts.to_unix();
-                secs * 1000 + u64::from(nanos) / 1_000_000
-            }),
+        Some(Version::SortRand) => command_id.get_timestamp().map(|ts| {
+            let (secs, nanos) = ts.to_unix();
+            secs * 1000 + u64::from(nanos) / 1_000_000
+        }),
         _ => None,
     };
     (0..n)
@@ -73,7 +71,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn at(secs: i64) -> DateTime<Utc> {
-        Utc.timestamp_opt(secs, 0).single().unwrap()
+        Utc.timestamp_opt(secs, 0).single().expect("a valid time")
     }
 
     #[test]
@@ -96,7 +94,11 @@ mod tests {
         assert_eq!(ids.len(), 3);
         for id in &ids {
             assert_eq!(id.get_version(), Some(Version::SortRand));
-            assert_eq!(id.as_bytes()[..6], c.as_bytes()[..6], "same millisecond prefix");
+            assert_eq!(
+                id.as_bytes()[..6],
+                c.as_bytes()[..6],
+                "same millisecond prefix"
+            );
             assert_ne!(*id, c);
         }
         assert_ne!(ids[0], ids[1]);
@@ -109,7 +111,7 @@ mod tests {
         let id = ordered_id(at(1_700_000_000), b"x");
         assert_eq!(id.get_version(), Some(Version::SortRand));
         assert_eq!(id.get_variant(), uuid::Variant::RFC4122);
-        let (secs, _) = id.get_timestamp().unwrap().to_unix();
+        let (secs, _) = id.get_timestamp().expect("v7 has a time").to_unix();
         assert_eq!(secs, 1_700_000_000);
         assert_eq!(ordered_id(at(-5), b"x"), ordered_id(at(0), b"x"));
     }
