@@ -30,6 +30,9 @@ pub struct Suite<'a> {
 struct LevelCost {
     events: usize,
     import_us: f64,
+    /// The raw bulk insert's cost per event at this level: how much of the import's growth
+    /// the database itself shows, with no store logic.
+    raw_import_us: f64,
     rebuild_us: f64,
     query_p50_ms: f64,
 }
@@ -40,6 +43,7 @@ impl LevelCost {
         LevelCost {
             events,
             import_us: f64::NAN,
+            raw_import_us: f64::NAN,
             rebuild_us: f64::NAN,
             query_p50_ms: f64::NAN,
         }
@@ -250,6 +254,7 @@ impl Suite<'_> {
         Ok(LevelCost {
             events: n,
             import_us: 1e6 / import_tps,
+            raw_import_us: 1e6 / raw_tps,
             rebuild_us: 1e6 / rebuild_eps,
             query_p50_ms: growth_p50,
         })
@@ -397,6 +402,21 @@ impl Suite<'_> {
                         .target(Target::ratio_at_most(1.25)),
                 );
             }
+            // No target: the database's own growth on the same rows, to read the import
+            // row above against.
+            figures.push(
+                self.fig(
+                    8,
+                    format!(
+                        "growth {x:.0}× ({} ev): raw bulk insert cost per event",
+                        c.events
+                    ),
+                    "µs/ev",
+                )
+                .value(c.raw_import_us)
+                .baseline(first.raw_import_us, format!("1× = {} ev", first.events))
+                .target(Target::none()),
+            );
         }
     }
 }
