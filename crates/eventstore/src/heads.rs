@@ -31,8 +31,8 @@ use crate::row::{to_i64, COLUMNS};
 use crate::store::DbPool;
 use crate::types::{AppendResult, ExpectedVersion};
 use crate::write::{
-    bind_pg_row, bind_sqlite_row, sql_ints, GroupOutcome, Known, LogHead, LogState, Prepared,
-    ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
+    bind_pg_row, bind_sqlite_row, sql_ints, CachedHeads, GroupOutcome, Known, LogHead, LogState,
+    Prepared, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
 };
 
 /// Stream heads kept. An entry is a stream name and a 64-character hash: ~1.5 MB in all.
@@ -69,15 +69,30 @@ impl HeadCache {
 
     fn remember(&mut self, known: &Known) {
         self.log = Some(known.log_head);
-        if known.heads.len() > MAX_ROWS {
-            // A bulk write (an import): caching thousands of heads per batch costs more than
-            // it saves. Forgetting is always safe; keeping a head it changed is not.
-            self.streams.clear();
-            return;
-        }
+        // Bulk writes too: the next batch of an import touches many of the same streams,
+        // and a cached head is one lookup fewer (see `cached_heads`). Past the capacity the
+        // cache evicts, and forgetting a head is always safe.
         for (stream, head) in &known.heads {
             self.streams.insert(stream.clone(), head.clone());
         }
+    }
+
+    /// The cached heads of the streams `requests` touch, for the full path's lookup to skip
+    /// (`None` before this process has written).
+    pub fn cached_heads(&self, requests: &[&Prepared]) -> Option<CachedHeads> {
+        let log = self.log?;
+        let heads = requests
+            .iter()
+            .flat_map(|r| &r.entries)
+            .filter_map(|e| {
+                let head = self.streams.get(e.stream.as_str())?;
+                Some((e.stream.clone(), head.clone()))
+            })
+            .collect();
+        Some(CachedHeads {
+            log_position: log.position,
+            heads,
+        })
     }
 
     /// Plans `requests` from the cache, or `None` if they need the full path.

@@ -405,7 +405,8 @@ impl EventStore {
                 WriteTx::Postgres(pool.begin_with(write::pg_begin_and_lock()).await?)
             }
         };
-        let outcome = write::write_group(&mut tx, requests, id_lookup).await?;
+        let cached = self.lock_heads().cached_heads(requests);
+        let outcome = write::write_group(&mut tx, requests, id_lookup, cached).await?;
         tx.commit().await?;
         self.lock_heads().after_full_write(&outcome);
         if outcome.new_head.is_some() {

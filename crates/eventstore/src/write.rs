@@ -454,6 +454,14 @@ fn copy_text(rows: &[StoredRow]) -> Result<String, StoreError> {
     Ok(out)
 }
 
+/// Stream heads this process cached (see [`heads`](crate::heads)), handed to
+/// [`write_group`] so it need not look them up: they are exact if the log head its lookup
+/// finds is still `log_position`, and ignored otherwise.
+pub(crate) struct CachedHeads {
+    pub log_position: u64,
+    pub heads: HashMap<String, (u64, String)>,
+}
+
 /// What a successful [`write_group`] produced.
 pub(crate) struct GroupOutcome {
     /// One outcome per request, in order: its results, or why it was left out.
@@ -768,10 +776,15 @@ pub(crate) async fn write_group(
     tx: &mut WriteTx,
     requests: &[&Prepared],
     id_lookup: IdLookup,
+    cached: Option<CachedHeads>,
 ) -> Result<GroupOutcome, StoreError> {
     let mut id_lookup = id_lookup;
+    let mut cached = cached;
     loop {
-        let streams = streams_to_look_up(requests, id_lookup);
+        let mut streams = streams_to_look_up(requests, id_lookup);
+        if let Some(c) = &cached {
+            streams.retain(|s| !c.heads.contains_key(s));
+        }
         let ids: Vec<Uuid> = match id_lookup {
             IdLookup::Lookup => requests
                 .iter()
@@ -780,7 +793,15 @@ pub(crate) async fn write_group(
                 .collect(),
             IdLookup::Optimistic => Vec::new(),
         };
-        let found = tx.lookup(&ids, &streams).await?;
+        let mut found = tx.lookup(&ids, &streams).await?;
+        if let Some(c) = cached.take() {
+            if c.log_position != found.log_head.position {
+                // Appended meanwhile (another process): the cached heads may be stale, so
+                // look every stream up, still under the lock.
+                continue;
+            }
+            found.heads.extend(c.heads);
+        }
         let seen_log_head = found.log_head.position;
         let mut state = LogState::new(found.existing, found.heads, found.log_head);
         let results = state.plan(requests);

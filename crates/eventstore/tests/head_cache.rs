@@ -209,6 +209,56 @@ async fn retries_of_cached_appends_stay_idempotent(a: EventStore, _b: EventStore
     assert_log_sound(&a, 3).await;
 }
 
+/// A bulk batch (an import) names more streams than the cached path takes: the full path
+/// plans the streams cached by the previous batch without looking them up. After another
+/// handle wrote one of them, the log head has moved, so every head is looked up again.
+async fn bulk_batches_plan_from_cached_heads_only_while_exact(a: EventStore, b: EventStore) {
+    let streams: Vec<String> = (0..100).map(|i| format!("bulk-{i}")).collect();
+    let batch = |expected: &dyn Fn(usize) -> ExpectedVersion, base: u64| {
+        streams
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (s.clone(), expected(i), vec![ev(base + i as u64)]))
+            .collect::<Vec<_>>()
+    };
+    let first = a
+        .append_batch(batch(&|_| ExpectedVersion::NoStream, 0))
+        .await
+        .expect("first batch");
+    assert!(first.iter().all(|r| r.last_version == 0));
+    // Planned from the heads the first batch cached.
+    let second = a
+        .append_batch(batch(&|_| ExpectedVersion::Exact(0), 100))
+        .await
+        .expect("second batch");
+    assert!(second.iter().all(|r| r.last_version == 1));
+    // Another handle moves bulk-7 to version 2: a's cached head of it is stale now.
+    assert_eq!(
+        append(&b, "bulk-7", ExpectedVersion::Exact(1), 999)
+            .await
+            .expect("b"),
+        2
+    );
+    // Had the cached head been trusted, bulk-7 would fork at version 2.
+    match a
+        .append_batch(batch(&|_| ExpectedVersion::Exact(1), 200))
+        .await
+    {
+        Err(StoreError::Conflict { stream, actual, .. }) => {
+            assert_eq!((stream.as_str(), actual), ("bulk-7", Some(2)));
+        }
+        other => panic!("expected bulk-7's conflict at version 2, got {other:?}"),
+    }
+    let expected = |i: usize| ExpectedVersion::Exact(if i == 7 { 2 } else { 1 });
+    let third = a
+        .append_batch(batch(&expected, 300))
+        .await
+        .expect("third batch");
+    assert_eq!(third[7].last_version, 3);
+    assert_eq!(third[8].last_version, 2);
+    assert_log_sound(&a, 301).await;
+}
+
 async fn on(
     db: TestDb,
     scenario: fn(EventStore, EventStore) -> futures::future::BoxFuture<'static, ()>,
@@ -250,4 +300,5 @@ two_handle_tests!(
     a_group_never_answers_from_heads_another_handle_changed,
     streams_created_elsewhere_are_not_taken_for_new,
     retries_of_cached_appends_stay_idempotent,
+    bulk_batches_plan_from_cached_heads_only_while_exact,
 );
