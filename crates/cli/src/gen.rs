@@ -8,6 +8,11 @@
 //!
 //! Lines come out in business-time order: each item's later steps wait in a heap until the
 //! day they happen, so memory holds only the work in flight, never the whole file.
+//!
+//! Ids are UUID v7s of business time, as a client minting ids when things happen would
+//! send: each aggregate's id carries its creation time, and each line a `commandId` of its
+//! own time (hashed from the line, so the file imports idempotently). Its events then get
+//! time-ordered ids (`seguimiento_domain::ids`).
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
