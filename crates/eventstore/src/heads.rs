@@ -35,8 +35,10 @@ use crate::write::{
     Prepared, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
 };
 
-/// Stream heads kept. An entry is a stream name and a 64-character hash: ~1.5 MB in all.
-const CACHED_STREAMS: usize = 16_384;
+/// Stream heads kept. An entry is a stream name and a 64-character hash: ~6 MB in all.
+/// Sized for bulk imports, whose batches touch thousands of streams each: the streams
+/// still active a few batches later are then found here, not looked up.
+const CACHED_STREAMS: usize = 65_536;
 
 /// Largest group written by the cached path: bulk writes take the locked one.
 const MAX_ROWS: usize = crate::write::BULK_EVENTS;
