@@ -111,13 +111,7 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
         assert_eq!(first.positions, retry.positions);
         assert_eq!(first.version, retry.version);
         assert_eq!(app.store().head_position().await.expect("head"), head);
-        let stored: Vec<_> = app
-            .store()
-            .read_stream("commitment-7", first.version, None)
-            .try_collect()
-            .await
-            .expect("read");
-        let ids: Vec<Uuid> = stored.iter().map(|e| e.id).collect();
+        let ids = commitment_ids_from(&app, first.version).await;
         assert_eq!(
             ids,
             seguimiento_app::commands::event_ids(Some(command_id), 1)
@@ -128,6 +122,17 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
         };
         assert_eq!(ids[0].get_version(), Some(expected));
     }
+}
+
+/// The ids of `commitment-7`'s events from `version` on.
+async fn commitment_ids_from(app: &App, version: u64) -> Vec<Uuid> {
+    let stored: Vec<_> = app
+        .store()
+        .read_stream("commitment-7", version, None)
+        .try_collect()
+        .await
+        .expect("read");
+    stored.iter().map(|e| e.id).collect()
 }
 
 async fn commands_without_an_id_get_time_ordered_event_ids(store: EventStore) {
@@ -141,24 +146,14 @@ async fn commands_without_an_id_get_time_ordered_event_ids(store: EventStore) {
         .execute(req(action("SH"), admin()))
         .await
         .expect("second");
-    let stored: Vec<_> = app
-        .store()
-        .read_stream("commitment-7", first.version, None)
-        .try_collect()
-        .await
-        .expect("read");
-    assert_eq!(stored.len(), 2);
-    assert_eq!(stored[1].version, second.version);
-    for e in &stored {
-        assert_eq!(
-            e.id.get_version(),
-            Some(uuid::Version::SortRand),
-            "{}",
-            e.id
-        );
+    assert_eq!(second.version, first.version + 1);
+    let ids = commitment_ids_from(&app, first.version).await;
+    assert_eq!(ids.len(), 2);
+    for id in &ids {
+        assert_eq!(id.get_version(), Some(uuid::Version::SortRand), "{id}");
     }
     // v7 ids minted by one process sort by creation.
-    assert!(stored[0].id < stored[1].id);
+    assert!(ids[0] < ids[1]);
 }
 
 async fn a_pinned_stale_version_is_a_conflict(store: EventStore) {
