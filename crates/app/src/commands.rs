@@ -247,8 +247,9 @@ fn replayed(
     recorded: &[RecordedEvent],
     command_id: Option<Uuid>,
 ) -> Option<CommandOutcome> {
-    let first = event_ids(Some(command_id?), 1).pop()?;
-    let start = recorded.iter().position(|e| e.id == first)?;
+    let start = seguimiento_domain::ids::first_event_id_candidates(command_id?)
+        .into_iter()
+        .find_map(|first| recorded.iter().position(|e| e.id == first))?;
     let correlation = recorded[start].metadata.correlation_id;
     let mine: Vec<&RecordedEvent> = recorded[start..]
         .iter()

@@ -803,7 +803,8 @@ async fn validate(
             check_effective_at(effective_at, now).map_err(refusal)?;
             let stream = command.stream_id();
             ws.load(&stream).await?;
-            let first = event_ids(Some(command_id), 1);
+            // The current scheme's first id, then (v7 command ids) the earlier scheme's.
+            let first = domain::ids::first_event_id_candidates(command_id);
             // Ids this run accepted first: once committed and reloaded they are stored too,
             // and a repeat within the file is refused whatever the chunk boundaries.
             if let Some(earlier) = first.first().and_then(|id| ws.pending_ids.get(id)) {

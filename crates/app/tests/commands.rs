@@ -14,6 +14,7 @@ use uuid::Uuid;
 seguimiento_eventstore::store_tests!(
     a_retried_command_id_appends_nothing_twice,
     commands_without_an_id_get_time_ordered_event_ids,
+    a_v7_command_stored_with_earlier_ids_is_still_a_replay,
     a_pinned_stale_version_is_a_conflict,
     a_capturista_writes_only_for_its_own_agency,
     readers_cannot_write_and_the_actor_is_the_principal,
@@ -122,6 +123,58 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
         };
         assert_eq!(ids[0].get_version(), Some(expected));
     }
+}
+
+/// A v7 command applied by a release before time-ordered ids stored its first event under
+/// the v5 id of `"<command id>/0"`. Retried now, it must be recognised, not applied again.
+async fn a_v7_command_stored_with_earlier_ids_is_still_a_replay(store: EventStore) {
+    let app = App::from_store(store);
+    seed(&app).await;
+    let applied = app
+        .execute(req(action("SEC"), admin()))
+        .await
+        .expect("applied");
+    let original = app
+        .store()
+        .read_stream("commitment-7", applied.version, None)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("read")
+        .pop()
+        .expect("the event");
+    // The same event as the older release would have stored it for command `c`.
+    let c = Uuid::now_v7();
+    let legacy_id = seguimiento_domain::ids::legacy_first_event_id(c).expect("v7");
+    let old = app
+        .store()
+        .append(
+            "commitment-7",
+            seguimiento_eventstore::ExpectedVersion::Exact(applied.version),
+            vec![seguimiento_eventstore::NewEvent {
+                id: legacy_id,
+                event_type: original.event_type.clone(),
+                schema_version: original.schema_version,
+                payload: original.payload.clone(),
+                metadata: seguimiento_eventstore::Metadata {
+                    correlation_id: Some(c),
+                    ..original.metadata.clone()
+                },
+                effective_at: Some(original.effective_at),
+            }],
+        )
+        .await
+        .expect("stored the old way");
+    let head = app.store().head_position().await.expect("head");
+    let retry = app
+        .execute(CommandRequest {
+            command_id: Some(c),
+            ..req(action("SEC"), admin())
+        })
+        .await
+        .expect("retry");
+    assert!(retry.replayed);
+    assert_eq!(retry.positions, old.positions);
+    assert_eq!(app.store().head_position().await.expect("head"), head);
 }
 
 /// The ids of `commitment-7`'s events from `version` on.

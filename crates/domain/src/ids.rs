@@ -64,6 +64,22 @@ pub fn command_event_ids(command_id: Uuid, n: usize) -> Vec<Uuid> {
         .collect()
 }
 
+/// The first event id a v7 command id gave before its event ids were time-ordered (the v5
+/// scheme every command id used then), or `None` for other ids, whose scheme is unchanged:
+/// a retry of a command an older release applied must still be recognised as a replay.
+pub fn legacy_first_event_id(command_id: Uuid) -> Option<Uuid> {
+    (command_id.get_version() == Some(Version::SortRand))
+        .then(|| Uuid::new_v5(&COMMAND_NAMESPACE, format!("{command_id}/0").as_bytes()))
+}
+
+/// Every id the first event of `command_id` may carry in a stored log: the current scheme's
+/// and, for v7 command ids, the earlier one's ([`legacy_first_event_id`]).
+pub fn first_event_id_candidates(command_id: Uuid) -> Vec<Uuid> {
+    let mut ids = command_event_ids(command_id, 1);
+    ids.extend(legacy_first_event_id(command_id));
+    ids
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -104,6 +120,20 @@ mod tests {
         assert_ne!(ids[0], ids[1]);
         assert_ne!(ids[1], ids[2]);
         assert_eq!(ids, command_event_ids(c, 3), "a retry yields the same ids");
+    }
+
+    #[test]
+    fn a_v7_command_is_also_recognised_by_its_earlier_first_id() {
+        let c = ordered_id(at(1_700_000_000), b"command");
+        let legacy = Uuid::new_v5(&COMMAND_NAMESPACE, format!("{c}/0").as_bytes());
+        assert_eq!(legacy_first_event_id(c), Some(legacy));
+        assert_eq!(
+            first_event_id_candidates(c),
+            vec![command_event_ids(c, 1)[0], legacy]
+        );
+        let v4 = Uuid::from_u128(0x0123_4567_89ab_4def_8123_4567_89ab_cdef);
+        assert_eq!(legacy_first_event_id(v4), None);
+        assert_eq!(first_event_id_candidates(v4), command_event_ids(v4, 1));
     }
 
     #[test]
