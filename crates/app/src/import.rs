@@ -33,8 +33,10 @@
 //!
 //! # Idempotency
 //!
-//! A command's id is its `commandId`, or a UUID v5 of the line number and the line text;
-//! its event ids derive from it as for any command. An event line keeps its event id. A
+//! A command's id is its `commandId`, or one derived from the line number and the line
+//! text: a v7 of the line's `effectiveAt` when it has one (time-ordered event ids, see
+//! `seguimiento_domain::ids`), else a UUID v5. Its event ids derive from it as for any
+//! command. Lines stored by releases that gave every line the v5 id are recognised too. An event line keeps its event id. A
 //! line whose (first) event id is already stored is skipped and counted as
 //! `already_imported`: re-running a file appends nothing twice.
 
@@ -73,6 +75,9 @@ pub enum ImportItem {
         actor: Option<String>,
         effective_at: Option<DateTime<Utc>>,
         command_id: Uuid,
+        /// For a line without a `commandId`, the id releases before time-ordered ids gave
+        /// it: its events, if stored, mean the line was imported already.
+        earlier_command_id: Option<Uuid>,
     },
     /// An exported event, appended as-is.
     Event { stream: String, event: NewEvent },
@@ -290,9 +295,10 @@ impl ImportLine {
                     format!("invalid {name} command: {}", redact(&e.to_string())),
                 )
             })?;
-            let command_id = wire.command_id.unwrap_or_else(|| {
-                Uuid::new_v5(&LINE_NAMESPACE, format!("{line}\n{text}").as_bytes())
-            });
+            let (command_id, earlier_command_id) = match wire.command_id {
+                Some(id) => (id, None),
+                None => line_command_ids(line, text, wire.effective_at),
+            };
             Ok(ImportLine {
                 line,
                 item: ImportItem::Command {
@@ -300,6 +306,7 @@ impl ImportLine {
                     actor: wire.actor,
                     effective_at: wire.effective_at,
                     command_id,
+                    earlier_command_id,
                 },
             })
         } else if obj.contains_key("eventType") {
@@ -343,7 +350,7 @@ impl ImportLine {
         effective_at: Option<DateTime<Utc>>,
     ) -> ImportLine {
         let text = serde_json::to_string(&command).unwrap_or_default();
-        let command_id = Uuid::new_v5(&LINE_NAMESPACE, format!("{line}\n{text}").as_bytes());
+        let (command_id, earlier_command_id) = line_command_ids(line, &text, effective_at);
         ImportLine {
             line,
             item: ImportItem::Command {
@@ -351,8 +358,28 @@ impl ImportLine {
                 actor,
                 effective_at,
                 command_id,
+                earlier_command_id,
             },
         }
+    }
+}
+
+/// The command id of a line that gives none, derived from its number and text so that
+/// importing a file again appends nothing twice; with the id releases before time-ordered
+/// ids derived, when it differs.
+///
+/// With an effective time, a v7 id of that time (its events' ids then sort by time, see
+/// [`seguimiento_domain::ids`]); without one, the UUID v5 every line got before.
+fn line_command_ids(
+    line: usize,
+    text: &str,
+    effective_at: Option<DateTime<Utc>>,
+) -> (Uuid, Option<Uuid>) {
+    let name = format!("{line}\n{text}");
+    let v5 = Uuid::new_v5(&LINE_NAMESPACE, name.as_bytes());
+    match effective_at {
+        Some(at) => (domain::ids::ordered_id(at, name.as_bytes()), Some(v5)),
+        None => (v5, None),
     }
 }
 
@@ -799,12 +826,17 @@ async fn validate(
             actor,
             effective_at,
             command_id,
+            earlier_command_id,
         } => {
             check_effective_at(effective_at, now).map_err(refusal)?;
             let stream = command.stream_id();
             ws.load(&stream).await?;
-            // The current scheme's first id, then (v7 command ids) the earlier scheme's.
-            let first = domain::ids::first_event_id_candidates(command_id);
+            // The current scheme's first id, then the ids earlier releases gave it.
+            let mut first = domain::ids::first_event_id_candidates(command_id);
+            first.extend(
+                earlier_command_id
+                    .and_then(|c| domain::ids::command_event_ids(c, 1).into_iter().next()),
+            );
             // Ids this run accepted first: once committed and reloaded they are stored too,
             // and a repeat within the file is refused whatever the chunk boundaries.
             if let Some(earlier) = first.first().and_then(|id| ws.pending_ids.get(id)) {

@@ -14,6 +14,7 @@ seguimiento_eventstore::store_tests!(
     chunks_are_committed_while_the_file_is_still_being_read,
     a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file,
     streams_dropped_from_the_cache_are_reloaded_with_their_history,
+    lines_imported_under_earlier_ids_are_not_imported_again,
 );
 
 /// One event per line: commitment `n` registered.
@@ -44,6 +45,40 @@ fn options(chunk_events: usize) -> ImportOptions<'static> {
         chunk_events,
         ..ImportOptions::default()
     }
+}
+
+/// A line without a `commandId` got the UUID v5 of its number and text as command id from
+/// releases before time-ordered ids; with an `effectiveAt` it now gets a v7. A file such a
+/// release imported must still be recognised when it is run again.
+async fn lines_imported_under_earlier_ids_are_not_imported_again(store: EventStore) {
+    // The namespace of those ids: part of the stored format, so spelled out here.
+    const LINE_NAMESPACE: uuid::Uuid =
+        uuid::Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_2b8e_0002);
+    let app = App::from_store(store.clone());
+    let line = r#"{"command": "registerCommitment", "effectiveAt": "2023-05-02T10:00:00Z", "input": {"number": 1, "text": "Compromiso 1"}}"#;
+    let earlier = uuid::Uuid::new_v5(&LINE_NAMESPACE, format!("1\n{line}").as_bytes());
+    // What that release stored: the same command under the earlier id.
+    let mut stored_then: serde_json::Value = serde_json::from_str(line).unwrap();
+    stored_then["commandId"] = serde_json::Value::String(earlier.to_string());
+    let import = |text: String| {
+        let app = app.clone();
+        async move {
+            app.import_jsonl(
+                BufReader::new(Cursor::new(text)),
+                &Principal::system("import"),
+                ImportOptions::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = import(format!("{stored_then}\n")).await;
+    assert_eq!((first.accepted, first.events_appended), (1, 1), "{first:?}");
+    let rerun = import(format!("{line}\n")).await;
+    assert_eq!(rerun.already_imported, 1, "{rerun:?}");
+    assert_eq!(rerun.events_appended, 0, "{rerun:?}");
+    assert!(rerun.rejected.is_empty(), "{rerun:?}");
+    assert_eq!(store.head_position().await.unwrap(), 1);
 }
 
 async fn chunks_are_committed_while_the_file_is_still_being_read(store: EventStore) {

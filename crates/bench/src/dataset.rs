@@ -125,6 +125,7 @@ pub fn from_gen(bin: &Path, limit: usize, work_dir: &Path) -> anyhow::Result<Dat
                 actor,
                 effective_at,
                 command_id,
+                ..
             }) => Some((
                 DemoCommand {
                     command,
