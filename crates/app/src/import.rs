@@ -36,9 +36,9 @@
 //! A command's id is its `commandId`, or one derived from the line number and the line
 //! text: a v7 of the line's `effectiveAt` when it has one (time-ordered event ids, see
 //! `seguimiento_domain::ids`), else a UUID v5. Its event ids derive from it as for any
-//! command. Lines stored by releases that gave every line the v5 id are recognised too. An event line keeps its event id. A
-//! line whose (first) event id is already stored is skipped and counted as
-//! `already_imported`: re-running a file appends nothing twice.
+//! command. An event line keeps its event id. A line whose (first) event id is already
+//! stored, under the current ids or those earlier releases derived, is skipped and counted
+//! as `already_imported`: re-running a file appends nothing twice.
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
