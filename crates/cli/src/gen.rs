@@ -184,11 +184,7 @@ impl Gen {
     /// stream index). Draws as many random bytes as [`Gen::uuid`], so a seed's data is the
     /// same whatever the id layout.
     fn uuid_at(&mut self, at: DateTime<Utc>) -> Uuid {
-        let bytes: [u8; 16] = self.rng.random();
-        let mut rest = [0u8; 10];
-        rest.copy_from_slice(&bytes[6..]);
-        let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-        uuid::Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+        seguimiento_domain::ids::v7_at(at, self.rng.random())
     }
 
     fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
@@ -242,7 +238,11 @@ impl Gen {
                 "effectiveAt".into(),
                 Value::String(at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             );
-            let name = format!("{}\n{}", self.seq, Value::Object(obj.clone()));
+            let name = format!(
+                "{}\n{}",
+                self.seq,
+                serde_json::to_string(&*obj).unwrap_or_default()
+            );
             let id = seguimiento_domain::ids::ordered_id(at, name.as_bytes());
             obj.insert("commandId".into(), Value::String(id.to_string()));
         }

@@ -21,22 +21,35 @@ const COMMAND_NAMESPACE: Uuid = Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_
 /// Namespace of [`ordered_id`]'s hashed bits.
 const ORDERED_NAMESPACE: Uuid = Uuid::from_u128(0x5e6a_1d0c_7c1e_4d4f_9a51_0d3f_2b8e_0007);
 
+/// A UUID v7 whose millisecond prefix is `millis` and whose other bits are the last ten of
+/// `bytes` (version and variant bits overwritten).
+fn v7_from(millis: u64, bytes: [u8; 16]) -> Uuid {
+    let mut rest = [0u8; 10];
+    rest.copy_from_slice(&bytes[6..]);
+    Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+}
+
 /// A UUID v7 whose millisecond prefix is `millis` and whose other bits hash `name` in
 /// `namespace`: equal inputs give equal ids, and ids sort by `millis`.
 fn v7_with_hash(millis: u64, namespace: &Uuid, name: &[u8]) -> Uuid {
-    let hash = Uuid::new_v5(namespace, name).into_bytes();
-    let mut rest = [0u8; 10];
-    rest.copy_from_slice(&hash[6..]);
-    Builder::from_unix_timestamp_millis(millis, &rest).into_uuid()
+    v7_from(millis, Uuid::new_v5(namespace, name).into_bytes())
+}
+
+/// `at` as a v7 prefix: Unix milliseconds, times before 1970 mapped to 0 (they have none).
+fn millis_of(at: DateTime<Utc>) -> u64 {
+    u64::try_from(at.timestamp_millis()).unwrap_or(0)
 }
 
 /// A time-ordered id for `name` at `at` (a UUID v7, deterministic): for ids minted by
 /// generators and importers, which must give the same id when they run again.
-///
-/// Times before 1970 have no v7 prefix; they map to 0 (still a valid, deterministic id).
 pub fn ordered_id(at: DateTime<Utc>, name: &[u8]) -> Uuid {
-    let millis = u64::try_from(at.timestamp_millis()).unwrap_or(0);
-    v7_with_hash(millis, &ORDERED_NAMESPACE, name)
+    v7_with_hash(millis_of(at), &ORDERED_NAMESPACE, name)
+}
+
+/// A UUID v7 of time `at` whose other bits come from `random` (a generator's seeded bytes,
+/// say): what a client minting an id when something happens would send.
+pub fn v7_at(at: DateTime<Utc>, random: [u8; 16]) -> Uuid {
+    v7_from(millis_of(at), random)
 }
 
 /// The ids of the `n` events a command produces, derived from its id so that a retry of
