@@ -754,20 +754,27 @@ async fn read_ranges<T: Send + 'static>(
             return None;
         }
     };
-    let source = store.source();
     let step = limit as u64;
     let ranges = (after..head).step_by(limit).map(|a| Cursor::Range {
         after: a,
         until: a.saturating_add(step).min(head),
     });
+    // Each page is read and decoded on a task of its own: polled from this task, a page's
+    // transfer stood still whenever this task was decoding or waiting for the reader.
     let mut pages = stream::iter(ranges)
-        .map(|at| async move { fetch_page(source, &at, filter, limit, fields).await })
+        .map(|at| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                match fetch_page(store.source(), &at, filter, limit, fields).await {
+                    Ok(rows) => decode_all(rows, decode),
+                    Err(e) => (vec![Err(e)], true),
+                }
+            })
+        })
         .buffered(2);
     while let Some(page) = pages.next().await {
-        let (items, failed) = match page {
-            Ok(rows) => decode_all(rows, decode),
-            Err(e) => (vec![Err(e)], true),
-        };
+        // A page task that panicked is reported, never skipped.
+        let (items, failed) = page.unwrap_or_else(|_| (vec![Err(StoreError::Interrupted)], true));
         if tx.send(Page::Items(items)).await.is_err() {
             return None;
         }
