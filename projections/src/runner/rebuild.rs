@@ -83,21 +83,19 @@ impl Rebuild {
         self.position
     }
 
-    /// Writes the changes folded since the last flush to the (inactive) new generation.
-    async fn flush_batch(&mut self) -> Result<()> {
-        let changes = self.state.drain_changes()?;
-        storage::flush(
-            self.store.pool(),
-            self.name,
-            self.generation,
-            &changes,
-            self.flushed,
-            self.position,
-            Guard::Building,
-        )
-        .await?;
+    /// Takes the changes folded since the last flush, as a write to the (inactive) new
+    /// generation for [`Flush::run`].
+    fn take_flush(&mut self) -> Result<Flush> {
+        let flush = Flush {
+            store: self.store.clone(),
+            name: self.name,
+            generation: self.generation,
+            changes: self.state.drain_changes()?,
+            from: self.flushed,
+            position: self.position,
+        };
         self.flushed = self.position;
-        Ok(())
+        Ok(flush)
     }
 
     /// Catches up to the head, then in ONE transaction writes the remaining rows, the
@@ -164,6 +162,54 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
     // filtered read may end before it, and the builds are still caught up to it.
     let head = store.head_position().await?;
     let mut batches = super::scan::decoded(&store, from, filter);
+    let mut pending = None;
+    let folded = fold_batches(builds, &mut batches, write, &mut pending).await;
+    // Whatever happened, a write still running ends before this returns: nothing may write
+    // to a generation once the caller has it back (to switch it in or drop it).
+    let written = wait(pending).await;
+    folded?;
+    written?;
+    for b in builds.iter_mut() {
+        b.position = b.position.max(head);
+    }
+    Ok(())
+}
+
+/// The changes a rebuild folded between two flushes, written to its new generation.
+struct Flush {
+    store: EventStore,
+    name: &'static str,
+    generation: i64,
+    changes: Vec<crate::projector::RowChange>,
+    from: u64,
+    position: u64,
+}
+
+impl Flush {
+    async fn run(self) -> Result<()> {
+        storage::flush(
+            self.store.pool(),
+            self.name,
+            self.generation,
+            &self.changes,
+            self.from,
+            self.position,
+            Guard::Building,
+        )
+        .await
+    }
+}
+
+/// Folds every batch into the builds. With `write`, every `flush_every` events the changes
+/// are written on a task of their own while the fold goes on (on PostgreSQL the writes
+/// are mostly the server's work, which otherwise left the fold waiting); one write at a
+/// time, in order, so each continues from the checkpoint the previous one stored.
+async fn fold_batches(
+    builds: &mut [Rebuild],
+    batches: &mut futures::stream::BoxStream<'static, Result<Vec<crate::ProjectedEvent>>>,
+    write: bool,
+    pending: &mut Option<tokio::task::JoinHandle<Result<()>>>,
+) -> Result<()> {
     let mut unflushed = 0u64;
     while let Some(batch) = batches.next().await {
         for ev in batch? {
@@ -175,16 +221,33 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
             unflushed += 1;
         }
         if write && unflushed >= builds[0].flush_every {
-            for b in builds.iter_mut() {
-                b.flush_batch().await?;
-            }
+            wait(pending.take()).await?;
+            let flushes = builds
+                .iter_mut()
+                .map(Rebuild::take_flush)
+                .collect::<Result<Vec<_>>>()?;
+            *pending = Some(tokio::spawn(async move {
+                for f in flushes {
+                    f.run().await?;
+                }
+                Ok(())
+            }));
             unflushed = 0;
         }
     }
-    for b in builds.iter_mut() {
-        b.position = b.position.max(head);
-    }
     Ok(())
+}
+
+/// The outcome of a write started by [`fold_batches`], if any.
+async fn wait(pending: Option<tokio::task::JoinHandle<Result<()>>>) -> Result<()> {
+    match pending {
+        None => Ok(()),
+        Some(task) => task.await.unwrap_or_else(|_| {
+            Err(crate::error::ProjectionError::Store(
+                seguimiento_eventstore::StoreError::Interrupted,
+            ))
+        }),
+    }
 }
 
 /// Rebuilds one projection from position 0 and switches it in.
