@@ -12,6 +12,13 @@ pub const DEFAULT_BATCH: usize = 500;
 pub const SCAN_BATCH: usize = 5_000;
 
 /// How many events a rebuild folds between two writes to its new generation. The state is
-/// in memory anyway; writing rarely lets a row changed by many events be written once,
-/// while keeping each write transaction (which holds SQLite's single write lock) short.
-pub const REBUILD_FLUSH_EVERY: u64 = 50_000;
+/// in memory anyway; writing rarely lets a row changed by many events be written once.
+/// SQLite's writes hold its single write lock, so they stay short there; PostgreSQL's do
+/// not block other writers (the rows belong to a generation nobody reads yet), and since
+/// writes overlap the fold fewer, larger ones rebuild faster (BENCHMARKS.md, session 9).
+pub fn rebuild_flush_every(backend: seguimiento_eventstore::Backend) -> u64 {
+    match backend {
+        seguimiento_eventstore::Backend::Sqlite => 50_000,
+        seguimiento_eventstore::Backend::Postgres => 200_000,
+    }
+}

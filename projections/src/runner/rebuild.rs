@@ -252,10 +252,14 @@ async fn wait(pending: Option<tokio::task::JoinHandle<Result<()>>>) -> Result<()
 
 /// Rebuilds one projection from position 0 and switches it in.
 pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result<RebuildReport> {
-    Rebuild::prepare(store, projector, super::REBUILD_FLUSH_EVERY)
-        .await?
-        .switch()
-        .await
+    Rebuild::prepare(
+        store,
+        projector,
+        super::rebuild_flush_every(store.backend()),
+    )
+    .await?
+    .switch()
+    .await
 }
 
 /// Rebuilds every registered projection from one read of the log (each event is read and
@@ -264,7 +268,14 @@ pub async fn rebuild_all(store: &EventStore) -> Result<Vec<RebuildReport>> {
     let projectors = crate::registry::all();
     let mut builds = Vec::with_capacity(projectors.len());
     for p in &projectors {
-        builds.push(Rebuild::start(store, p.as_ref(), super::REBUILD_FLUSH_EVERY).await?);
+        builds.push(
+            Rebuild::start(
+                store,
+                p.as_ref(),
+                super::rebuild_flush_every(store.backend()),
+            )
+            .await?,
+        );
     }
     // One pass over the log feeds every new generation.
     catch_up(&mut builds, true).await?;
