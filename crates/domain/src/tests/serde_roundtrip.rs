@@ -225,6 +225,21 @@ fn every_event_reads_back_from_its_stored_json_text() {
 }
 
 #[test]
+fn a_stored_json_text_with_anything_after_its_payload_is_refused() {
+    for event in sample_events() {
+        let (event_type, version, payload) = event.to_stored();
+        let text = format!("{} {{}}", serde_json::to_string(&payload).unwrap());
+        assert!(
+            matches!(
+                DomainEvent::from_stored_json(&event_type, version, &text),
+                Err(DomainError::Upcast { .. })
+            ),
+            "{event_type}"
+        );
+    }
+}
+
+#[test]
 fn reading_from_json_text_upcasts_old_versions_and_refuses_bad_input() {
     let v1 = json!({
         "actionId": id(7), "agency": "SSA", "description": "x",
