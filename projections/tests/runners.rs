@@ -13,7 +13,7 @@ use seguimiento_domain::command::ChangeAgreementStatusInput;
 use seguimiento_domain::values::Status;
 use seguimiento_domain::Command;
 use seguimiento_eventstore::testing::{run_on_postgres, run_on_sqlite};
-use seguimiento_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use seguimiento_eventstore::{on_pool, Backend, EventStore, ExpectedVersion, Metadata, NewEvent};
 use seguimiento_projections::demo::{dataset_2023, run, Simulator};
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::semaforo::{self, Scope};
@@ -196,6 +196,81 @@ async fn switch_generations(store: EventStore) {
 async fn old_generation_serves_until_the_rebuild_switches() {
     run_on_sqlite(switch_generations).await;
     run_on_postgres(switch_generations).await;
+}
+
+/// A write the database refuses stops the rebuild with an error, even though rebuild
+/// writes run on a task of their own while the fold goes on, and nothing more is written.
+async fn refused_write(store: EventStore) {
+    // Correspondence events fill several scan pages of the year, so its rebuild below
+    // writes several times at a flush every 2 events.
+    let events = run(&dataset_2023()).expect("dataset");
+    let projector = registry::by_name("correspondence").expect("registered");
+    let folded = events
+        .iter()
+        .filter(|e| {
+            !projector
+                .ignores()
+                .contains(&e.to_new_event().event_type.as_str())
+        })
+        .count();
+    assert!(
+        folded > seguimiento_projections::runner::SCAN_BATCH,
+        "{folded}"
+    );
+    append_all(&store, &events, 500).await;
+    storage::ensure_schema(store.pool()).await.expect("schema");
+    // Rows reaching a generation whose checkpoint has moved are refused: every write after
+    // the first (which moves the checkpoint in the same transaction, after its rows).
+    let refuse: &[&str] = match store.backend() {
+        Backend::Sqlite => &[
+            "CREATE TRIGGER refuse_later_writes BEFORE INSERT ON read_model_rows \
+             WHEN (SELECT position FROM projection_checkpoints WHERE projection = NEW.projection \
+                   AND generation = NEW.generation) > 0 \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+        ],
+        Backend::Postgres => &[
+            "CREATE FUNCTION refuse_later_writes() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+             IF (SELECT position FROM projection_checkpoints WHERE projection = NEW.projection \
+                 AND generation = NEW.generation) > 0 THEN \
+             RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$",
+            "CREATE TRIGGER refuse_later_writes BEFORE INSERT ON read_model_rows \
+             FOR EACH ROW EXECUTE FUNCTION refuse_later_writes()",
+        ],
+    };
+    for sql in refuse {
+        on_pool!(store.pool(), |p| sqlx::query(sql)
+            .execute(p)
+            .await
+            .map(|_| ()))
+        .expect("trigger");
+    }
+    let refused = Rebuild::prepare(&store, projector.as_ref(), 2).await;
+    assert!(refused.is_err(), "the refused write must fail the rebuild");
+    let generations = storage::inactive_generations(store.pool(), "correspondence")
+        .await
+        .expect("generations");
+    let generation = *generations.last().expect("the half-built generation");
+    // Only the first write landed: the checkpoint moved, and stopped short of the head.
+    let checkpoint = storage::checkpoint(store.pool(), "correspondence", generation)
+        .await
+        .expect("checkpoint");
+    let head = store.head_position().await.expect("head");
+    assert!(
+        0 < checkpoint && checkpoint < head,
+        "{checkpoint} of {head}"
+    );
+    assert_eq!(
+        storage::active_generation(store.pool(), "correspondence")
+            .await
+            .expect("active"),
+        None
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_rebuild_write_fails_the_rebuild() {
+    run_on_sqlite(refused_write).await;
+    run_on_postgres(refused_write).await;
 }
 
 async fn late_status_change(store: EventStore) {
