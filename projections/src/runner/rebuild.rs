@@ -266,16 +266,10 @@ pub async fn rebuild(store: &EventStore, projector: &dyn DynProjector) -> Result
 /// decoded once and folded into every new generation), then switches each in.
 pub async fn rebuild_all(store: &EventStore) -> Result<Vec<RebuildReport>> {
     let projectors = crate::registry::all();
+    let flush_every = super::rebuild_flush_every(store.backend());
     let mut builds = Vec::with_capacity(projectors.len());
     for p in &projectors {
-        builds.push(
-            Rebuild::start(
-                store,
-                p.as_ref(),
-                super::rebuild_flush_every(store.backend()),
-            )
-            .await?,
-        );
+        builds.push(Rebuild::start(store, p.as_ref(), flush_every).await?);
     }
     // One pass over the log feeds every new generation.
     catch_up(&mut builds, true).await?;
