@@ -9,7 +9,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::error::DomainError;
 use crate::event::{AggregateKind, DomainEvent};
+use crate::validate::Check;
 use crate::values::{
     normalize_acronym, Channel, CitizenContact, Classification, FollowUpKind, InstructionStage,
     ItemKind, MeetingType, Mxn, Origin, Priority, Progress, Status, Topic, TurnTarget, Unit,
@@ -28,6 +30,13 @@ macro_rules! input {
         #[serde(rename_all = "camelCase")]
         #[cfg_attr(feature = "graphql", derive(async_graphql::InputObject))]
         pub struct $name { $($(#[$fmeta])* pub $field: $ty),* }
+
+        impl Check for $name {
+            fn check(&self, _field: &'static str) -> Result<(), DomainError> {
+                $(Check::check(&self.$field, stringify!($field))?;)*
+                Ok(())
+            }
+        }
     };
 }
 
@@ -265,6 +274,45 @@ pub enum Command {
 }
 
 impl Command {
+    /// Checks the input against the policy of [`crate::validate`] (text classes and
+    /// lengths, amounts, years, numbers) before anything is decided or stored.
+    pub fn check(&self) -> Result<(), DomainError> {
+        use Command::*;
+        match self {
+            RegisterAgency(i) => i.check("input"),
+            RenameAgency(i) => i.check("input"),
+            DeactivateAgency(i) => i.check("input"),
+            DesignateLiaison(i) => i.check("input"),
+            HoldCabinetMeeting(i) => i.check("input"),
+            CreateAgreement(i) => i.check("input"),
+            ChangeInstructionStage(i) => i.check("input"),
+            ReportAgreementProgress(i) => i.check("input"),
+            RecordFollowUpAction(i) => i.check("input"),
+            ChangeAgreementStatus(i) => i.check("input"),
+            ReassignAgreement(i) => i.check("input"),
+            CancelAgreement(i) => i.check("input"),
+            CorrectAgreementEvent(i) => i.check("input"),
+            RegisterCommitment(i) => i.check("input"),
+            AssignCommitment(i) => i.check("input"),
+            RegisterAction(i) => i.check("input"),
+            ChangeActionStatus(i) => i.check("input"),
+            ReportActionProgress(i) => i.check("input"),
+            CreateActivity(i) => i.check("input"),
+            ReportActivity(i) => i.check("input"),
+            CloseActivityResponsibility(i) => i.check("input"),
+            ReceiveLetter(i) => i.check("input"),
+            TurnLetter(i) => i.check("input"),
+            OpenCaseFile(i) => i.check("input"),
+            IssueOutgoingLetter(i) => i.check("input"),
+            RecordLetterFollowUp(i) => i.check("input"),
+            AnswerLetter(i) => i.check("input"),
+            ReceivePetition(i) => i.check("input"),
+            TurnPetition(i) => i.check("input"),
+            RecordPetitionFollowUp(i) => i.check("input"),
+            AttendPetition(i) => i.check("input"),
+            ClosePetition(i) => i.check("input"),
+        }
+    }
     /// The command name as in JSON and GraphQL (`registerAgency`).
     pub fn name(&self) -> &'static str {
         use Command::*;

@@ -46,6 +46,10 @@ pub enum DomainError {
     UnknownAction(Uuid),
     #[error("action {0} is already registered")]
     DuplicateAction(Uuid),
+    /// An input value outside the policy of `validate` (the field in camelCase; the
+    /// reason never repeats the value, which may be personal data).
+    #[error("field {field}: {reason}")]
+    InvalidField { field: String, reason: String },
     #[error("field {0} must not be empty")]
     EmptyField(&'static str),
     #[error("only an instruction has stages; this item is a cabinet agreement")]

@@ -12,6 +12,8 @@
 //! - [`command`]: [`Command`] and its input structs; stream routing and authorization
 //!   helpers (`stream_id`, `meeting_ref`, `agency`, `agencies_touched`).
 //! - [`error`]: [`DomainError`], one variant per rule.
+//! - [`validate`]: the input policy (text classes and lengths, amount and year ranges)
+//!   every command passes before it is decided.
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - One module per aggregate, each with its state (`apply`) and `decide`:
 //!   [`agency`] (catálogo de dependencias, stream `agencies`),
@@ -40,6 +42,7 @@ pub mod event;
 pub mod ids;
 pub mod petition;
 mod rules;
+pub mod validate;
 pub mod values;
 
 use chrono::{DateTime, TimeDelta, Utc};
@@ -164,6 +167,7 @@ pub fn decide(
     cmd: &Command,
     ctx: &Context,
 ) -> Result<Vec<DomainEvent>, DomainError> {
+    cmd.check()?;
     let kind = cmd.aggregate_kind();
     if let Some(found) = history
         .iter()
