@@ -184,9 +184,14 @@ fn semaforo_tables(r: &semaforo::SemaforoReport) -> Vec<Table> {
             },
         ];
         if investment {
-            cells.push(match s.investment_mxn.parse::<Decimal>() {
-                Ok(d) => Cell::Num(d),
-                Err(_) => t(&s.investment_mxn),
+            // A sum that could not be computed names its cause instead of a figure.
+            cells.push(match (&s.investment_mxn, &s.error) {
+                (Some(text), _) => match text.parse::<Decimal>() {
+                    Ok(d) => Cell::Num(d),
+                    Err(_) => t(text),
+                },
+                (None, Some(e)) => t(&format!("{} (posición {})", e.code, e.position)),
+                (None, None) => t(""),
             });
         }
         cells

@@ -38,9 +38,12 @@ pub struct Commitment {
 }
 
 impl Commitment {
-    /// Total investment of the registered actions.
-    pub fn investment(&self) -> Mxn {
-        self.actions.values().map(|a| a.investment_mxn).sum()
+    /// Total investment of the registered actions; `None` when the stored amounts add up
+    /// beyond what a decimal holds (only amounts an older release accepted can).
+    pub fn investment(&self) -> Option<Mxn> {
+        self.actions
+            .values()
+            .try_fold(Mxn::ZERO, |sum, a| sum.checked_add(a.investment_mxn))
     }
 }
 

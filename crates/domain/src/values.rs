@@ -92,17 +92,12 @@ impl fmt::Display for Mxn {
     }
 }
 
-impl std::ops::Add for Mxn {
-    type Output = Mxn;
-    /// Sums of non-negative two-decimal amounts stay valid, so no check is needed.
-    fn add(self, rhs: Mxn) -> Mxn {
-        Mxn(self.0 + rhs.0)
-    }
-}
-
-impl std::iter::Sum for Mxn {
-    fn sum<I: Iterator<Item = Mxn>>(iter: I) -> Mxn {
-        iter.fold(Mxn::ZERO, |a, b| a + b)
+impl Mxn {
+    /// The sum, or `None` when it would not fit a decimal. Amounts accepted today are
+    /// bounded ([`crate::validate::MAX_MXN`]), but an older release stored any amount, and
+    /// a report must survive every stored event.
+    pub fn checked_add(self, rhs: Mxn) -> Option<Mxn> {
+        self.0.checked_add(rhs.0).map(Mxn)
     }
 }
 

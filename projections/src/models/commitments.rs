@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compliance::{Compliance, ComplianceRow};
 use super::item::Tally;
-use super::{mean, round_half_up};
+use super::{mean, round_half_up, AmountSum, FigureError};
 use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
@@ -25,10 +25,14 @@ pub struct CommitmentRow {
     pub concluded: u64,
     pub in_progress: u64,
     pub pending: u64,
-    /// Exact decimal string, two decimals.
-    pub investment_mxn: String,
+    /// Exact decimal string, two decimals; `None` when the stored amounts do not add up
+    /// (see `error`).
+    pub investment_mxn: Option<String>,
     /// Mean item progress of its actions, two decimals.
     pub progress_pct: Decimal,
+    /// Why a figure of this row is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FigureError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -38,7 +42,10 @@ pub struct CommitmentsReport {
     pub rows: Vec<CommitmentRow>,
     pub commitments: u64,
     pub actions: u64,
-    pub investment_mxn: String,
+    /// `None` when some commitment's investment could not be added up (see `error`).
+    pub investment_mxn: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FigureError>,
     /// Mean of the commitments' progress (each commitment weighs the same).
     pub compliance_pct: Decimal,
     /// Mean item progress over all actions (each action weighs the same).
@@ -46,28 +53,37 @@ pub struct CommitmentsReport {
 }
 
 pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {
-    let mut by_number: BTreeMap<u32, (Option<&super::compliance::CommitmentDoc>, Tally, Decimal)> =
-        BTreeMap::new();
+    let mut by_number: BTreeMap<
+        u32,
+        (Option<&super::compliance::CommitmentDoc>, Tally, AmountSum),
+    > = BTreeMap::new();
+    let mut actions = Vec::new();
     for (_, row) in rows.iter() {
         match row {
             ComplianceRow::Commitment(c) => by_number.entry(c.number).or_default().0 = Some(c),
             ComplianceRow::Action(a) => {
-                let e = by_number.entry(a.number).or_default();
-                e.1.add_track(&a.track, None);
-                e.2 += a.investment_mxn;
+                actions.push((a.track.facts.first().map_or(0, |f| f.position), a));
             }
             _ => {}
         }
     }
+    // Amounts are added in log order, so a sum that overflows names the event that made
+    // it overflow.
+    actions.sort_by_key(|(position, _)| *position);
+    for (position, a) in actions {
+        let e = by_number.entry(a.number).or_default();
+        e.1.add_track(&a.track, None);
+        e.2.add(a.investment_mxn, position);
+    }
     let mut all = Tally::default();
     let mut sum_of_means = Decimal::ZERO;
-    let mut investment = Decimal::ZERO;
+    let mut investment = AmountSum::default();
     let mut out = Vec::new();
     for (number, (doc, tally, inv)) in by_number {
         let Some(doc) = doc else { continue };
         all.merge(&tally);
         sum_of_means += tally.mean();
-        investment += inv;
+        investment.merge(&inv);
         out.push(CommitmentRow {
             number,
             text: doc.text.clone(),
@@ -76,15 +92,17 @@ pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {
             concluded: tally.concluded,
             in_progress: tally.in_progress,
             pending: tally.pending,
-            investment_mxn: format!("{inv:.2}"),
+            investment_mxn: inv.text(),
             progress_pct: tally.pct(),
+            error: inv.error(),
         });
     }
     let n = out.len() as u64;
     CommitmentsReport {
         commitments: n,
         actions: all.items,
-        investment_mxn: format!("{investment:.2}"),
+        investment_mxn: investment.text(),
+        error: investment.error(),
         compliance_pct: round_half_up(mean(sum_of_means, n), 2),
         actions_compliance_pct: all.pct(),
         rows: out,

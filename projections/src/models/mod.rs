@@ -11,6 +11,7 @@ pub mod semaforo;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use serde::{Deserialize, Serialize};
 
 /// Local wall-clock time in Sonora (UTC−7 all year, no daylight saving): months and days
 /// are counted there.
@@ -52,5 +53,77 @@ pub fn percent(part: u64, whole: u64) -> Decimal {
             Decimal::from(part) * Decimal::ONE_HUNDRED / Decimal::from(whole),
             2,
         )
+    }
+}
+
+/// Why a figure of one row could not be computed from the stored events: a stable `code`
+/// and the log position of the event that caused it. The rest of the report is computed
+/// as usual.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FigureError {
+    pub code: String,
+    pub position: u64,
+    pub message: String,
+}
+
+/// [`FigureError::code`] of a sum of amounts that does not fit a decimal (only amounts an
+/// older release accepted, before amounts were bounded, can add up that far).
+pub const AMOUNT_OVERFLOW: &str = "AMOUNT_OVERFLOW";
+
+/// A running sum of amounts in pesos that never overflows: past what a decimal holds it
+/// keeps the first event it could not add, and has no total.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AmountSum {
+    sum: Decimal,
+    /// Position of the last event added, to name when a total of sums overflows.
+    last: u64,
+    error: Option<FigureError>,
+}
+
+impl AmountSum {
+    /// Adds the amount of the event at `position`.
+    pub fn add(&mut self, amount: Decimal, position: u64) {
+        if self.error.is_some() {
+            return;
+        }
+        match self.sum.checked_add(amount) {
+            Some(s) => {
+                self.sum = s;
+                self.last = self.last.max(position);
+            }
+            None => {
+                self.error = Some(FigureError {
+                    code: AMOUNT_OVERFLOW.into(),
+                    position,
+                    message: format!(
+                        "the amounts add up beyond {} pesos at the event at position {position}",
+                        Decimal::MAX
+                    ),
+                })
+            }
+        }
+    }
+
+    /// Adds another sum (a row into a total); the first error wins.
+    pub fn merge(&mut self, other: &AmountSum) {
+        if self.error.is_some() {
+            return;
+        }
+        match &other.error {
+            Some(e) => self.error = Some(e.clone()),
+            // An overflow of the total is reported at the other sum's latest event.
+            None => self.add(other.sum, other.last),
+        }
+    }
+
+    /// The total with two decimals, `None` when it could not be computed.
+    pub fn text(&self) -> Option<String> {
+        self.error.is_none().then(|| format!("{:.2}", self.sum))
+    }
+
+    /// Why there is no total.
+    pub fn error(&self) -> Option<FigureError> {
+        self.error.clone()
     }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compliance::{agency_key, Compliance, ComplianceRow};
 use super::item::{EventRef, Tally, Track};
+use super::{AmountSum, FigureError};
 use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
@@ -67,8 +68,12 @@ pub struct SemaforoRow {
     pub compliance_pct: Decimal,
     /// Mean item progress, whole percent, half up (as published).
     pub compliance_whole: Decimal,
-    /// Sum of the actions' investment (commitment actions; "0" otherwise), exact.
-    pub investment_mxn: String,
+    /// Sum of the actions' investment (commitment actions; "0.00" otherwise), exact;
+    /// `None` when the stored amounts do not add up (see `error`).
+    pub investment_mxn: Option<String>,
+    /// Why a figure of this row is `None`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<FigureError>,
 }
 
 /// A semáforo: rows sorted by compliance (descending, exact), then key; plus the total.
@@ -105,6 +110,8 @@ struct Item<'a> {
     reference: String,
     track: &'a Track,
     investment: Decimal,
+    /// The event the investment was registered by.
+    position: u64,
 }
 
 fn items<'a>(rows: &'a Rows<ComplianceRow>, scope: Scope) -> Vec<Item<'a>> {
@@ -117,6 +124,7 @@ fn items<'a>(rows: &'a Rows<ComplianceRow>, scope: Scope) -> Vec<Item<'a>> {
                 reference: format!("Compromiso {}", a.number),
                 track: &a.track,
                 investment: a.investment_mxn,
+                position: a.track.facts.first().map_or(0, |f| f.position),
             }),
             (Scope::CabinetAgreements, ComplianceRow::Agreement(a)) if !a.cancelled => {
                 for agency in &a.agencies {
@@ -126,6 +134,7 @@ fn items<'a>(rows: &'a Rows<ComplianceRow>, scope: Scope) -> Vec<Item<'a>> {
                         reference: a.description.clone(),
                         track: &a.track,
                         investment: Decimal::ZERO,
+                        position: 0,
                     });
                 }
             }
@@ -137,6 +146,7 @@ fn items<'a>(rows: &'a Rows<ComplianceRow>, scope: Scope) -> Vec<Item<'a>> {
                         reference: a.title.clone(),
                         track,
                         investment: Decimal::ZERO,
+                        position: 0,
                     });
                 }
             }
@@ -154,7 +164,7 @@ fn name_of(rows: &Rows<ComplianceRow>, scope: Scope, key: &str) -> String {
     }
 }
 
-fn row(key: String, name: String, assigned: u64, t: &Tally, investment: Decimal) -> SemaforoRow {
+fn row(key: String, name: String, assigned: u64, t: &Tally, investment: &AmountSum) -> SemaforoRow {
     SemaforoRow {
         key,
         name,
@@ -166,7 +176,8 @@ fn row(key: String, name: String, assigned: u64, t: &Tally, investment: Decimal)
         overdue: t.overdue,
         compliance_pct: t.pct(),
         compliance_whole: t.whole(),
-        investment_mxn: format!("{investment:.2}"),
+        investment_mxn: investment.text(),
+        error: investment.error(),
     }
 }
 
@@ -176,11 +187,15 @@ pub fn semaforo(
     scope: Scope,
     report_date: NaiveDate,
 ) -> SemaforoReport {
-    let mut tallies: BTreeMap<String, (Tally, Decimal)> = BTreeMap::new();
-    for it in items(rows, scope) {
+    let mut tallies: BTreeMap<String, (Tally, AmountSum)> = BTreeMap::new();
+    // Amounts are added in log order, so a sum that overflows names the event that made
+    // it overflow whatever the order of the rows' keys.
+    let mut its = items(rows, scope);
+    its.sort_by_key(|it| it.position);
+    for it in its {
         let e = tallies.entry(it.key).or_default();
         e.0.add_track(it.track, Some(report_date));
-        e.1 += it.investment;
+        e.1.add(it.investment, it.position);
     }
     let mut assigned: BTreeMap<String, u64> = BTreeMap::new();
     if scope == Scope::CommitmentActions {
@@ -194,7 +209,7 @@ pub fn semaforo(
         }
     }
     let mut total = Tally::default();
-    let mut total_inv = Decimal::ZERO;
+    let mut total_inv = AmountSum::default();
     let mut total_assigned = 0;
     let mut out: Vec<(Decimal, SemaforoRow)> = Vec::new();
     for (key, (t, inv)) in &tallies {
@@ -203,11 +218,11 @@ pub fn semaforo(
             _ => t.items,
         };
         total.merge(t);
-        total_inv += *inv;
+        total_inv.merge(inv);
         total_assigned += asg;
         out.push((
             t.mean(),
-            row(key.clone(), name_of(rows, scope, key), asg, t, *inv),
+            row(key.clone(), name_of(rows, scope, key), asg, t, inv),
         ));
     }
     out.sort_by(|a, b| b.0.cmp(&a.0).then_with(|| a.1.key.cmp(&b.1.key)));
@@ -220,7 +235,7 @@ pub fn semaforo(
             "Total".into(),
             total_assigned,
             &total,
-            total_inv,
+            &total_inv,
         ),
     }
 }

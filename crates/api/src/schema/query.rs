@@ -152,6 +152,7 @@ impl QueryRoot {
             commitments: report.commitments,
             actions: report.actions,
             investment_mxn: report.investment_mxn.clone(),
+            error: report.error.clone().map(Into::into),
             compliance_pct: two_decimals(report.compliance_pct),
             actions_compliance_pct: two_decimals(report.actions_compliance_pct),
         };
@@ -305,6 +306,12 @@ impl QueryRoot {
     /// One campaign commitment with its actions, as of now.
     async fn commitment(&self, ctx: &Context<'_>, number: u32) -> ApiResult<Option<Commitment>> {
         require_records(ctx)?;
+        if !(1..=domain::validate::MAX_COMMITMENT_NUMBER).contains(&number) {
+            return Err(gql(ApiError::Validation(format!(
+                "field number: a commitment number is from 1 to {}, found {number}",
+                domain::validate::MAX_COMMITMENT_NUMBER
+            ))));
+        }
         let stream = domain::commitment_stream(number);
         let (state, version) = services(ctx)?
             .app

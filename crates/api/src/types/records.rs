@@ -12,10 +12,11 @@ use seguimiento_domain::values::{
     MeetingType, Mxn, Origin, Progress, Status, Topic, TurnTarget, Unit,
 };
 use seguimiento_domain::StreamState;
+use seguimiento_projections::models::AMOUNT_OVERFLOW;
 use uuid::Uuid;
 
 use super::agency::{load_agencies, load_agency, Agency};
-
+use super::reports::FigureError;
 use crate::error::ApiResult;
 
 /// Budget of one year.
@@ -154,8 +155,11 @@ pub struct Commitment {
     pub text: String,
     pub agency_acronyms: Vec<String>,
     pub actions: Vec<CommitmentAction>,
-    /// Sum of the actions' investment.
-    pub investment_mxn: Mxn,
+    /// Sum of the actions' investment; null when the stored amounts do not add up (see
+    /// `error`).
+    pub investment_mxn: Option<Mxn>,
+    /// Why a figure of this commitment is null.
+    pub error: Option<FigureError>,
 }
 
 impl Commitment {
@@ -169,6 +173,15 @@ impl Commitment {
 
     pub fn new(c: DCommitment, stream: String, version: Option<u64>) -> Self {
         let investment_mxn = c.investment();
+        let error = investment_mxn.is_none().then(|| FigureError {
+            code: AMOUNT_OVERFLOW.into(),
+            position: None,
+            message: format!(
+                "the investments of the actions of commitment {} add up beyond what a decimal \
+                 holds",
+                c.number
+            ),
+        });
         Commitment {
             number: c.number,
             stream,
@@ -177,6 +190,7 @@ impl Commitment {
             agency_acronyms: c.agencies,
             actions: c.actions.into_values().map(Into::into).collect(),
             investment_mxn,
+            error,
         }
     }
 }

@@ -12,6 +12,7 @@ use seguimiento_projections::models::{
     item::EventRef,
     petitions::{PetitionMonthRow, PetitionsReport as PPetitions},
     semaforo::{ExplainedItem as PExplained, SemaforoReport, SemaforoRow},
+    FigureError as PFigureError,
 };
 use seguimiento_projections::Scope;
 
@@ -68,8 +69,33 @@ pub struct ComplianceRow {
     pub compliance_pct: String,
     /// Mean item progress in whole percent, half up, as published.
     pub compliance_whole: i64,
-    /// Sum of the actions' investment, exact ("31211647.00").
-    pub investment_mxn: String,
+    /// Sum of the actions' investment, exact ("31211647.00"); null when the stored amounts
+    /// do not add up (see `error`).
+    pub investment_mxn: Option<String>,
+    /// Why a figure of this row is null; every other row answers as usual.
+    pub error: Option<FigureError>,
+}
+
+/// Why a figure of one row could not be computed from the stored events.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct FigureError {
+    /// Stable code: `AMOUNT_OVERFLOW` (amounts stored by an older release, before amounts
+    /// were bounded, add up beyond what a decimal holds).
+    pub code: String,
+    /// Log position of the event that caused it (null on a record folded from its stream,
+    /// where the message names the commitment instead).
+    pub position: Option<u64>,
+    pub message: String,
+}
+
+impl From<PFigureError> for FigureError {
+    fn from(e: PFigureError) -> Self {
+        FigureError {
+            code: e.code,
+            position: Some(e.position),
+            message: e.message,
+        }
+    }
 }
 
 impl From<SemaforoRow> for ComplianceRow {
@@ -86,6 +112,7 @@ impl From<SemaforoRow> for ComplianceRow {
             compliance_pct: two_decimals(r.compliance_pct),
             compliance_whole: r.compliance_whole.to_i64().unwrap_or_default(),
             investment_mxn: r.investment_mxn,
+            error: r.error.map(Into::into),
         }
     }
 }
@@ -236,8 +263,11 @@ pub struct CommitmentSummary {
     pub concluded: u64,
     pub in_progress: u64,
     pub pending: u64,
-    pub investment_mxn: String,
+    /// Null when the stored amounts do not add up (see `error`).
+    pub investment_mxn: Option<String>,
     pub progress_pct: String,
+    /// Why a figure of this commitment is null.
+    pub error: Option<FigureError>,
 }
 
 impl From<CommitmentRow> for CommitmentSummary {
@@ -252,6 +282,7 @@ impl From<CommitmentRow> for CommitmentSummary {
             pending: r.pending,
             investment_mxn: r.investment_mxn,
             progress_pct: two_decimals(r.progress_pct),
+            error: r.error.map(Into::into),
         }
     }
 }
@@ -269,7 +300,10 @@ impl CommitmentSummary {
 pub struct CommitmentsTotals {
     pub commitments: u64,
     pub actions: u64,
-    pub investment_mxn: String,
+    /// Null when some commitment's investment does not add up (see `error`).
+    pub investment_mxn: Option<String>,
+    /// Why a figure of the totals is null.
+    pub error: Option<FigureError>,
     /// Mean of the commitments' progress.
     pub compliance_pct: String,
     /// Mean item progress over all actions.

@@ -119,7 +119,7 @@ fn assigning_an_unregistered_commitment_or_an_assigned_unknown_inactive_or_no_ag
 fn an_assigned_agency_registers_an_action_with_its_investment() {
     let history = given(vec![register(), assign(&["CEA"]), action()]);
     let c = CommitmentState::from_events(&history).commitment.unwrap();
-    assert_eq!(c.investment().to_string(), "2500000.50");
+    assert_eq!(c.investment().unwrap().to_string(), "2500000.50");
     assert_eq!(c.actions[&id(ACTION)].agency, "CEA");
     assert_eq!(action().agency(), Some("cea"));
 }
