@@ -11,6 +11,8 @@ use seguimiento_projections::ProjectionError;
 pub mod code {
     pub const VALIDATION: &str = "VALIDATION";
     pub const CONFLICT: &str = "CONFLICT";
+    /// A client `commandId` reused for a different command (nothing stored).
+    pub const IDEMPOTENCY_CONFLICT: &str = "IDEMPOTENCY_CONFLICT";
     pub const NOT_FOUND: &str = "NOT_FOUND";
     pub const UNAUTHENTICATED: &str = "UNAUTHENTICATED";
     pub const FORBIDDEN: &str = "FORBIDDEN";

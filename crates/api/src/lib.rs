@@ -11,9 +11,12 @@
 //! ```
 //!
 //! ## Errors
-//! Every GraphQL error carries `extensions.code`: `VALIDATION`, `CONFLICT`, `NOT_FOUND`,
-//! `UNAUTHENTICATED`, `FORBIDDEN`, `LIMIT_EXCEEDED` or `INTERNAL` (details logged, never
-//! returned).
+//! Every GraphQL error carries `extensions.code`: `VALIDATION`, `CONFLICT`,
+//! `IDEMPOTENCY_CONFLICT`, `NOT_FOUND`, `UNAUTHENTICATED`, `FORBIDDEN`, `LIMIT_EXCEEDED` or
+//! `INTERNAL` (details logged, never returned). A figure a report cannot compute from the
+//! stored events is null with a typed `error { code position message }` on its row; an
+//! answer read from a projection stopped at an event it cannot fold carries
+//! `extensions.stoppedProjections`.
 //!
 //! ## Layout
 //! - [`server`]: routes (`/graphql`, `/graphql/ws`, `/healthz`, `/metrics`), handlers,

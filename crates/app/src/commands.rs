@@ -19,6 +19,7 @@ use seguimiento_domain::{
     Command, Context, DomainEvent,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, RecordedEvent};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::auth::{Principal, Role};
@@ -64,13 +65,17 @@ pub fn event_ids(command_id: Option<Uuid>, n: usize) -> Vec<Uuid> {
     }
 }
 
+/// The stored form of a command's events. `digest` (see [`command_digest`]) goes on the
+/// first event only: that is the one a retry finds.
 pub fn to_new_events(
     events: &[DomainEvent],
     ids: &[Uuid],
     actor: &str,
     correlation_id: Uuid,
     effective_at: Option<DateTime<Utc>>,
+    digest: Option<String>,
 ) -> Vec<NewEvent> {
+    let mut digest = digest;
     events
         .iter()
         .zip(ids)
@@ -85,11 +90,43 @@ pub fn to_new_events(
                     actor: actor.to_string(),
                     correlation_id: Some(correlation_id),
                     causation_id: None,
+                    command_digest: digest.take(),
                 },
                 effective_at,
             }
         })
         .collect()
+}
+
+/// What makes two commands under one client id the same command: SHA-256 (hex) of the
+/// canonical JSON of the command, with the personal data of a petition left out (a digest
+/// of a contact could confirm a guess after the citizen is forgotten), and its effective
+/// time. Who sends it is not part of it: authorization decides that, before any replay.
+pub fn command_digest(command: &Command, effective_at: Option<DateTime<Utc>>) -> String {
+    let mut value = serde_json::to_value(command).unwrap_or_default();
+    if let Some(input) = value.get_mut("input").and_then(|i| i.as_object_mut()) {
+        input.remove("contact");
+    }
+    let text = seguimiento_eventstore::hash::canonical_json(&value);
+    let at = effective_at.map(seguimiento_eventstore::hash::format_ts);
+    let mut hasher = Sha256::new();
+    hasher.update(text.as_bytes());
+    hasher.update(b"\n");
+    hasher.update(at.unwrap_or_default().as_bytes());
+    hex::encode(hasher.finalize())
+}
+
+/// Whether a stored command (its first event's digest) is the one being retried. Events
+/// stored before digests were kept have none and are taken as the same command.
+pub fn check_same_command(
+    stored: Option<&str>,
+    digest: &str,
+    command_id: Uuid,
+) -> Result<(), AppError> {
+    match stored {
+        Some(d) if d != digest => Err(AppError::IdempotencyConflict(command_id)),
+        _ => Ok(()),
+    }
 }
 
 /// Decodes stored events into domain events.
@@ -178,11 +215,16 @@ impl App {
         let stream = req.command.stream_id();
         let correlation_id = req.command_id.unwrap_or_else(Uuid::now_v7);
         check_effective_at(req.effective_at, Utc::now())?;
+        let digest = command_digest(&req.command, req.effective_at);
         let mut attempt = 0;
         loop {
             attempt += 1;
             let recorded = self.load_stream(&stream).await?;
-            if let Some(outcome) = replayed(&stream, &recorded, req.command_id) {
+            let history = decode(&recorded)?;
+            // Authorization comes first: a caller who may not run the command learns
+            // nothing from a replay answer.
+            authorize(&req.principal, &req.command, &history)?;
+            if let Some(outcome) = replayed(&stream, &recorded, req.command_id, &digest)? {
                 return Ok(outcome);
             }
             let current = recorded.last().map(|e| e.version);
@@ -195,8 +237,6 @@ impl App {
                     });
                 }
             }
-            let history = decode(&recorded)?;
-            authorize(&req.principal, &req.command, &history)?;
             let agencies = self.agency_catalog().await?;
             let meeting = self.meeting(&req.command).await?;
             let stored_ids: Vec<Uuid> = recorded.iter().map(|e| e.id).collect();
@@ -211,6 +251,7 @@ impl App {
                 &req.principal.subject,
                 correlation_id,
                 req.effective_at,
+                req.command_id.map(|_| digest.clone()),
             );
             self.vault().seal_all(&mut new).await?;
             let expected = match current {
@@ -241,25 +282,37 @@ impl App {
 }
 
 /// When the command's first event id is already in the stream, the command was applied
-/// before: answer with what it appended then.
+/// before: answer with what it appended then, if it was this same command
+/// ([`AppError::IdempotencyConflict`] otherwise).
 fn replayed(
     stream: &str,
     recorded: &[RecordedEvent],
     command_id: Option<Uuid>,
-) -> Option<CommandOutcome> {
-    let start = seguimiento_domain::ids::first_event_id_candidates(command_id?)
+    digest: &str,
+) -> Result<Option<CommandOutcome>, AppError> {
+    let Some(command_id) = command_id else {
+        return Ok(None);
+    };
+    let Some(start) = seguimiento_domain::ids::first_event_id_candidates(command_id)
         .into_iter()
-        .find_map(|first| recorded.iter().position(|e| e.id == first))?;
+        .find_map(|first| recorded.iter().position(|e| e.id == first))
+    else {
+        return Ok(None);
+    };
+    check_same_command(
+        recorded[start].metadata.command_digest.as_deref(),
+        digest,
+        command_id,
+    )?;
     let correlation = recorded[start].metadata.correlation_id;
     let mine: Vec<&RecordedEvent> = recorded[start..]
         .iter()
         .take_while(|e| e.metadata.correlation_id == correlation)
         .collect();
-    let last = mine.last()?;
-    Some(CommandOutcome {
+    Ok(mine.last().map(|last| CommandOutcome {
         stream: stream.to_string(),
         positions: mine.iter().map(|e| e.position).collect(),
         version: last.version,
         replayed: true,
-    })
+    }))
 }

@@ -19,6 +19,10 @@ pub enum AppError {
         expected: ExpectedVersion,
         actual: Option<u64>,
     },
+    /// A client command id already used for a different command: the earlier one stands,
+    /// nothing is stored for this one.
+    #[error("commandId {0} was already used for a different command")]
+    IdempotencyConflict(uuid::Uuid),
     #[error("{0} not found")]
     NotFound(String),
     #[error("not allowed: {0}")]
@@ -66,6 +70,7 @@ impl AppError {
             ) => "NOT_FOUND",
             AppError::Domain(_) | AppError::Validation(_) => "VALIDATION",
             AppError::Conflict { .. } => "CONFLICT",
+            AppError::IdempotencyConflict(_) => "IDEMPOTENCY_CONFLICT",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Forbidden(_) => "FORBIDDEN",
             AppError::Store(_) => "INTERNAL",

@@ -55,7 +55,9 @@ use seguimiento_domain::{
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, StoreError};
 
 use crate::auth::{Principal, Role};
-use crate::commands::{authorize, check_effective_at, event_ids, to_new_events};
+use crate::commands::{
+    authorize, check_effective_at, check_same_command, command_digest, event_ids, to_new_events,
+};
 use crate::error::AppError;
 use crate::App;
 
@@ -387,15 +389,26 @@ fn line_command_ids(
 pub fn parse_jsonl<R: BufRead>(
     reader: R,
 ) -> impl Iterator<Item = std::io::Result<Result<ImportLine, RejectedLine>>> {
+    // Lines are split as bytes so that one line that is not UTF-8 is rejected like any
+    // other bad line, with its number, while the rest of the file imports.
     reader
-        .lines()
+        .split(b'\n')
         .enumerate()
-        .filter_map(|(i, text)| match text {
+        .filter_map(|(i, bytes)| match bytes {
             Err(e) => Some(Err(e)),
-            Ok(text) => {
-                let trimmed = text.trim();
-                (!trimmed.is_empty()).then(|| Ok(ImportLine::parse(i + 1, trimmed)))
-            }
+            Ok(bytes) => match String::from_utf8(bytes) {
+                Err(e) => Some(Ok(Err(reject(
+                    i + 1,
+                    format!(
+                        "the line is not valid UTF-8 (invalid byte at offset {})",
+                        e.utf8_error().valid_up_to()
+                    ),
+                )))),
+                Ok(text) => {
+                    let trimmed = text.trim();
+                    (!trimmed.is_empty()).then(|| Ok(ImportLine::parse(i + 1, trimmed)))
+                }
+            },
         })
 }
 
@@ -412,6 +425,9 @@ struct Cached {
     /// How many of `ids` are stored.
     stored: usize,
     history: Vec<DomainEvent>,
+    /// Command digests of stored events, by event id (first events of commands that
+    /// carried an id), to tell a re-run from a different command under a used id.
+    digests: HashMap<Uuid, String>,
     /// When a line last used it (the workspace's clock), to evict the least recent.
     used: u64,
 }
@@ -489,6 +505,10 @@ impl<'a> Workspace<'a> {
                     .iter()
                     .map(|e| decode_one(&e.event_type, e.schema_version, &e.payload))
                     .collect::<Result<_, _>>()?,
+                digests: recorded
+                    .iter()
+                    .filter_map(|e| Some((e.id, e.metadata.command_digest.clone()?)))
+                    .collect(),
                 used: self.clock,
             }
         } else {
@@ -497,6 +517,7 @@ impl<'a> Workspace<'a> {
                 ids: Vec::new(),
                 stored: 0,
                 history: Vec::new(),
+                digests: HashMap::new(),
                 used: self.clock,
             }
         };
@@ -845,10 +866,17 @@ async fn validate(
                 )));
             }
             let cached = ws.cached(&stream)?;
-            if first.iter().any(|id| cached.is_stored(*id)) {
+            authorize(principal, &command, &cached.history).map_err(refusal)?;
+            let digest = command_digest(&command, effective_at);
+            if let Some(id) = first.iter().find(|id| cached.is_stored(**id)) {
+                check_same_command(
+                    cached.digests.get(id).map(String::as_str),
+                    &digest,
+                    command_id,
+                )
+                .map_err(refusal)?;
                 return Ok(Verdict::AlreadyImported);
             }
-            authorize(principal, &command, &cached.history).map_err(refusal)?;
             let meeting = match command.meeting_ref() {
                 Some(id) => {
                     let ms = domain::meeting_stream(id);
@@ -872,7 +900,14 @@ async fn validate(
                 (Role::Admin, Some(a)) if !a.trim().is_empty() => a,
                 _ => principal.subject.clone(),
             };
-            let new = to_new_events(&events, &ids, &actor, command_id, effective_at);
+            let new = to_new_events(
+                &events,
+                &ids,
+                &actor,
+                command_id,
+                effective_at,
+                Some(digest),
+            );
             ws.accept(line.line, &stream, &ids, events);
             Ok(Verdict::Accepted(Accepted {
                 stream,

@@ -15,7 +15,68 @@ seguimiento_eventstore::store_tests!(
     a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file,
     streams_dropped_from_the_cache_are_reloaded_with_their_history,
     lines_imported_under_earlier_ids_are_not_imported_again,
+    a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_imports,
+    a_command_id_reused_for_another_command_is_rejected_on_import,
 );
+
+async fn a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_imports(
+    store: EventStore,
+) {
+    let app = App::from_store(store.clone());
+    let mut bytes = file(2).into_bytes();
+    bytes.extend_from_slice(b"{\"command\": \"registerCommitment\", \"input\": {\"number\": 9, \"text\": \"caf\xe9\"}}\n");
+    bytes.extend_from_slice(
+        b"{\"command\": \"registerCommitment\", \"input\": {\"number\": 4, \"text\": \"Cuatro\"}}\n",
+    );
+    let report = app
+        .import_jsonl(
+            BufReader::new(Cursor::new(bytes)),
+            &Principal::system("import"),
+            ImportOptions::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.lines, 4, "{report:?}");
+    assert_eq!(report.accepted, 3, "{report:?}");
+    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected[0].line, 3, "{report:?}");
+    assert!(report.rejected[0].reason.contains("UTF-8"), "{report:?}");
+    assert_eq!(store.head_position().await.unwrap(), 3);
+}
+
+async fn a_command_id_reused_for_another_command_is_rejected_on_import(store: EventStore) {
+    let app = App::from_store(store.clone());
+    let id = uuid::Uuid::now_v7();
+    let line = |text: &str| {
+        format!(
+            "{{\"command\": \"registerCommitment\", \"commandId\": \"{id}\", \"input\": {{\"number\": 3, \"text\": \"{text}\"}}}}\n"
+        )
+    };
+    let import = |text: String| {
+        let app = app.clone();
+        async move {
+            app.import_jsonl(
+                BufReader::new(Cursor::new(text)),
+                &Principal::system("import"),
+                ImportOptions::default(),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = import(line("Hospital")).await;
+    assert_eq!(first.accepted, 1, "{first:?}");
+    let same = import(line("Hospital")).await;
+    assert_eq!(same.already_imported, 1, "{same:?}");
+    let other = import(line("Escuela")).await;
+    assert_eq!(other.accepted + other.already_imported, 0, "{other:?}");
+    assert_eq!(other.rejected.len(), 1, "{other:?}");
+    assert!(
+        other.rejected[0].reason.contains("different command"),
+        "{other:?}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), 1);
+}
 
 /// One event per line: commitment `n` registered.
 fn file(lines: usize) -> String {

@@ -14,6 +14,12 @@ pub struct Metadata {
     pub actor: String,
     pub correlation_id: Option<Uuid>,
     pub causation_id: Option<Uuid>,
+    /// Digest of the command that produced the event, on the first event of a command
+    /// that carried a client id: a retry under that id is recognised as one only when its
+    /// command has the same digest. Absent on events stored before digests were kept (and
+    /// then absent from the hashed metadata too, so their hashes stay valid).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command_digest: Option<String>,
 }
 
 /// An event as a writer hands it to the store. `recorded_at`, version and position are the

@@ -849,6 +849,7 @@ pub(crate) fn test_event(id: Uuid, payload: serde_json::Value) -> NewEvent {
             actor: "t".into(),
             correlation_id: None,
             causation_id: None,
+            command_digest: None,
         },
         effective_at: None,
     }

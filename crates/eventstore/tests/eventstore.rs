@@ -51,6 +51,7 @@ fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
             actor: "tester".into(),
             correlation_id: Some(Uuid::new_v4()),
             causation_id: None,
+            command_digest: None,
         },
         effective_at: None,
     }

@@ -19,6 +19,7 @@ fn ev(i: u64) -> NewEvent {
             actor: "tester".into(),
             correlation_id: None,
             causation_id: None,
+            command_digest: None,
         },
         effective_at: None,
     }

@@ -47,7 +47,7 @@ proptest! {
                     event_type: event_type.clone(),
                     schema_version: 3,
                     payload: p.clone(),
-                    metadata: Metadata { actor: actor.clone(), correlation_id: None, causation_id: Some(Uuid::new_v4()) },
+                    metadata: Metadata { actor: actor.clone(), correlation_id: None, causation_id: Some(Uuid::new_v4()), command_digest: None },
                     effective_at: None,
                 })
                 .collect();

@@ -129,6 +129,7 @@ impl DemoEvent {
                 actor: self.actor.clone(),
                 correlation_id: None,
                 causation_id: None,
+                command_digest: None,
             },
             effective_at: Some(self.effective_at),
         }
