@@ -25,6 +25,14 @@ pub enum ProjectionError {
         schema_version: i32,
         reason: String,
     },
+    /// A live runner cannot fold the event at `position` (or store its rows): see
+    /// `runner::live` for how it stops there and shows it.
+    #[error("projection {projection} stopped at position {position}: {reason}")]
+    Stalled {
+        projection: String,
+        position: u64,
+        reason: String,
+    },
     /// No projection is registered under this name.
     #[error("unknown projection {0:?}")]
     UnknownProjection(String),

@@ -57,5 +57,5 @@ pub use models::semaforo::Scope;
 pub use projector::{fold, DynProjector, DynState, Projector};
 pub use rows::Rows;
 pub use runner::as_of::{fold_view, live_rows_moved, live_version, load, View, RECHECK_INTERVAL};
-pub use runner::live::{status_of, Advanced, LiveConfig, LiveRunner, ProjectionStatus};
+pub use runner::live::{status_of, Advanced, Fault, LiveConfig, LiveRunner, ProjectionStatus};
 pub use runner::rebuild::{rebuild, rebuild_all, rebuild_named, Rebuild, RebuildReport};

@@ -4,8 +4,11 @@
 //! - `read_model_rows(projection, generation, key, doc)`
 //! - `projection_checkpoints(projection, generation, position)`
 //! - `projection_active(projection, generation)`
+//! - `projection_faults(projection, position, error)`: the event a live runner stopped
+//!   at, because it could not fold or store it (see [`crate::runner::live`])
 //!
-//! The tables come with migration `0100_projections.sql`; [`ensure_schema`] creates them
+//! The tables come with migrations `0100_projections.sql` and
+//! `0101_projection_faults.sql`; [`ensure_schema`] creates them
 //! too (`IF NOT EXISTS`) in case the store was migrated by an older binary.
 
 use seguimiento_eventstore::{on_pool, DbPool};
@@ -13,7 +16,7 @@ use seguimiento_eventstore::{on_pool, DbPool};
 use crate::error::{ProjectionError, Result};
 use crate::projector::RowChange;
 
-const SCHEMA: [&str; 3] = [
+const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS read_model_rows (
         projection TEXT NOT NULL, generation BIGINT NOT NULL, key TEXT NOT NULL,
         doc TEXT NOT NULL, PRIMARY KEY (projection, generation, key))",
@@ -22,6 +25,8 @@ const SCHEMA: [&str; 3] = [
         PRIMARY KEY (projection, generation))",
     "CREATE TABLE IF NOT EXISTS projection_active (
         projection TEXT PRIMARY KEY NOT NULL, generation BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS projection_faults (
+        projection TEXT PRIMARY KEY NOT NULL, position BIGINT NOT NULL, error TEXT NOT NULL)",
 ];
 
 const UPSERT_ROWS: &str = "INSERT INTO read_model_rows (projection, generation, key, doc) ";
@@ -40,6 +45,49 @@ pub async fn ensure_schema(pool: &DbPool) -> Result<()> {
         on_pool!(pool, |p| sqlx::query(stmt).execute(p).await.map(|_| ()))?;
     }
     Ok(())
+}
+
+/// Records that `projection` stopped at the event at `position` (replacing an earlier
+/// record). `error` names positions and event types, never payloads.
+pub async fn record_fault(
+    pool: &DbPool,
+    projection: &str,
+    position: u64,
+    error: &str,
+) -> Result<()> {
+    let sql = "INSERT INTO projection_faults (projection, position, error) VALUES ($1, $2, $3) \
+               ON CONFLICT (projection) DO UPDATE SET position = excluded.position, \
+               error = excluded.error";
+    let position = i64::try_from(position).unwrap_or(i64::MAX);
+    on_pool!(pool, |p| sqlx::query(sql)
+        .bind(projection)
+        .bind(position)
+        .bind(error)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Forgets the fault of `projection` (it folded past it).
+pub async fn clear_fault(pool: &DbPool, projection: &str) -> Result<()> {
+    let sql = "DELETE FROM projection_faults WHERE projection = $1";
+    on_pool!(pool, |p| sqlx::query(sql)
+        .bind(projection)
+        .execute(p)
+        .await
+        .map(|_| ()))?;
+    Ok(())
+}
+
+/// Where `projection` stopped and why, if it did.
+pub async fn fault(pool: &DbPool, projection: &str) -> Result<Option<(u64, String)>> {
+    let sql = "SELECT position, error FROM projection_faults WHERE projection = $1";
+    let row: Option<(i64, String)> = on_pool!(pool, |p| sqlx::query_as(sql)
+        .bind(projection)
+        .fetch_optional(p)
+        .await)?;
+    Ok(row.map(|(position, error)| (u64::try_from(position).unwrap_or(0), error)))
 }
 
 /// The generation a projection serves, if it was ever initialized.

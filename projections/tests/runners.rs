@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{TimeDelta, Utc};
 use common::*;
+use futures::TryStreamExt;
 use proptest::prelude::*;
 use seguimiento_domain::command::ChangeAgreementStatusInput;
 use seguimiento_domain::values::Status;
@@ -18,7 +19,8 @@ use seguimiento_projections::demo::{dataset_2023, run, Simulator};
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::semaforo::{self, Scope};
 use seguimiento_projections::{
-    fold_view, load, rebuild_all, registry, storage, LiveConfig, LiveRunner, Rebuild, View,
+    fold_view, load, rebuild_all, registry, storage, LiveConfig, LiveRunner, Projector, Rebuild,
+    View,
 };
 
 fn rt() -> tokio::runtime::Runtime {
@@ -348,32 +350,59 @@ async fn a_late_capture_shows_in_effective_view_but_not_as_of_the_past() {
     run_on_postgres(late_status_change).await;
 }
 
+fn bogus_event(id: &str) -> NewEvent {
+    NewEvent {
+        id: uid(id),
+        event_type: "NoSuchEvent".into(),
+        schema_version: 1,
+        payload: serde_json::json!({}),
+        metadata: Metadata::default(),
+        effective_at: None,
+    }
+}
+
+/// Valid events of a fixed script, to append on both sides of a bad one.
+fn some_events() -> Vec<seguimiento_projections::demo::DemoEvent> {
+    let ops: Vec<(u8, u8, u8, u8)> = (0..60u8)
+        .map(|i| (i, i.wrapping_mul(7), i.wrapping_mul(3), i.wrapping_mul(5)))
+        .collect();
+    scenario(&ops)
+}
+
 async fn undecodable_blocks(store: EventStore) {
-    let mut sim = Simulator::new();
-    append_all(&store, &setup(&mut sim), 10).await;
+    let events = some_events();
+    let mid = events.len() / 2;
+    append_all(&store, &events[..mid], 10).await;
     store
-        .append(
-            "bogus-1",
-            ExpectedVersion::Any,
-            vec![NewEvent {
-                id: uid("bogus"),
-                event_type: "NoSuchEvent".into(),
-                schema_version: 1,
-                payload: serde_json::json!({}),
-                metadata: Metadata::default(),
-                effective_at: None,
-            }],
-        )
+        .append("bogus-1", ExpectedVersion::Any, vec![bogus_event("bogus")])
         .await
         .expect("append");
-    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(1))
+    let bogus = store.head_position().await.expect("head");
+    // More events after it: a batch holds both sides of the bad event.
+    append_all(&store, &events[mid..], 10).await;
+    let head = store.head_position().await.expect("head");
+    let runner = LiveRunner::start_with(store.clone(), registry::all(), config(50))
         .await
         .expect("start");
-    let head = store.head_position().await.expect("head");
-    assert!(!runner.wait_for(head, Duration::from_millis(500)).await);
+    // A stopped projection cannot reach the head: waiting for it does not hang.
+    assert!(runner.wait_for(head, Duration::from_secs(30)).await);
     let st = runner.status().await.expect("status");
-    assert!(st.iter().all(|s| s.checkpoint == head - 1 && s.lag == 1));
+    for s in &st {
+        // Everything before the event is folded and stored, nothing after it.
+        assert_eq!(s.checkpoint, bogus - 1, "{s:?}");
+        let fault = s.fault.as_ref().expect("a fault is shown");
+        assert_eq!(fault.position, bogus, "{s:?}");
+        assert!(fault.error.contains("NoSuchEvent"), "{s:?}");
+        assert_eq!(runner.fault(&s.name).map(|f| f.position), Some(bogus));
+    }
     runner.shutdown().await;
+    // Another process (the CLI) sees it too.
+    let seen = seguimiento_projections::status_of(&store, &registry::names())
+        .await
+        .expect("status");
+    assert!(seen
+        .iter()
+        .all(|s| s.fault.as_ref().map(|f| f.position) == Some(bogus)));
     assert!(fold_view::<Compliance>(
         &store,
         View {
@@ -389,6 +418,105 @@ async fn undecodable_blocks(store: EventStore) {
 async fn an_undecodable_event_stops_the_projection_instead_of_being_skipped() {
     run_on_sqlite(undecodable_blocks).await;
     run_on_postgres(undecodable_blocks).await;
+}
+
+/// Whether [`Picky`] can fold the stream `poison` yet (the "fix" of a release).
+static POISON_FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Counts events, and cannot fold those of stream `poison` until [`POISON_FIXED`].
+struct Picky;
+
+impl seguimiento_projections::Projector for Picky {
+    const NAME: &'static str = "picky";
+    type Row = u64;
+
+    fn apply(
+        rows: &mut seguimiento_projections::Rows<u64>,
+        ev: &seguimiento_projections::ProjectedEvent,
+    ) -> seguimiento_projections::Result<()> {
+        if ev.stream == "poison" && !POISON_FIXED.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(seguimiento_projections::ProjectionError::InvalidArgument(
+                "cannot fold this event".into(),
+            ));
+        }
+        let n = rows.get("count").copied().unwrap_or(0);
+        rows.insert("count", n + 1);
+        Ok(())
+    }
+}
+
+async fn one_faulty_projection(store: EventStore) {
+    POISON_FIXED.store(false, std::sync::atomic::Ordering::SeqCst);
+    let events = some_events();
+    let third = events.len() / 3;
+    append_all(&store, &events[..third], 10).await;
+    let cfg = LiveConfig {
+        fault_retry: Duration::from_millis(100),
+        ..config(50)
+    };
+    let runner = LiveRunner::start_with(
+        store.clone(),
+        vec![
+            seguimiento_projections::projector::erase::<Picky>(),
+            seguimiento_projections::projector::erase::<Compliance>(),
+        ],
+        cfg,
+    )
+    .await
+    .expect("start");
+    wait_head(&runner, &store).await;
+    // An event only Picky refuses, with good events on both sides.
+    let before = store.head_position().await.expect("head");
+    append_all(&store, &events[third..2 * third], 10).await;
+    let agency = store
+        .read_stream("agencies", 0, None)
+        .try_collect::<Vec<_>>()
+        .await
+        .expect("read")
+        .remove(0);
+    store
+        .append(
+            "poison",
+            ExpectedVersion::Any,
+            vec![NewEvent {
+                id: uid("poison"),
+                event_type: agency.event_type.clone(),
+                schema_version: agency.schema_version,
+                payload: agency.payload.clone(),
+                metadata: Metadata::default(),
+                effective_at: None,
+            }],
+        )
+        .await
+        .expect("append");
+    let poison_at = store.head_position().await.expect("head");
+    assert!(poison_at > before);
+    append_all(&store, &events[2 * third..], 10).await;
+    let head = store.head_position().await.expect("head");
+    assert!(runner.wait_for(head, Duration::from_secs(30)).await);
+    // The other projection is not held back.
+    assert_eq!(runner.committed_position(Compliance::NAME), Some(head));
+    assert_eq!(runner.committed_position("picky"), Some(poison_at - 1));
+    assert_eq!(runner.fault("picky").map(|f| f.position), Some(poison_at));
+    assert_eq!(runner.fault(Compliance::NAME), None);
+
+    // Once the cause is fixed, it resumes by itself and the fault is cleared.
+    POISON_FIXED.store(true, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while runner.committed_position("picky") != Some(head) {
+        assert!(std::time::Instant::now() < deadline, "picky did not resume");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(runner.fault("picky"), None);
+    let st = runner.status().await.expect("status");
+    assert!(st.iter().all(|s| s.fault.is_none()), "{st:?}");
+    runner.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_once_fixed() {
+    run_on_sqlite(one_faulty_projection).await;
+    run_on_postgres(one_faulty_projection).await;
 }
 
 async fn notifies(store: EventStore) {

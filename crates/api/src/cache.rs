@@ -64,6 +64,8 @@ struct Dependencies {
 struct Recording {
     uncacheable: bool,
     dependencies: Dependencies,
+    /// Every read model read, live or not (to say when one of them is stopped).
+    read: Vec<&'static str>,
 }
 
 /// Per-request record of dependencies (request data, see the module documentation);
@@ -110,6 +112,19 @@ impl Recorder {
         }
     }
 
+    /// The read models the answer read.
+    pub fn read(&self) -> Vec<&'static str> {
+        self.0.lock().map(|r| r.read.clone()).unwrap_or_default()
+    }
+
+    fn reads(&self, name: &'static str) {
+        if let Ok(mut r) = self.0.lock() {
+            if !r.read.contains(&name) {
+                r.read.push(name);
+            }
+        }
+    }
+
     /// The dependencies, when the answer may be cached.
     fn finish(&self) -> Option<Dependencies> {
         let r = self.0.lock().ok()?;
@@ -137,6 +152,7 @@ pub async fn depends_on(
     let Some(recorder) = ctx.data_opt::<Recorder>() else {
         return Ok(());
     };
+    recorder.reads(name);
     if !view.is_live() {
         recorder.uncacheable();
         return Ok(());

@@ -17,6 +17,7 @@ pub struct Metrics {
     events_appended: IntCounter,
     projection_lag: IntGaugeVec,
     projection_checkpoint: IntGaugeVec,
+    projection_fault: IntGaugeVec,
 }
 
 impl Default for Metrics {
@@ -68,11 +69,19 @@ impl Metrics {
             ),
             &["projection"],
         )?;
+        let projection_fault = IntGaugeVec::new(
+            Opts::new(
+                "seguimiento_projection_fault_position",
+                "Log position of the event a projection stopped at (0: none)",
+            ),
+            &["projection"],
+        )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(events_appended.clone()))?;
         registry.register(Box::new(projection_lag.clone()))?;
         registry.register(Box::new(projection_checkpoint.clone()))?;
+        registry.register(Box::new(projection_fault.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -80,6 +89,7 @@ impl Metrics {
             events_appended,
             projection_lag,
             projection_checkpoint,
+            projection_fault,
         })
     }
 
@@ -108,6 +118,10 @@ impl Metrics {
                     self.projection_checkpoint
                         .with_label_values(&[s.name.as_str()])
                         .set(i64::try_from(s.checkpoint).unwrap_or(i64::MAX));
+                    let fault = s.fault.as_ref().map_or(0, |f| f.position);
+                    self.projection_fault
+                        .with_label_values(&[s.name.as_str()])
+                        .set(i64::try_from(fault).unwrap_or(i64::MAX));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "cannot read projection status for metrics"),

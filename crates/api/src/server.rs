@@ -223,8 +223,10 @@ async fn graphql_handler(
             return resp;
         }
     }
-    // The hit path: no parsing, validation nor execution (see `crate::cache`).
-    if let Some(responses) = &state.responses {
+    // The hit path: no parsing, validation nor execution (see `crate::cache`). A stopped
+    // projection's answers must carry their note, so they are not served from the cache.
+    let stopped = state.services.runner.any_fault();
+    if let (Some(responses), false) = (&state.responses, stopped) {
         if let Some(answer) = responses
             .get(state.services.app.store(), &principal, &bytes)
             .await
@@ -247,12 +249,16 @@ async fn graphql_handler(
         .data(principal.clone())
         .data(state.agency_loader())
         .data(recorder.clone());
-    let response: GqlResponse =
+    let mut response: GqlResponse =
         match tokio::time::timeout(config.request_timeout, state.schema.execute(request)).await {
             Ok(r) => recode(r),
             Err(_) => error_response("request timed out", code::LIMIT_EXCEEDED),
         };
+    if stopped {
+        note_stopped_projections(&mut response, &recorder, &state.services.runner);
+    }
     let plain = response.errors.is_empty()
+        && response.extensions.is_empty()
         && response.http_headers.is_empty()
         && response.cache_control.value().is_none();
     match (&state.responses, plain) {
@@ -272,6 +278,35 @@ async fn graphql_handler(
             }
         },
         _ => GraphQLResponse::from(response).into_response(),
+    }
+}
+
+/// Adds `extensions.stoppedProjections` (projection, position, error) for every read model
+/// the answer read whose live runner is stopped at an event it cannot fold: such an answer
+/// is stale, and says so.
+fn note_stopped_projections(
+    response: &mut GqlResponse,
+    recorder: &Recorder,
+    runner: &seguimiento_projections::LiveRunner,
+) {
+    let stopped: Vec<serde_json::Value> = recorder
+        .read()
+        .into_iter()
+        .filter_map(|name| {
+            runner.fault(name).map(|f| {
+                serde_json::json!({
+                    "projection": name, "position": f.position, "error": f.error,
+                })
+            })
+        })
+        .collect();
+    if stopped.is_empty() {
+        return;
+    }
+    if let Ok(value) = async_graphql::Value::from_json(serde_json::Value::Array(stopped)) {
+        response
+            .extensions
+            .insert("stoppedProjections".to_owned(), value);
     }
 }
 

@@ -108,13 +108,16 @@ pub async fn projections(args: DbOnly) -> anyhow::Result<ExitCode> {
         "{:<16} {:>10} {:>12} {:>10} {:>8}  state",
         "projection", "generation", "checkpoint", "head", "lag"
     )?;
+    let mut stopped = false;
     for s in status {
-        let state = if s.generation == 0 {
-            "never run"
-        } else if s.lag == 0 {
-            "up to date"
-        } else {
-            "behind"
+        let state = match &s.fault {
+            _ if s.generation == 0 => "never run".to_owned(),
+            Some(f) => {
+                stopped = true;
+                format!("STOPPED at position {}: {}", f.position, f.error)
+            }
+            None if s.lag == 0 => "up to date".to_owned(),
+            None => "behind".to_owned(),
         };
         writeln!(
             out,
@@ -123,5 +126,12 @@ pub async fn projections(args: DbOnly) -> anyhow::Result<ExitCode> {
         )?;
     }
     out.flush()?;
+    if stopped {
+        eprintln!(
+            "a projection is stopped at an event it cannot fold; the server retries it every \
+             30 s and resumes once the cause is fixed (see the README, \"Security model\")"
+        );
+        return Ok(ExitCode::from(1));
+    }
     Ok(ExitCode::SUCCESS)
 }
