@@ -30,6 +30,8 @@
 //! - [`limits`]: [`ApiConfig`], the per-token rate limit (HTTP 429 `LIMIT_EXCEEDED`), and
 //!   re-coding of depth/complexity/validation errors (validation messages never quote the
 //!   values of the request, which may be a citizen's personal data).
+//! - [`listen`]: the accept loop (connection limit, header read timeout, bounded
+//!   shutdown).
 //! - [`loaders`]: DataLoaders (agencies) so nested objects cost one read per request.
 //! - [`metrics`]: the Prometheus registry.
 //! - [`error`]: [`ApiError`] and its stable codes.
@@ -38,6 +40,7 @@ pub mod auth;
 pub mod cache;
 pub mod error;
 pub mod limits;
+pub mod listen;
 pub mod loaders;
 pub mod metrics;
 pub mod schema;

@@ -46,6 +46,21 @@ pub struct ApiConfig {
     /// Most bytes (request bodies and answers) kept by the response cache; zero disables
     /// it.
     pub response_cache_bytes: usize,
+    /// Most `asOf`/`effectiveAt` folds of the log running at once in this process; the
+    /// others wait (until their request times out), so past-date queries, whatever their
+    /// number, leave the other cores to live reads and writes.
+    pub max_concurrent_folds: usize,
+}
+
+/// Complexity of a field that folds the log from its start (an `asOf`/`effectiveAt` view,
+/// `verify`): a fold of the demo's 33k events costs tens of milliseconds of a core, about
+/// what a few hundred plain fields do, so with the default limit of 2,000 one request
+/// holds at most seven folds.
+pub const FOLD_COMPLEXITY: usize = 250;
+
+/// The complexity of a read-model field: [`FOLD_COMPLEXITY`] when it folds the log.
+pub fn read_model_complexity(folds: bool, child_complexity: usize) -> usize {
+    child_complexity + if folds { FOLD_COMPLEXITY } else { 1 }
 }
 
 impl Default for ApiConfig {
@@ -67,6 +82,10 @@ impl Default for ApiConfig {
             // A few seconds take the token lookup off almost every request of a busy
             // client, and bound how long a token revoked elsewhere keeps working.
             token_cache_ttl: Duration::from_secs(5),
+            // Half the cores (at least one): a flood of past-date queries cannot take the
+            // cores the live reads and the writes need.
+            max_concurrent_folds: std::thread::available_parallelism()
+                .map_or(1, |n| (n.get() / 2).max(1)),
             // Dashboards ask a handful of distinct questions; a few thousand answers of a
             // few KiB each fit well within 32 MiB.
             response_cache_entries: 4_096,

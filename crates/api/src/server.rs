@@ -61,6 +61,9 @@ impl ApiState {
             app,
             runner: projections,
             metrics: Arc::new(Metrics::new()),
+            folds: Arc::new(tokio::sync::Semaphore::new(
+                config.max_concurrent_folds.max(1),
+            )),
             config,
         };
         let schema = crate::schema::build(services.clone());
@@ -117,15 +120,15 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves; in-flight requests finish.
+/// Serves `router` on `listener` until `shutdown` resolves, with the default
+/// [`ServeLimits`](crate::listen::ServeLimits); in-flight requests finish (within the
+/// shutdown grace period).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
+    crate::listen::serve_with(listener, router, shutdown, Default::default()).await
 }
 
 /// A GraphQL-shaped error response with an HTTP status.

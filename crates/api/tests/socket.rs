@@ -114,6 +114,21 @@ async fn run(backend: Backend) {
             got_compliance = true;
         }
     }
+    // A client that lost its connection resumes after the last position it saw: every
+    // later event comes, none is missed, without any new write.
+    ws.send(send(json!({"id": "3", "type": "subscribe", "payload": {
+        "query": "subscription { events(streamPrefix: \"agencies\", after: 0) { globalPosition version } }"}})))
+        .await
+        .expect("subscribe");
+    let mut versions = Vec::new();
+    while versions.len() < 2 {
+        let msg = next_json(&mut ws).await;
+        if msg["id"] == "3" {
+            assert_eq!(msg["type"], "next", "{msg}");
+            versions.push(msg["payload"]["data"]["events"]["version"].clone());
+        }
+    }
+    assert_eq!(versions, vec![json!(0), json!(1)]);
     let _ = ws.close(None).await;
 
     // A WebSocket without a token is refused.

@@ -106,6 +106,16 @@ pub struct ServeArgs {
     /// Most bytes of answers kept by the response cache (0: no cache).
     #[arg(long, env = "SEGUIMIENTO_RESPONSE_CACHE_BYTES", default_value_t = seguimiento_api::ApiConfig::default().response_cache_bytes)]
     pub response_cache_bytes: usize,
+    /// Most connections served at once (more clients wait to be accepted).
+    #[arg(long, env = "SEGUIMIENTO_MAX_CONNECTIONS", default_value_t = seguimiento_api::listen::ServeLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Seconds a client may take to send a request's headers before its connection is
+    /// closed (idle and trickling sockets included).
+    #[arg(long, env = "SEGUIMIENTO_HEADER_READ_TIMEOUT", default_value_t = 10)]
+    pub header_read_timeout: u64,
+    /// Seconds a shutdown waits for open connections before it closes them.
+    #[arg(long, env = "SEGUIMIENTO_SHUTDOWN_GRACE", default_value_t = 10)]
+    pub shutdown_grace: u64,
 }
 
 #[derive(Debug, Args)]

@@ -57,7 +57,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<ExitCode> {
         interrupted.await;
         eprintln!("shutting down: draining connections");
     };
-    seguimiento_api::serve(listener, router, shutdown)
+    let limits = seguimiento_api::listen::ServeLimits {
+        max_connections: args.max_connections,
+        header_read_timeout: std::time::Duration::from_secs(args.header_read_timeout),
+        shutdown_grace: std::time::Duration::from_secs(args.shutdown_grace),
+    };
+    seguimiento_api::listen::serve_with(listener, router, shutdown, limits)
         .await
         .context("the server failed")?;
     if let Ok(runner) = Arc::try_unwrap(runner) {

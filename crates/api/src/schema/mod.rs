@@ -27,6 +27,26 @@ pub struct Services {
     pub runner: Arc<LiveRunner>,
     pub metrics: Arc<Metrics>,
     pub config: ApiConfig,
+    /// Permits of the folds of the log that may run at once (see
+    /// [`ApiConfig::max_concurrent_folds`]).
+    pub folds: Arc<tokio::sync::Semaphore>,
+}
+
+impl Services {
+    /// Waits for a fold permit when the read `folds` the log (an as-of view, a whole-log
+    /// verify; none for live reads). Dropping the request (a timeout, a closed connection)
+    /// drops the wait, or the permit with the fold that held it.
+    pub(crate) async fn fold_permit(
+        &self,
+        folds: bool,
+    ) -> Result<Option<tokio::sync::SemaphorePermit<'_>>, crate::error::ApiError> {
+        if !folds {
+            return Ok(None);
+        }
+        self.folds.acquire().await.map(Some).map_err(|_| {
+            crate::error::ApiError::LimitExceeded("the server is shutting down".into())
+        })
+    }
 }
 
 /// The schema with its services; limits from `config`.

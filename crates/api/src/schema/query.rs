@@ -18,6 +18,7 @@ use super::{view, Services};
 use crate::auth::{principal, require_history, require_personal_data, require_records};
 use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
+use crate::limits::read_model_complexity;
 use crate::types::agency::{load_agency, Agency};
 use crate::types::history::{reveal, HistoryEvent, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
@@ -70,6 +71,9 @@ impl QueryRoot {
     /// Semáforo of one scope. Without `asOf`/`effectiveAt` it reads the live read model;
     /// with them it folds the log in memory (`asOf`: recorded ≤ T, what the system showed;
     /// `effectiveAt`: took effect ≤ T, as known now).
+    #[graphql(
+        complexity = "read_model_complexity(as_of.is_some() || effective_at.is_some(), child_complexity)"
+    )]
     async fn compliance(
         &self,
         ctx: &Context<'_>,
@@ -80,6 +84,7 @@ impl QueryRoot {
         principal(ctx)?;
         let s = services(ctx)?;
         let view = view(as_of, effective_at);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
         depends_on_today(ctx, view);
         let report = semaforo::query(s.app.store(), scope.into(), view, None)
@@ -89,6 +94,9 @@ impl QueryRoot {
     }
 
     /// The items behind one semáforo row (`key`: agency acronym or responsible person).
+    #[graphql(
+        complexity = "read_model_complexity(as_of.is_some() || effective_at.is_some(), child_complexity)"
+    )]
     async fn compliance_explain(
         &self,
         ctx: &Context<'_>,
@@ -104,6 +112,7 @@ impl QueryRoot {
             _ => domain::values::normalize_acronym(&key),
         };
         let view = view(as_of, effective_at);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
         depends_on_today(ctx, view);
         let items = semaforo::query_explain(s.app.store(), scope.into(), &key, view, None)
@@ -114,6 +123,9 @@ impl QueryRoot {
 
     /// Cabinet compliance per meeting type and overall (`year` filters by meeting date and
     /// agreement issue date).
+    #[graphql(
+        complexity = "read_model_complexity(as_of.is_some() || effective_at.is_some(), child_complexity)"
+    )]
     async fn cabinet_report(
         &self,
         ctx: &Context<'_>,
@@ -124,6 +136,7 @@ impl QueryRoot {
         principal(ctx)?;
         let s = services(ctx)?;
         let view = view(as_of, effective_at);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
         let report = cabinet::query(s.app.store(), view, year)
             .await
@@ -133,6 +146,9 @@ impl QueryRoot {
 
     /// Campaign commitments by number (cursor: the commitment number), with overall
     /// figures.
+    #[graphql(
+        complexity = "read_model_complexity(as_of.is_some() || effective_at.is_some(), child_complexity)"
+    )]
     async fn commitments(
         &self,
         ctx: &Context<'_>,
@@ -146,6 +162,7 @@ impl QueryRoot {
         let first = s.config.page_size(first).map_err(gql)?;
         let after = cursor(after)?;
         let view = view(as_of, effective_at);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
         let report = commitments::query(s.app.store(), view).await.map_err(gql)?;
         let totals = CommitmentsTotals {
@@ -173,6 +190,7 @@ impl QueryRoot {
     }
 
     /// Monthly correspondence table of a year (the columns of the published report).
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
     async fn correspondence_monthly(
         &self,
         ctx: &Context<'_>,
@@ -182,6 +200,7 @@ impl QueryRoot {
         principal(ctx)?;
         let s = services(ctx)?;
         let view = view(as_of, None);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
         let r = correspondence::query(s.app.store(), view, year)
             .await
@@ -201,6 +220,7 @@ impl QueryRoot {
     }
 
     /// Per agency: letters turned, share within 48 hours, still unanswered.
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
     async fn correspondence_by_agency(
         &self,
         ctx: &Context<'_>,
@@ -210,6 +230,7 @@ impl QueryRoot {
         principal(ctx)?;
         let s = services(ctx)?;
         let view = view(as_of, None);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
         let r = correspondence::query(s.app.store(), view, year)
             .await
@@ -218,6 +239,7 @@ impl QueryRoot {
     }
 
     /// Monthly petitions by topic and channel, tours, progress to the annual goal.
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
     async fn petitions_monthly(
         &self,
         ctx: &Context<'_>,
@@ -227,6 +249,7 @@ impl QueryRoot {
         principal(ctx)?;
         let s = services(ctx)?;
         let view = view(as_of, None);
+        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Petitions::NAME, view).await?;
         let r = petitions::query(s.app.store(), view, year)
             .await
@@ -279,9 +302,11 @@ impl QueryRoot {
     }
 
     /// Walks the hash chain of one stream, or of the whole log. Admin and auditor.
+    #[graphql(complexity = "read_model_complexity(stream.is_none(), child_complexity)")]
     async fn verify(&self, ctx: &Context<'_>, stream: Option<ID>) -> ApiResult<VerifyResult> {
         require_history(ctx)?;
         let s = services(ctx)?;
+        let _fold = s.fold_permit(stream.is_none()).await.map_err(gql)?;
         let report = s
             .app
             .store()

@@ -17,20 +17,26 @@ pub struct SubscriptionRoot;
 
 #[Subscription]
 impl SubscriptionRoot {
-    /// Events appended after the subscription starts whose stream starts with
-    /// `streamPrefix` (`""`: all). Admin and auditor.
+    /// Events whose stream starts with `streamPrefix` (`""`: all): those appended after
+    /// the subscription starts, or, with `after`, every event after that log position
+    /// first (a client that lost its connection resumes from the last `globalPosition` it
+    /// received, and misses nothing). Admin and auditor.
     async fn events(
         &self,
         ctx: &Context<'_>,
         #[graphql(default)] stream_prefix: String,
+        after: Option<u64>,
     ) -> async_graphql::Result<impl Stream<Item = ApiResult<HistoryEvent>>> {
         let who = require_history(ctx)?;
         let app = ctx.data::<Services>()?.app.clone();
         let store = app.store().clone();
-        let head = store.head_position().await.map_err(gql)?;
+        let from = match after {
+            Some(position) => position,
+            None => store.head_position().await.map_err(gql)?,
+        };
         let personal = who.role.can_read_personal_data();
         Ok(store
-            .subscribe(head)
+            .subscribe(from)
             .filter(move |item| {
                 let keep = match item {
                     Ok(e) => e.stream.starts_with(&stream_prefix),
