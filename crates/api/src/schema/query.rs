@@ -19,7 +19,7 @@ use crate::auth::{principal, require_history, require_personal_data, require_rec
 use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
 use crate::types::agency::{load_agency, Agency};
-use crate::types::history::{reveal, HistoryEvent, VerifyResult};
+use crate::types::history::{reveal, HistoryEvent, LogHead, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
 use crate::types::reports::{
     AgencyTurns, CabinetReport, CommitmentSummary, CommitmentsTotals, ComplianceReport,
@@ -277,7 +277,8 @@ impl QueryRoot {
         Ok(conn)
     }
 
-    /// Walks the hash chain of one stream, or of the whole log. Admin and auditor.
+    /// Walks the hash chain of one stream, or of the whole log (then also the log chain over
+    /// all positions). Admin and auditor.
     async fn verify(&self, ctx: &Context<'_>, stream: Option<ID>) -> ApiResult<VerifyResult> {
         require_history(ctx)?;
         let s = services(ctx)?;
@@ -288,6 +289,15 @@ impl QueryRoot {
             .await
             .map_err(gql)?;
         Ok(report.into())
+    }
+
+    /// The head of the log chain (last position and its link), to keep as an anchor outside
+    /// the database. Admin and auditor.
+    async fn log_head(&self, ctx: &Context<'_>) -> ApiResult<LogHead> {
+        require_history(ctx)?;
+        let s = services(ctx)?;
+        let head = s.app.store().log_head().await.map_err(gql)?;
+        Ok(head.into())
     }
 
     /// One agreement or instruction, as of now.
