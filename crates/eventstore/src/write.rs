@@ -190,6 +190,11 @@ impl Lookup {
         }
     }
 
+    /// Does `log_chain` end before the log?
+    fn chain_behind(&self) -> bool {
+        self.chain_head.as_ref().map_or(0, |(p, _)| *p) < self.log_head.position
+    }
+
     /// The log head with its link, which must be the last link of `log_chain`: a chain that
     /// ends elsewhere was tampered with (or written by a process that does not keep it), and
     /// appending to it would chain new events to the wrong predecessor.
@@ -962,6 +967,7 @@ pub(crate) async fn write_group(
 ) -> Result<GroupOutcome, StoreError> {
     let mut id_lookup = id_lookup;
     let mut cached = cached;
+    let mut backfilled = false;
     loop {
         let mut streams = streams_to_look_up(requests, id_lookup);
         if let Some(c) = &cached {
@@ -983,6 +989,13 @@ pub(crate) async fn write_group(
                 continue;
             }
             found.heads.extend(c.heads);
+        }
+        if !backfilled && found.chain_behind() {
+            // Events appended without links (by a binary from before the log chain, still
+            // running beside this one): link them now, under the lock, and look again.
+            tx.backfill_links().await?;
+            backfilled = true;
+            continue;
         }
         let seen_log_head = found.log_head.position;
         let log_head = found.checked_log_head()?;

@@ -477,6 +477,14 @@ async fn missing_links_are_back_filled_on_connect(db: seguimiento_eventstore::te
     let again = EventStore::connect(&url).await.expect("reconnect");
     assert_intact(&again, 5).await;
     assert_eq!(again.log_head().await.expect("head"), head);
+    // An append through the locked path links them too (events written, while this
+    // store runs, by a binary that knows no log chain).
+    raw(&store, "DELETE FROM log_chain WHERE position > 1").await;
+    again
+        .append("a", ExpectedVersion::Any, vec![ev("E", json!({}))])
+        .await
+        .expect("append after links went missing");
+    assert_intact(&again, 6).await;
     again.close().await;
     db.cleanup().await;
 }
