@@ -700,9 +700,11 @@ impl EventStore {
     /// Walks the hash chain of one stream (`Some`) or of the whole log (`None`, streamed in
     /// pages) and reports the first broken link: a stored hash that does not match the
     /// recomputed one, a `prev_hash` that is not the previous event's hash, or a gap in
-    /// versions. For the whole log also: a gap in positions, and the log chain: a stored
-    /// link missing or not matching the one recomputed from the event and the previous
-    /// link, or links past the last event (events deleted from the end).
+    /// versions; and the log chain: a stored link missing or not matching the one
+    /// recomputed from the event and the previous link (for one stream, the stored link
+    /// just before each of its events). For the whole log also: a gap in positions, every
+    /// link recomputed from position 1, and links past the last event (events deleted from
+    /// the end).
     pub async fn verify(&self, stream: Option<&str>) -> Result<VerifyReport, StoreError> {
         verify::verify(self.source(), stream).await
     }
