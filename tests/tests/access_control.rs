@@ -277,6 +277,7 @@ async fn every_forbidden_path_over_http_is_refused_and_stores_nothing(db: &Db) {
             json!({"s": format!("agreement-{AGREEMENT_CEA}")}),
         ),
         ("{ verify { ok } }".to_owned(), json!({})),
+        ("{ logHead { position link } }".to_owned(), json!({})),
         (
             format!(
                 "{{ petition(id: \"{PETITION_ID}\") {{ municipality contact {{ name email }} }} }}"

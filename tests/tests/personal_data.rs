@@ -124,6 +124,13 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
         .ok(&s.auditor, "{ verify { ok eventsChecked } }", json!({}))
         .await;
     assert_eq!(d["verify"]["ok"], true);
+    // The auditor reads the anchor the store reports.
+    let head = db.store().log_head().await.unwrap();
+    let d = s
+        .ok(&s.auditor, "{ logHead { position link } }", json!({}))
+        .await;
+    assert_eq!(d["logHead"]["position"], head.position);
+    assert_eq!(d["logHead"]["link"], head.link.as_str());
     // Projections and reports are unchanged, also after a full rebuild.
     assert_eq!(petitions_report(&s).await, report_before);
     assert_eq!(projection_snapshot(db.store()).await, rows_before);

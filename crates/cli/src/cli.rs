@@ -42,8 +42,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Rebuild one projection (or all) from the log, switching it in atomically.
     Rebuild(RebuildArgs),
-    /// Verify the hash chain of one stream or of the whole log (exit 1 when broken).
+    /// Verify the hash chain of one stream or of the whole log (exit 1 when broken), and
+    /// optionally that the log still extends a published anchor.
     Verify(VerifyArgs),
+    /// Print the head of the log chain (one JSON line: position and link) to publish or
+    /// store outside the database; `verify --anchor` checks a later log against it.
+    Anchor(AnchorArgs),
     /// Status and lag of every projection.
     Projections(DbOnly),
     /// Print a report (semáforos, cabinet, correspondence, petitions).
@@ -173,6 +177,19 @@ pub struct VerifyArgs {
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// An anchor printed earlier by `seguimiento anchor`: its JSON line, or a file holding
+    /// it. Exit 1 unless the whole log verifies and still extends it.
+    #[arg(long, conflicts_with = "stream")]
+    pub anchor: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnchorArgs {
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Also write the line to this file (created or truncated).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 /// What a report covers.
@@ -282,6 +299,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Export(a) => crate::import::export(a).await,
         Command::Rebuild(a) => crate::maintenance::rebuild(a).await,
         Command::Verify(a) => crate::maintenance::verify(a).await,
+        Command::Anchor(a) => crate::maintenance::anchor(a).await,
         Command::Projections(a) => crate::maintenance::projections(a).await,
         Command::Report(a) => crate::report::run(a).await,
         Command::Gen(a) => crate::gen::run(a),

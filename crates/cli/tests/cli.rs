@@ -262,6 +262,7 @@ on_both_backends!(
     a_semaforo_can_be_reported_as_of_a_past_date,
     generated_lines_import_without_rejections,
     tokens_are_created_listed_and_revoked,
+    an_export_and_an_anchor_verify_independently_in_python,
 );
 
 async fn importing_a_good_file_stores_every_line(db: &Db) {
@@ -569,7 +570,136 @@ async fn tokens_are_created_listed_and_revoked(db: &Db) {
     );
 }
 
+/// Runs `docs/verify_chain.py` (Python 3, standard library only) with `args`.
+fn verify_chain_py(args: &[&str]) -> Out {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/verify_chain.py");
+    let out = Command::new("python3")
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("run python3 docs/verify_chain.py (python3 must be installed)");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+async fn an_export_and_an_anchor_verify_independently_in_python(db: &Db) {
+    let file = TempFile::with("jsonl", &good_file());
+    ok(db, &["import", file.path()]);
+    let anchor = TempFile::empty("json");
+    let printed = ok(db, &["anchor", "--out", anchor.path()]).stdout;
+    assert_eq!(printed, anchor.read());
+    let head: serde_json::Value = serde_json::from_str(printed.trim()).expect("anchor JSON");
+    assert_eq!(head["position"], 11);
+    assert_eq!(head["link"].as_str().map(str::len), Some(64));
+    let out = ok(db, &["verify", "--anchor", anchor.path()]);
+    assert!(out.stdout.contains("anchor extended"), "{}", out.stdout);
+    ok(db, &["verify", "--anchor", printed.trim()]);
+
+    let export = TempFile::empty("jsonl");
+    ok(db, &["export", "--out", export.path()]);
+    let py = verify_chain_py(&[export.path(), "--anchor", anchor.path()]);
+    assert_eq!(py.code, 0, "{}\n{}", py.stdout, py.stderr);
+    // It recomputed the same head as the store's.
+    assert_eq!(py.stdout, printed);
+
+    // Later events: the old anchor still holds, in both verifiers.
+    let later = TempFile::with("jsonl", &later_file());
+    ok(db, &["import", later.path()]);
+    ok(db, &["verify", "--anchor", anchor.path()]);
+    ok(db, &["export", "--out", export.path()]);
+    let py = verify_chain_py(&[export.path(), "--anchor", anchor.path()]);
+    assert_eq!(py.code, 0, "{}\n{}", py.stdout, py.stderr);
+    let lines: Vec<String> = export.read().lines().map(str::to_owned).collect();
+    assert_eq!(lines.len(), 14);
+
+    // An edited payload in the export.
+    let mut edited = lines.clone();
+    edited[4] = edited[4].replace("Proyecto ejecutivo", "Proyecto ejecutivo 2");
+    assert_ne!(edited[4], lines[4]);
+    let tampered = TempFile::with("jsonl", &(edited.join("\n") + "\n"));
+    let py = verify_chain_py(&[tampered.path()]);
+    assert_eq!(py.code, 1, "{}\n{}", py.stdout, py.stderr);
+    assert!(py.stdout.contains("BROKEN: position 5"), "{}", py.stdout);
+
+    // Two events of different streams swapped (positions renumbered): each stream's chain
+    // holds, the log's does not reach the anchor's link.
+    let swapped_lines: Vec<String> = {
+        let mut v = lines.clone();
+        let mut a: serde_json::Value = serde_json::from_str(&v[1]).expect("json");
+        let mut b: serde_json::Value = serde_json::from_str(&v[2]).expect("json");
+        assert_ne!(a["stream"], b["stream"]);
+        (a["position"], b["position"]) = (b["position"].clone(), a["position"].clone());
+        v[1] = b.to_string();
+        v[2] = a.to_string();
+        v
+    };
+    let swapped = TempFile::with("jsonl", &(swapped_lines.join("\n") + "\n"));
+    let py = verify_chain_py(&[swapped.path()]);
+    assert_eq!(
+        py.code, 0,
+        "a consistent log on its own: {}\n{}",
+        py.stdout, py.stderr
+    );
+    let py = verify_chain_py(&[swapped.path(), "--anchor", anchor.path()]);
+    assert_eq!(py.code, 1, "{}\n{}", py.stdout, py.stderr);
+    assert!(
+        py.stdout.contains("rewritten or reordered"),
+        "{}",
+        py.stdout
+    );
+
+    // The tail cut off, before the anchor's position.
+    let short = TempFile::with("jsonl", &(lines[..10].join("\n") + "\n"));
+    let py = verify_chain_py(&[short.path(), "--anchor", anchor.path()]);
+    assert_eq!(py.code, 1, "{}\n{}", py.stdout, py.stderr);
+    assert!(py.stdout.contains("truncated"), "{}", py.stdout);
+}
+
 // ---------------------------------------------------------------- SQLite-only and offline
+
+#[tokio::test]
+async fn verify_with_an_anchor_finds_a_truncated_tail() {
+    let db = Db::sqlite();
+    let file = TempFile::with("jsonl", &good_file());
+    ok(&db, &["import", file.path()]);
+    let anchor = ok(&db, &["anchor"]).stdout;
+    // Events and their links cut off behind the store's back.
+    let path = db.sqlite_path().expect("a SQLite file").to_owned();
+    {
+        use sqlx::Connection;
+        let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .expect("open the SQLite file");
+        for sql in [
+            "DROP TRIGGER events_no_delete",
+            "DROP TRIGGER log_chain_no_delete",
+            "DELETE FROM events WHERE position > 9",
+            "DELETE FROM log_chain WHERE position > 9",
+        ] {
+            sqlx::query(sql).execute(&mut conn).await.expect(sql);
+        }
+        conn.close().await.expect("close");
+    }
+    let out = ok(&db, &["verify"]);
+    assert!(out.stdout.contains("intact: 9 events"), "{}", out.stdout);
+    let out = seg(&db, &["verify", "--anchor", anchor.trim()]);
+    assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
+    assert!(out.stdout.contains("ANCHOR NOT EXTENDED"), "{}", out.stdout);
+    assert!(out.stdout.contains("truncated"), "{}", out.stdout);
+    let json = seg(&db, &["verify", "--json", "--anchor", anchor.trim()]);
+    assert_eq!(json.code, 1);
+    let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
+    assert_eq!(v["anchorExtended"], false);
+    let bad = seg(
+        &db,
+        &["verify", "--anchor", "{\"position\":1,\"link\":\"x\"}"],
+    );
+    assert_ne!(bad.code, 0);
+    assert!(bad.stderr.contains("64 lowercase hex"), "{}", bad.stderr);
+}
 
 #[tokio::test]
 async fn verify_exits_zero_when_intact_and_one_after_tampering() {

@@ -17,7 +17,20 @@
 //!   e.g. `2024-05-01T13:45:07.123456Z` ([`format_ts`]);
 //! - `prev_hash` is the `hash` of the previous version of the same stream, `""` for version 0.
 //!
-//! Global positions are deliberately not hashed: the chain is per stream.
+//! The event hash chains each stream; it does not cover the global position. The order of
+//! the whole log is covered by a second chain, the *log chain* below.
+//!
+//! # The log chain
+//!
+//! `link(p) = lowercase hex( SHA-256( F("seguimiento.log.v1") || F(p) || F(stream) ||
+//! F(version) || F(hash) || F(link(p-1)) ) )`
+//!
+//! for the event at position `p` (decimal), with its `stream`, `version` (decimal) and
+//! event `hash` (64 lowercase hex digits), and `link(0) = ""`. The store keeps `link(p)` in
+//! the table `log_chain` beside the event. The link at the head of the log commits to every
+//! event before it, in order: published elsewhere as an *anchor*, it lets a verifier detect
+//! a log that was later truncated, reordered or rewritten (even with every hash and link
+//! recomputed), which no chain kept only in the database can.
 
 use chrono::{DateTime, SecondsFormat, Timelike, Utc};
 use serde_json::Value;
@@ -26,6 +39,27 @@ use uuid::Uuid;
 
 /// Domain-separation tag, first field of every hashed envelope.
 pub const HASH_DOMAIN: &str = "seguimiento.event.v1";
+
+/// Domain-separation tag, first field of every log-chain link.
+pub const LINK_DOMAIN: &str = "seguimiento.log.v1";
+
+/// The log-chain link of the event at `position` (see the [module docs](self)); `prev_link`
+/// is the link at `position - 1`, `""` at position 1.
+pub fn log_link(position: u64, stream: &str, version: u64, hash: &str, prev_link: &str) -> String {
+    let mut h = Sha256::new();
+    let mut field = |s: &str| {
+        h.update((s.len() as u64).to_be_bytes());
+        h.update(s.as_bytes());
+    };
+    let (mut p, mut v) = (itoa::Buffer::new(), itoa::Buffer::new());
+    field(LINK_DOMAIN);
+    field(p.format(position));
+    field(stream);
+    field(v.format(version));
+    field(hash);
+    field(prev_link);
+    hex::encode(h.finalize())
+}
 
 /// Canonical JSON text: object keys sorted (bytewise), compact, serde_json escaping/numbers.
 /// Independent of whether serde_json's `preserve_order` feature is enabled anywhere.
@@ -270,6 +304,33 @@ mod tests {
         assert_eq!(canonical_json(&back), text);
     }
 
+    /// Floating-point numbers are written as `docs/HASHING.md` describes (and
+    /// `docs/verify_chain.py` re-implements).
+    #[test]
+    fn canonical_floats_follow_the_documented_layout() {
+        for (x, text) in [
+            (0.1, "0.1"),
+            (123.0, "123.0"),
+            (1e15, "1000000000000000.0"),
+            (1e16, "1e+16"),
+            (1e21, "1e+21"),
+            (0.00001, "0.00001"),
+            (0.000001, "1e-6"),
+            (1.5e-7, "1.5e-7"),
+            (12345678.9, "12345678.9"),
+            (2.5e300, "2.5e+300"),
+            (-0.0, "-0.0"),
+            (1.25e-5, "0.0000125"),
+            (1.5e16, "1.5e+16"),
+            (5e-324, "5e-324"),
+            (1.7976931348623157e308, "1.7976931348623157e+308"),
+            (-2.5e-10, "-2.5e-10"),
+            (1234567890123456.7, "1234567890123456.8"),
+        ] {
+            assert_eq!(canonical_json(&json!(x)), text, "{x}");
+        }
+    }
+
     #[test]
     fn timestamps_have_fixed_micro_precision() {
         let t = DateTime::parse_from_rfc3339("2024-05-01T13:45:07.123456789Z")
@@ -335,6 +396,25 @@ mod tests {
         for v in &variants {
             assert_ne!(event_hash(v), h0);
         }
+    }
+
+    /// The link built the slow, obvious way from the module docs (a fixed vector, also
+    /// used by `docs/HASHING.md`).
+    #[test]
+    fn link_is_the_documented_encoding() {
+        let mut input = Vec::new();
+        for field in ["seguimiento.log.v1", "7", "agreement-x", "2", "ab", "cd"] {
+            input.extend_from_slice(&(field.len() as u64).to_be_bytes());
+            input.extend_from_slice(field.as_bytes());
+        }
+        let expected = hex::encode(Sha256::digest(&input));
+        assert_eq!(log_link(7, "agreement-x", 2, "ab", "cd"), expected);
+        assert_eq!(
+            expected,
+            "2ae5224075e9d637a0711f1dec8aa1656f305ea2a0db9fa4e1e4ea95c6de0e4f"
+        );
+        assert_ne!(log_link(8, "agreement-x", 2, "ab", "cd"), expected);
+        assert_ne!(log_link(7, "agreement-x", 2, "ab", ""), expected);
     }
 
     /// The envelope built the slow, obvious way from the module docs: auditors re-implement

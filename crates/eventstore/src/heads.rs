@@ -31,8 +31,8 @@ use crate::row::{to_i64, COLUMNS};
 use crate::store::DbPool;
 use crate::types::{AppendResult, ExpectedVersion};
 use crate::write::{
-    bind_pg_row, bind_sqlite_row, sql_ints, CachedHeads, GroupOutcome, Known, LogHead, LogState,
-    Prepared, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
+    bind_pg_row, bind_sqlite_row, insert_sqlite_links, sql_ints, CachedHeads, GroupOutcome, Known,
+    LogHead, LogState, Prepared, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
 };
 
 /// Stream heads kept. An entry is a stream name and a 64-character hash: ~6 MB in all.
@@ -63,14 +63,14 @@ impl HeadCache {
     /// After a committed full write. If its lookup found a log head other than the cached
     /// one, someone else appended meanwhile and any cached stream head may be stale.
     pub fn after_full_write(&mut self, outcome: &GroupOutcome) {
-        if self.log.map(|l| l.position) != Some(outcome.seen_log_head) {
+        if self.log.as_ref().map(|l| l.position) != Some(outcome.seen_log_head) {
             self.streams.clear();
         }
         self.remember(&outcome.known);
     }
 
     fn remember(&mut self, known: &Known) {
-        self.log = Some(known.log_head);
+        self.log = Some(known.log_head.clone());
         // Bulk writes too: the next batch of an import touches many of the same streams,
         // and a cached head is one lookup fewer (see `cached_heads`). Past the capacity the
         // cache evicts, and forgetting a head is always safe.
@@ -82,7 +82,7 @@ impl HeadCache {
     /// The cached heads of the streams `requests` touch, for the full path's lookup to skip
     /// (`None` before this process has written).
     pub fn cached_heads(&self, requests: &[&Prepared]) -> Option<CachedHeads> {
-        let log = self.log?;
+        let log = self.log.as_ref()?;
         let heads = requests
             .iter()
             .flat_map(|r| &r.entries)
@@ -99,7 +99,7 @@ impl HeadCache {
 
     /// Plans `requests` from the cache, or `None` if they need the full path.
     pub fn plan(&self, requests: &[&Prepared]) -> Option<CachedPlan> {
-        let log_head = self.log?;
+        let log_head = self.log.clone()?;
         let mut heads = HashMap::new();
         for entry in requests.iter().flat_map(|r| &r.entries) {
             match self.streams.get(entry.stream.as_str()) {
@@ -112,13 +112,14 @@ impl HeadCache {
                 None => {}
             }
         }
+        let expected_log_head = log_head.position;
         let mut state = LogState::new(HashMap::new(), heads, log_head);
         let results = state.plan(requests);
         if state.rows.is_empty() || state.rows.len() > MAX_ROWS {
             return None;
         }
         Some(CachedPlan {
-            expected_log_head: log_head.position,
+            expected_log_head,
             results,
             state,
         })
@@ -147,23 +148,35 @@ impl CachedPlan {
         self.state.position
     }
 
-    /// Inserts the planned rows in one autocommit statement if the log head is still the
-    /// expected one. `Ok(false)`: nothing written (nor when it fails).
+    /// Inserts the planned rows and their links if the log head is still the expected one:
+    /// on PostgreSQL in one autocommit statement, on SQLite in one transaction (it cannot
+    /// insert into two tables in one statement; the database is in process, so its extra
+    /// statements cost no round trips, and the commit is still one). `Ok(false)`: nothing
+    /// written (nor when it fails).
     pub async fn insert_if_unchanged(&self, pool: &DbPool) -> Result<bool, StoreError> {
         let rows = &self.state.rows;
+        let links = &self.state.links;
         let ints = sql_ints(rows)?;
+        let positions: Vec<i64> = ints.iter().map(|(p, _)| *p).collect();
         let head = to_i64(self.expected_log_head)?;
         let binds = rows.len() * 12 + 1;
         let keep = crate::keep_prepared(binds);
         let inserted = match pool {
             DbPool::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
                 let mut qb = QueryBuilder::<Sqlite>::new(format!(
                     "INSERT INTO events ({COLUMNS}) SELECT * FROM ("
                 ));
                 qb.push_values(rows.iter().zip(ints), bind_sqlite_row);
                 qb.push(") WHERE COALESCE((SELECT MAX(position) FROM events), 0) = ")
                     .push_bind(head);
-                let done = qb.build().persistent(keep).execute(pool).await?;
+                let done = qb.build().persistent(keep).execute(&mut *tx).await?;
+                if usize::try_from(done.rows_affected()).ok() != Some(rows.len()) {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                insert_sqlite_links(&mut tx, &positions, links).await?;
+                tx.commit().await?;
                 done.rows_affected()
             }
             DbPool::Postgres(pool) => {
@@ -179,9 +192,18 @@ impl CachedPlan {
                      WHERE (SELECT COALESCE(MAX(position), 0) FROM events) = "
                 ))
                 .push_bind(head)
+                // The links go in only if the events did (the `EXISTS` waits for `ins`).
+                .push(
+                    " RETURNING 1), ch AS (INSERT INTO log_chain (position, link) \
+                     SELECT * FROM unnest(",
+                )
+                .push_bind(positions)
+                .push("::bigint[], ")
+                .push_bind(links)
+                .push("::text[]) WHERE EXISTS (SELECT 1 FROM ins) RETURNING 1)")
                 // One notification per inserted row, merged by PostgreSQL into one (same
                 // channel and payload), sent on commit; none if nothing was inserted.
-                .push(" RETURNING 1) SELECT COUNT(pg_notify(")
+                .push(" SELECT COUNT(pg_notify(")
                 .push_bind(NOTIFY_CHANNEL)
                 .push(", ")
                 .push_bind(self.new_head().to_string())
@@ -218,6 +240,7 @@ mod tests {
             log_head: LogHead {
                 position: 10,
                 recorded_at: None,
+                link: "l10".into(),
             },
             heads: HashMap::from([("s".to_owned(), (3, "h3".to_owned()))]),
         });
@@ -285,6 +308,7 @@ mod tests {
             log_head: LogHead {
                 position: 100,
                 recorded_at: None,
+                link: "l100".into(),
             },
             heads,
         });

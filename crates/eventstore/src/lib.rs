@@ -24,10 +24,17 @@
 //!   original positions (a retried request gets the same [`AppendResult`]); the same id with
 //!   different content is [`StoreError::IdempotencyMismatch`].
 //! - **Immutability.** Database triggers reject `UPDATE` and `DELETE` (and `TRUNCATE` on
-//!   PostgreSQL) on `events`; this crate never issues them.
+//!   PostgreSQL) on `events` and `log_chain`; this crate never issues them.
 //! - **Tamper evidence.** Each event stores `prev_hash` (its stream predecessor's hash) and a
-//!   SHA-256 `hash` over a canonical encoding of its envelope (see [`hash`]);
-//!   [`verify`](EventStore::verify) recomputes the chain and reports the first broken link.
+//!   SHA-256 `hash` over a canonical encoding of its envelope (see [`hash`]). A second chain
+//!   runs over the whole log in position order: table `log_chain` keeps, per position, a
+//!   SHA-256 *link* over the position, stream, version, event hash and the previous link,
+//!   written in the same transaction as the event and as append-only.
+//!   [`verify`](EventStore::verify) recomputes both and reports the first broken position; the head
+//!   link ([`log_head`](EventStore::log_head)), kept outside the database, is an anchor that
+//!   [`check_anchor`](EventStore::check_anchor) tests a later log against (a rewrite of
+//!   the whole log with every hash and link recomputed, or a truncation of its tail, is
+//!   only visible that way).
 //! - **Subscriptions.** [`subscribe`](EventStore::subscribe) catches up then follows the log
 //!   live (PostgreSQL `LISTEN/NOTIFY` on [`NOTIFY_CHANNEL`]; in-process wake-ups on SQLite),
 //!   without tight polling and without missing events committed during catch-up.
@@ -62,7 +69,7 @@ pub mod write;
 pub use error::StoreError;
 pub use store::{Backend, DbPool, EventStore};
 pub use types::{
-    AppendResult, BrokenLink, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent,
+    AppendResult, BrokenLink, ExpectedVersion, LogAnchor, LogFilter, Metadata, NewEvent, RawEvent,
     RecordedEvent, VerifyReport,
 };
 pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};

@@ -20,7 +20,8 @@ use crate::heads::HeadCache;
 use crate::row::{fetch_page, Cursor, Fields, Source, StoredRow};
 use crate::sqlite_pages::SqlitePages;
 use crate::types::{
-    AppendResult, ExpectedVersion, LogFilter, NewEvent, RawEvent, RecordedEvent, VerifyReport,
+    AppendResult, ExpectedVersion, LogAnchor, LogFilter, NewEvent, RawEvent, RecordedEvent,
+    VerifyReport,
 };
 use crate::verify;
 use crate::write::{self, IdLookup, Prepared, WriteTx, NOTIFY_CHANNEL};
@@ -180,6 +181,7 @@ impl EventStore {
                 pages,
             }),
         };
+        store.backfill_log_chain().await?;
         if let DbPool::Postgres(pool) = &store.inner.pool {
             let mut listener = PgListener::connect_with(pool).await?;
             listener.listen(NOTIFY_CHANNEL).await?;
@@ -698,9 +700,101 @@ impl EventStore {
     /// Walks the hash chain of one stream (`Some`) or of the whole log (`None`, streamed in
     /// pages) and reports the first broken link: a stored hash that does not match the
     /// recomputed one, a `prev_hash` that is not the previous event's hash, or a gap in
-    /// versions (and, for the whole log, in positions).
+    /// versions; and the log chain: a stored link missing or not matching the one
+    /// recomputed from the event and the previous link (for one stream, the stored link
+    /// just before each of its events). For the whole log also: a gap in positions, every
+    /// link recomputed from position 1, and links past the last event (events deleted from
+    /// the end).
     pub async fn verify(&self, stream: Option<&str>) -> Result<VerifyReport, StoreError> {
         verify::verify(self.source(), stream).await
+    }
+
+    /// The head of the log chain: the last position and its link, to publish as an anchor
+    /// (position 0 and `""` for an empty log). Fails with [`StoreError::Corrupt`] when the
+    /// chain does not end where the log does (see [`verify`](Self::verify)).
+    pub async fn log_head(&self) -> Result<LogAnchor, StoreError> {
+        let sql = "SELECT (SELECT COALESCE(MAX(position), 0) FROM events), \
+                   (SELECT COALESCE(MAX(position), 0) FROM log_chain)";
+        let (events, chain): (i64, i64) =
+            crate::on_pool!(&self.inner.pool, |p| sqlx::query_as(sql).fetch_one(p).await)?;
+        if events != chain {
+            return Err(StoreError::Corrupt(format!(
+                "the log ends at position {events} but its chain at position {chain}; \
+                 run `seguimiento verify`"
+            )));
+        }
+        let position = u64::try_from(events)
+            .map_err(|_| StoreError::Corrupt(format!("negative position {events}")))?;
+        let link = self.link_at(position).await?.unwrap_or_default();
+        Ok(LogAnchor { position, link })
+    }
+
+    /// The stored log-chain link at `position`, if there is one.
+    pub async fn link_at(&self, position: u64) -> Result<Option<String>, StoreError> {
+        let at = crate::row::to_i64(position)?;
+        let sql = "SELECT link FROM log_chain WHERE position = $1";
+        Ok(crate::on_pool!(&self.inner.pool, |p| sqlx::query_scalar(
+            sql
+        )
+        .bind(at)
+        .fetch_optional(p)
+        .await)?)
+    }
+
+    /// Whether the stored log still extends `anchor` (a head published earlier): `None` if
+    /// it does, otherwise why not. This compares the stored link at the anchor's position;
+    /// together with an intact [`verify`](Self::verify) of the whole log (every link
+    /// recomputed from the events) it shows the log's first `anchor.position` events are
+    /// exactly those the anchor was taken over.
+    pub async fn check_anchor(&self, anchor: &LogAnchor) -> Result<Option<String>, StoreError> {
+        if anchor.position == 0 {
+            return Ok(None);
+        }
+        Ok(match self.link_at(anchor.position).await? {
+            None => {
+                let head = self.head_position().await?;
+                Some(format!(
+                    "the log ends at position {head}, before the anchor's position {}: \
+                     events anchored were removed (truncated)",
+                    anchor.position
+                ))
+            }
+            Some(link) if link != anchor.link => Some(format!(
+                "the link at position {} is {link}, not the anchor's {}: the log up to the \
+                 anchor was rewritten or reordered",
+                anchor.position, anchor.link
+            )),
+            Some(_) => None,
+        })
+    }
+
+    /// Fills `log_chain` for events that have no link yet, in position order, continuing
+    /// from the last link: a log written before the chain existed gets it on the first
+    /// start after the upgrade (a migration cannot hash). Only ever extends the chain at
+    /// its end, under the log lock; a chain that ends after the log is left alone for
+    /// [`verify`](Self::verify) to report.
+    async fn backfill_log_chain(&self) -> Result<(), StoreError> {
+        let heads = "SELECT (SELECT COALESCE(MAX(position), 0) FROM events), \
+                     (SELECT COALESCE(MAX(position), 0) FROM log_chain)";
+        let (events, chain): (i64, i64) =
+            crate::on_pool!(&self.inner.pool, |p| sqlx::query_as(heads)
+                .fetch_one(p)
+                .await)?;
+        if chain >= events {
+            return Ok(());
+        }
+        let mut tx = match &self.inner.pool {
+            DbPool::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            DbPool::Postgres(pool) => {
+                WriteTx::Postgres(pool.begin_with(write::pg_begin_and_lock()).await?)
+            }
+        };
+        let filled = tx.backfill_links().await?;
+        tx.commit().await?;
+        if filled > 0 {
+            tracing::info!(links = filled, "log chain back-filled");
+        }
+        Ok(())
     }
 
     /// Closes the pool (and the PostgreSQL listener). Further operations fail.

@@ -134,3 +134,14 @@ pub struct BrokenLink {
     pub position: u64,
     pub reason: String,
 }
+
+/// The head of the log chain: the last position and its link (see [`crate::hash`]). Published
+/// outside the database (printed by `seguimiento anchor`), it is an *anchor*: a later log
+/// extends it only if the link at `position` is still `link`. An empty log's head is
+/// position 0 with an empty link.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogAnchor {
+    pub position: u64,
+    /// 64 lowercase hex digits (`""` at position 0).
+    pub link: String,
+}

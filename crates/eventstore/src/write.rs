@@ -19,10 +19,12 @@
 //! 3. in memory, request after request: check ids and expected versions against what is
 //!    stored *plus what the earlier requests of the group add*, assign positions
 //!    `head+1, head+2, ...`, `recorded_at = max(now, head.recorded_at)` truncated to
-//!    microseconds, and hashes. A request that fails (conflict, mismatch) is left out; the
+//!    microseconds, hashes, and log-chain links continuing from the link at the head. A request that fails (conflict, mismatch) is left out; the
 //!    others go on, exactly as if they had run one after the other;
 //! 4. insert the rows (PostgreSQL: `COPY` for bulk writes, otherwise one multi-row `INSERT`
-//!    that also sends the `pg_notify`; SQLite: multi-row `INSERT`s), `COMMIT`.
+//!    that also sends the `pg_notify`; SQLite: multi-row `INSERT`s) and their links into
+//!    `log_chain` (PostgreSQL: in the statement that notifies, from two arrays; SQLite:
+//!    multi-row `INSERT`s), `COMMIT`.
 //!
 //! Because the log lock is released only after the commit is visible, transactions obtain
 //! positions in commit order and each one continues from its predecessor's max: positions are
@@ -68,6 +70,12 @@ const SQLITE_INSERT_ROWS: usize = 2_000;
 
 /// Rows per PostgreSQL multi-row INSERT (12 binds per row, limit 65535).
 const PG_INSERT_ROWS: usize = 5_000;
+
+/// Links per SQLite multi-row INSERT into `log_chain` (2 binds per row).
+const SQLITE_LINK_ROWS: usize = 10_000;
+
+/// Events read (and linked) per step of the log-chain back-fill.
+const BACKFILL_CHUNK: usize = 5_000;
 
 /// From this many rows on, PostgreSQL writes with `COPY` (no per-row binds, no statement to
 /// plan); below it one `INSERT` that also notifies saves a round trip.
@@ -155,12 +163,15 @@ struct Lookup {
     /// `(last version, last hash)` of each existing stream among those asked for.
     heads: HashMap<String, (u64, String)>,
     log_head: LogHead,
+    /// The last row of `log_chain`: (position, link).
+    chain_head: Option<(u64, String)>,
 }
 
 /// Row kinds of the lookup statement's `kind` column.
 const KIND_ID: i32 = 0;
 const KIND_HEAD: i32 = 1;
 const KIND_LOG_HEAD: i32 = 2;
+const KIND_CHAIN_HEAD: i32 = 3;
 
 impl Lookup {
     fn add(&mut self, kind: i32, row: StoredRow) {
@@ -171,13 +182,35 @@ impl Lookup {
             KIND_HEAD => {
                 self.heads.insert(row.stream, (row.version, row.hash));
             }
+            KIND_CHAIN_HEAD => self.chain_head = Some((row.position, row.hash)),
             _ => {
-                self.log_head = LogHead {
-                    position: row.position,
-                    recorded_at: Some(row.recorded_at),
-                };
+                self.log_head.position = row.position;
+                self.log_head.recorded_at = Some(row.recorded_at);
             }
         }
+    }
+
+    /// Does `log_chain` end before the log?
+    fn chain_behind(&self) -> bool {
+        self.chain_head.as_ref().map_or(0, |(p, _)| *p) < self.log_head.position
+    }
+
+    /// The log head with its link, which must be the last link of `log_chain`: a chain that
+    /// ends elsewhere was tampered with (or written by a process that does not keep it), and
+    /// appending to it would chain new events to the wrong predecessor.
+    fn checked_log_head(&mut self) -> Result<LogHead, StoreError> {
+        match (self.chain_head.take(), self.log_head.position) {
+            (None, 0) => {}
+            (Some((p, link)), head) if p == head => self.log_head.link = link,
+            (chain, head) => {
+                return Err(StoreError::Corrupt(format!(
+                    "the log chain ends at position {} but the log at position {head}; \
+                     run `seguimiento verify`",
+                    chain.map_or(0, |(p, _)| p)
+                )))
+            }
+        }
+        Ok(self.log_head.clone())
     }
 }
 
@@ -188,10 +221,8 @@ impl WriteTx {
         let mut found = Lookup {
             existing: HashMap::new(),
             heads: HashMap::new(),
-            log_head: LogHead {
-                position: 0,
-                recorded_at: None,
-            },
+            log_head: LogHead::default(),
+            chain_head: None,
         };
         match self {
             WriteTx::Postgres(tx) => {
@@ -207,7 +238,11 @@ impl WriteTx {
                            ORDER BY version DESC LIMIT 1) e \
                      UNION ALL \
                      (SELECT {KIND_LOG_HEAD}, {COLUMNS} FROM events \
-                      ORDER BY position DESC LIMIT 1)"
+                      ORDER BY position DESC LIMIT 1) \
+                     UNION ALL \
+                     (SELECT {KIND_CHAIN_HEAD}, c.position, '{NIL_ID}'::uuid, '', 0, '', 0, \
+                             '', '', 'epoch'::timestamptz, 'epoch'::timestamptz, '', c.link \
+                      FROM log_chain c ORDER BY c.position DESC LIMIT 1)"
                 );
                 let rows = sqlx::query(&sql)
                     .bind(ids)
@@ -263,7 +298,11 @@ impl WriteTx {
                         }
                         qb.push(format!(
                             "SELECT * FROM (SELECT {KIND_LOG_HEAD} AS kind, {COLUMNS} \
-                             FROM events ORDER BY position DESC LIMIT 1)"
+                             FROM events ORDER BY position DESC LIMIT 1) \
+                             UNION ALL \
+                             SELECT * FROM (SELECT {KIND_CHAIN_HEAD} AS kind, position, \
+                             '{NIL_ID}', '', 0, '', 0, '', '', '{EPOCH}', '{EPOCH}', '', link \
+                             FROM log_chain ORDER BY position DESC LIMIT 1)"
                         ));
                     }
                     let binds = id_chunks.get(i).map_or(0, |c| c.len())
@@ -279,8 +318,18 @@ impl WriteTx {
         Ok(found)
     }
 
-    /// Step 4: writes `rows` (in position order) and announces the new head `head`.
-    async fn insert(&mut self, rows: &[StoredRow], head: u64) -> Result<(), StoreError> {
+    /// Step 4: writes `rows` (in position order) and their `links`, and announces the new
+    /// head `head`.
+    async fn insert(
+        &mut self,
+        rows: &[StoredRow],
+        links: &[String],
+        head: u64,
+    ) -> Result<(), StoreError> {
+        let positions: Vec<i64> = rows
+            .iter()
+            .map(|r| to_i64(r.position))
+            .collect::<Result<_, _>>()?;
         match self {
             WriteTx::Sqlite(tx) => {
                 for chunk in rows.chunks(SQLITE_INSERT_ROWS) {
@@ -293,7 +342,7 @@ impl WriteTx {
                         chunk.len() == SQLITE_INSERT_ROWS || crate::keep_prepared(chunk.len() * 12);
                     qb.build().persistent(keep).execute(&mut **tx).await?;
                 }
-                Ok(())
+                insert_sqlite_links(tx, &positions, links).await
             }
             WriteTx::Postgres(tx) if rows.len() >= PG_COPY_FROM_ROWS => {
                 let mut copy = tx
@@ -304,11 +353,16 @@ impl WriteTx {
                     copy.send(copy_text(chunk)?.into_bytes()).await?;
                 }
                 copy.finish().await?;
-                sqlx::query("SELECT pg_notify($1, $2)")
-                    .bind(NOTIFY_CHANNEL)
-                    .bind(head.to_string())
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query(&format!(
+                    "WITH ch AS ({PG_INSERT_LINKS} RETURNING 1) \
+                     SELECT pg_notify($3, $4) FROM (SELECT count(*) FROM ch) AS n"
+                ))
+                .bind(&positions)
+                .bind(links)
+                .bind(NOTIFY_CHANNEL)
+                .bind(head.to_string())
+                .execute(&mut **tx)
+                .await?;
                 Ok(())
             }
             WriteTx::Postgres(tx) => {
@@ -325,17 +379,101 @@ impl WriteTx {
                     });
                     qb.push_values(chunk.iter().zip(ints), bind_pg_row);
                     if i == last {
-                        qb.push(" RETURNING 1) SELECT pg_notify(")
+                        // The links of every chunk go with the last one.
+                        qb.push(" RETURNING 1), ch AS (INSERT INTO log_chain (position, link) ")
+                            .push("SELECT * FROM unnest(")
+                            .push_bind(&positions)
+                            .push("::bigint[], ")
+                            .push_bind(links)
+                            .push("::text[]) RETURNING 1) SELECT pg_notify(")
                             .push_bind(NOTIFY_CHANNEL)
                             .push(", ")
                             .push_bind(head.to_string())
-                            .push(") FROM (SELECT count(*) FROM ins) AS n");
+                            .push(") FROM (SELECT count(*) FROM ins) AS n, ")
+                            .push("(SELECT count(*) FROM ch) AS m");
                     }
                     let keep =
                         chunk.len() == PG_INSERT_ROWS || crate::keep_prepared(chunk.len() * 12);
                     qb.build().persistent(keep).execute(&mut **tx).await?;
                 }
                 Ok(())
+            }
+        }
+    }
+
+    /// Links the events past the end of `log_chain` (the caller holds the log lock), in
+    /// chunks; returns how many.
+    pub async fn backfill_links(&mut self) -> Result<u64, StoreError> {
+        use sqlx::Row;
+        let chain_head = "SELECT position, link FROM log_chain ORDER BY position DESC LIMIT 1";
+        let next_events = "SELECT position, stream, version, hash FROM events \
+                           WHERE position > $1 ORDER BY position LIMIT $2";
+        let limit = i64::try_from(BACKFILL_CHUNK).unwrap_or(i64::MAX);
+        let (mut position, mut link): (i64, String) = match self {
+            WriteTx::Sqlite(tx) => sqlx::query_as(chain_head).fetch_optional(&mut **tx).await?,
+            WriteTx::Postgres(tx) => sqlx::query_as(chain_head).fetch_optional(&mut **tx).await?,
+        }
+        .unwrap_or((0, String::new()));
+        let mut filled = 0u64;
+        loop {
+            let rows: Vec<(i64, String, i64, String)> = match self {
+                WriteTx::Sqlite(tx) => {
+                    let rows = sqlx::query(next_events)
+                        .bind(position)
+                        .bind(limit)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                        .collect::<Result<_, sqlx::Error>>()?
+                }
+                WriteTx::Postgres(tx) => {
+                    let rows = sqlx::query(next_events)
+                        .bind(position)
+                        .bind(limit)
+                        .fetch_all(&mut **tx)
+                        .await?;
+                    rows.iter()
+                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+                        .collect::<Result<_, sqlx::Error>>()?
+                }
+            };
+            let Some(last) = rows.last() else {
+                return Ok(filled);
+            };
+            let last = last.0;
+            let mut positions = Vec::with_capacity(rows.len());
+            let mut links = Vec::with_capacity(rows.len());
+            for (p, stream, version, event_hash) in rows {
+                if p != position + 1 {
+                    // A gap in the log: chain no further, `verify` reports it.
+                    break;
+                }
+                let (up, uv) = (
+                    u64::try_from(p).unwrap_or_default(),
+                    u64::try_from(version).unwrap_or_default(),
+                );
+                link = hash::log_link(up, &stream, uv, &event_hash, &link);
+                positions.push(p);
+                links.push(link.clone());
+                position = p;
+            }
+            if positions.is_empty() {
+                return Ok(filled);
+            }
+            filled += positions.len() as u64;
+            match self {
+                WriteTx::Sqlite(tx) => insert_sqlite_links(tx, &positions, &links).await?,
+                WriteTx::Postgres(tx) => {
+                    sqlx::query(PG_INSERT_LINKS)
+                        .bind(&positions)
+                        .bind(&links)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+            }
+            if position != last {
+                return Ok(filled);
             }
         }
     }
@@ -347,6 +485,36 @@ impl WriteTx {
         }
         Ok(())
     }
+}
+
+/// A placeholder id and time for lookup rows that carry no event (SQLite stores both as
+/// text, which the row decoder parses).
+const NIL_ID: &str = "00000000-0000-0000-0000-000000000000";
+const EPOCH: &str = "1970-01-01T00:00:00.000000Z";
+
+/// PostgreSQL: inserts the links of `$1` (positions) and `$2` (links), two arrays, in one
+/// statement whatever their number.
+pub(crate) const PG_INSERT_LINKS: &str =
+    "INSERT INTO log_chain (position, link) SELECT * FROM unnest($1::bigint[], $2::text[])";
+
+/// SQLite: inserts `links` at `positions` with multi-row `INSERT`s.
+pub(crate) async fn insert_sqlite_links(
+    conn: &mut sqlx::SqliteConnection,
+    positions: &[i64],
+    links: &[String],
+) -> Result<(), StoreError> {
+    for (ps, ls) in positions
+        .chunks(SQLITE_LINK_ROWS)
+        .zip(links.chunks(SQLITE_LINK_ROWS))
+    {
+        let mut qb = QueryBuilder::<Sqlite>::new("INSERT INTO log_chain (position, link) ");
+        qb.push_values(ps.iter().zip(ls), |mut b, (p, l)| {
+            b.push_bind(*p).push_bind(l.as_str());
+        });
+        let keep = ps.len() == SQLITE_LINK_ROWS || crate::keep_prepared(ps.len() * 2);
+        qb.build().persistent(keep).execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 /// Binds one row's values, in [`COLUMNS`] order, into a SQLite multi-row `VALUES`.
@@ -552,8 +720,12 @@ pub(crate) struct LogState {
     heads: HashMap<String, (u64, String)>,
     /// Rows to insert, in position order.
     pub rows: Vec<StoredRow>,
+    /// The log-chain link of each row of `rows`.
+    pub links: Vec<String>,
     /// Position of the last row (stored or planned).
     pub position: u64,
+    /// Log-chain link at `position` (`""` for an empty log).
+    link: String,
     recorded_at: DateTime<Utc>,
     recorded_text: TsText,
     effective_text: TsText,
@@ -572,7 +744,9 @@ impl LogState {
             planned: HashMap::new(),
             heads,
             rows: Vec::new(),
+            links: Vec::new(),
             position: log_head.position,
+            link: log_head.link,
             recorded_at: match log_head.recorded_at {
                 Some(t) if t > now => t,
                 _ => now,
@@ -605,18 +779,20 @@ impl LogState {
             log_head: LogHead {
                 position: self.position,
                 recorded_at: Some(self.recorded_at),
+                link: self.link,
             },
             heads: self.heads,
         }
     }
 }
 
-/// The last position of the log (0: empty) and the `recorded_at` the next event may not
-/// precede.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The last position of the log (0: empty), the `recorded_at` the next event may not
+/// precede, and the log-chain link at that position (`""` for an empty log).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(crate) struct LogHead {
     pub position: u64,
     pub recorded_at: Option<DateTime<Utc>>,
+    pub link: String,
 }
 
 /// Plans one request against `state`; on success adds its rows to `state` (and, if
@@ -723,6 +899,17 @@ fn plan_request(
         state.heads.insert(stream.to_owned(), head);
     }
     state.position += rows.len() as u64;
+    for row in &rows {
+        let link = hash::log_link(
+            row.position,
+            &row.stream,
+            row.version,
+            &row.hash,
+            &state.link,
+        );
+        state.links.push(link.clone());
+        state.link = link;
+    }
     if more_follow {
         let first = state.rows.len();
         for (i, row) in rows.iter().enumerate() {
@@ -780,6 +967,7 @@ pub(crate) async fn write_group(
 ) -> Result<GroupOutcome, StoreError> {
     let mut id_lookup = id_lookup;
     let mut cached = cached;
+    let mut backfilled = false;
     loop {
         let mut streams = streams_to_look_up(requests, id_lookup);
         if let Some(c) = &cached {
@@ -802,8 +990,16 @@ pub(crate) async fn write_group(
             }
             found.heads.extend(c.heads);
         }
+        if !backfilled && found.chain_behind() {
+            // Events appended without links (by a binary from before the log chain, still
+            // running beside this one): link them now, under the lock, and look again.
+            tx.backfill_links().await?;
+            backfilled = true;
+            continue;
+        }
         let seen_log_head = found.log_head.position;
-        let mut state = LogState::new(found.existing, found.heads, found.log_head);
+        let log_head = found.checked_log_head()?;
+        let mut state = LogState::new(found.existing, found.heads, log_head);
         let results = state.plan(requests);
         if id_lookup == IdLookup::Optimistic && results.iter().any(Result::is_err) {
             // A refusal planned without the ids may be a retry the lookup recognises (a
@@ -815,7 +1011,7 @@ pub(crate) async fn write_group(
         let new_head = if state.rows.is_empty() {
             None
         } else {
-            tx.insert(&state.rows, state.position).await?;
+            tx.insert(&state.rows, &state.links, state.position).await?;
             Some(state.position)
         };
         return Ok(GroupOutcome {
@@ -916,8 +1112,9 @@ mod tests {
         let head = LogHead {
             position: 4,
             recorded_at: None,
+            link: "l4".into(),
         };
-        let mut state = LogState::new(HashMap::new(), HashMap::new(), head);
+        let mut state = LogState::new(HashMap::new(), HashMap::new(), head.clone());
         let results = state.plan(&[&first, &retry, &partly, &next]);
         let positions: Vec<Option<Vec<u64>>> = results
             .iter()
@@ -930,6 +1127,14 @@ mod tests {
         assert!(matches!(results[2], Err(StoreError::Conflict { .. })));
         assert_eq!(state.rows.len(), 3);
         assert_eq!(state.rows[1].hash, state.rows[2].prev_hash);
+        // The links continue from the head's and chain the planned rows in order.
+        let mut prev = "l4".to_owned();
+        for (row, link) in state.rows.iter().zip(&state.links) {
+            let expected = hash::log_link(row.position, &row.stream, row.version, &row.hash, &prev);
+            assert_eq!(link, &expected);
+            prev = expected;
+        }
+        assert_eq!(state.links.len(), 3);
 
         let changed = one_append("s", ExpectedVersion::NoStream, &[x], 9);
         let mut state = LogState::new(HashMap::new(), HashMap::new(), head);

@@ -20,7 +20,7 @@ use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
 use crate::limits::read_model_complexity;
 use crate::types::agency::{load_agency, Agency};
-use crate::types::history::{reveal, HistoryEvent, VerifyResult};
+use crate::types::history::{reveal, HistoryEvent, LogHead, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
 use crate::types::reports::{
     AgencyTurns, CabinetReport, CommitmentSummary, CommitmentsTotals, ComplianceReport,
@@ -301,7 +301,8 @@ impl QueryRoot {
         Ok(conn)
     }
 
-    /// Walks the hash chain of one stream, or of the whole log. Admin and auditor.
+    /// Walks the hash chain of one stream, or of the whole log (then also the log chain over
+    /// all positions). Admin and auditor.
     #[graphql(complexity = "read_model_complexity(stream.is_none(), child_complexity)")]
     async fn verify(&self, ctx: &Context<'_>, stream: Option<ID>) -> ApiResult<VerifyResult> {
         require_history(ctx)?;
@@ -314,6 +315,15 @@ impl QueryRoot {
             .await
             .map_err(gql)?;
         Ok(report.into())
+    }
+
+    /// The head of the log chain (last position and its link), to keep as an anchor outside
+    /// the database. Admin and auditor.
+    async fn log_head(&self, ctx: &Context<'_>) -> ApiResult<LogHead> {
+        require_history(ctx)?;
+        let s = services(ctx)?;
+        let head = s.app.store().log_head().await.map_err(gql)?;
+        Ok(head.into())
     }
 
     /// One agreement or instruction, as of now.

@@ -121,6 +121,26 @@ pub struct BrokenLink {
     pub reason: String,
 }
 
+/// The head of the log chain: publish it (or store it outside the database) as an anchor;
+/// `seguimiento verify --anchor` checks that a later log still extends it. The same JSON as
+/// `seguimiento anchor` prints: `{"position":N,"link":"64 hex digits"}`.
+#[derive(Debug, Clone, SimpleObject)]
+pub struct LogHead {
+    /// Position of the last event (0 for an empty log).
+    pub position: u64,
+    /// Log-chain link at that position: SHA-256, 64 lowercase hex digits ("" when empty).
+    pub link: String,
+}
+
+impl From<seguimiento_eventstore::LogAnchor> for LogHead {
+    fn from(a: seguimiento_eventstore::LogAnchor) -> Self {
+        LogHead {
+            position: a.position,
+            link: a.link,
+        }
+    }
+}
+
 /// Result of walking the hash chain.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct VerifyResult {
