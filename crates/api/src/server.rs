@@ -13,11 +13,14 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Instant;
 
+use futures::{SinkExt, StreamExt};
+
 use async_graphql::dataloader::{DataLoader, HashMapCache};
 use async_graphql::http::{GraphiQLSource, ALL_WEBSOCKET_PROTOCOLS};
 use async_graphql::{Data, Response as GqlResponse};
 use async_graphql_axum::{GraphQLProtocol, GraphQLResponse, GraphQLWebSocket};
 use axum::body::{Body, Bytes};
+use axum::extract::ws::{CloseFrame, Message};
 use axum::extract::{MatchedPath, Request, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
@@ -347,21 +350,74 @@ async fn ws_handler(
     let header_token = token_from_headers(&headers);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
-        .on_upgrade(move |socket| {
+        .on_upgrade(move |socket| async move {
             let schema = state.schema.clone();
-            GraphQLWebSocket::new(socket, schema, protocol)
+            let app = state.services.app.clone();
+            let every = state
+                .services
+                .config
+                .token_cache_ttl
+                .max(std::time::Duration::from_secs(1));
+            // The GraphQL session writes through a channel, so that when the token stops
+            // being valid the socket can still be closed with a code of its own.
+            let (mut socket_out, socket_in) = socket.split();
+            let (to_client, mut outgoing) = futures::channel::mpsc::unbounded::<Message>();
+            let (token_tx, token_rx) = tokio::sync::oneshot::channel::<String>();
+            let session = GraphQLWebSocket::new_with_pair(to_client, socket_in, schema, protocol)
                 .on_connection_init(move |payload| async move {
                     let token = header_token.or_else(|| token_from_init(&payload));
                     let principal: Principal = authenticate(&state.services.app, token.as_deref())
                         .await
                         .map_err(crate::error::gql)?;
+                    if let Some(token) = token {
+                        let _ = token_tx.send(token);
+                    }
                     let mut data = Data::default();
                     data.insert(principal);
                     data.insert(state.agency_loader());
                     Ok(data)
                 })
-                .serve()
+                .serve();
+            let forward = async {
+                while let Some(message) = outgoing.next().await {
+                    if socket_out.send(message).await.is_err() {
+                        break;
+                    }
+                }
+            };
+            let revoked = tokio::select! {
+                ((), ()) = async { tokio::join!(session, forward) } => false,
+                () = token_revoked(&app, token_rx, every) => true,
+            };
+            if revoked {
+                // 4401, "Unauthorized", as graphql-transport-ws closes for a bad token.
+                let _ = socket_out
+                    .send(Message::Close(Some(CloseFrame {
+                        code: 4401,
+                        reason: "the token was revoked".into(),
+                    })))
+                    .await;
+            }
         })
+}
+
+/// Resolves once the token a socket was opened with no longer authenticates (revoked),
+/// checking every `every`; never while the socket has not sent a valid token, nor while
+/// the token store cannot be read (the socket is not closed for an outage).
+async fn token_revoked(
+    app: &App,
+    token: tokio::sync::oneshot::Receiver<String>,
+    every: std::time::Duration,
+) {
+    let Ok(token) = token.await else {
+        return std::future::pending().await;
+    };
+    loop {
+        tokio::time::sleep(every).await;
+        if let Err(ApiError::Unauthenticated) = authenticate(app, Some(&token)).await {
+            return;
+        }
+    }
 }
 
 async fn healthz(State(state): State<ApiState>) -> Response {

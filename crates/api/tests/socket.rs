@@ -191,3 +191,70 @@ async fn http_and_websocket_subscription_over_a_real_socket_on_sqlite() {
 async fn http_and_websocket_subscription_over_a_real_socket_on_postgres() {
     run(Backend::Postgres).await;
 }
+
+/// A token revoked while its socket is open: the subscription stops streaming and the
+/// socket is closed with 4401, within the token check interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_revoked_token_closes_its_open_socket() {
+    let Some(s) = Server::start(Backend::Sqlite, Default::default()).await else {
+        return;
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(seguimiento_api::serve(
+        listener,
+        s.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut req = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
+    let send = |v: Value| Message::Text(v.to_string().into());
+    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
+        .await
+        .expect("init");
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
+    ws.send(send(json!({"id": "1", "type": "subscribe", "payload": {
+        "query": "subscription { events { type } }"}})))
+        .await
+        .expect("subscribe");
+    let tokens = s.app.tokens();
+    let auditor = tokens
+        .list()
+        .await
+        .expect("tokens")
+        .into_iter()
+        .find(|t| t.subject == "auditor@test")
+        .expect("the auditor's token");
+    assert!(tokens.revoke(&auditor.id).await.expect("revoke"));
+    let closed = loop {
+        let msg = tokio::time::timeout(Duration::from_secs(15), ws.next())
+            .await
+            .expect("the socket of a revoked token was not closed");
+        match msg {
+            Some(Ok(Message::Close(frame))) => break frame,
+            Some(Ok(_)) => continue,
+            other => panic!("no close frame: {other:?}"),
+        }
+    };
+    assert_eq!(
+        closed.map(|f| u16::from(f.code)),
+        Some(4401),
+        "closed with another code"
+    );
+    let _ = stop.send(());
+    let _ = server.await;
+}
