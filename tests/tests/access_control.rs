@@ -201,6 +201,31 @@ fn writes_outside_sidur() -> Vec<(&'static str, Value)> {
             json!({"folio": "DGGD-0001", "answeredAt": "2023-02-03T16:00:00Z"}),
         ),
         ("registerCommitment", json!({"number": 50, "text": "x"})),
+        // Routing, assigning and creating are the Office's, even for the liaison's own
+        // agency.
+        (
+            "createAgreement",
+            json!({"agreementId": "00000000-0000-4000-8000-0000000000b9", "kind": "INSTRUCTION",
+            "origin": "SPECIAL_PROJECT", "meetingId": null, "description": "x", "agencies": ["SIDUR"],
+            "responsiblePerson": "x", "issuer": "x", "issuedOn": "2023-03-01", "dueOn": null, "budget": []}),
+        ),
+        (
+            "turnLetter",
+            json!({"folio": "DGGD-0001", "agency": "SIDUR", "turnedAt": "2023-02-03T16:00:00Z"}),
+        ),
+        (
+            "turnPetition",
+            json!({"petitionId": PETITION_ID, "target": {"agency": "SIDUR"},
+                   "turnedAt": "2023-04-11T16:00:00Z"}),
+        ),
+        (
+            "closePetition",
+            json!({"petitionId": PETITION_ID, "at": "2023-04-12T16:00:00Z"}),
+        ),
+        (
+            "assignCommitment",
+            json!({"number": 1, "agencies": ["SIDUR"]}),
+        ),
         (
             "receivePetition",
             petition_input(

@@ -16,6 +16,8 @@ use seguimiento_domain::{
     self as domain,
     agency::AgencyCatalog,
     cabinet::{CabinetState, MeetingState},
+    command::Writer,
+    commitment::CommitmentState,
     Command, Context, DomainEvent,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, RecordedEvent};
@@ -171,16 +173,29 @@ pub fn authorize(
                 return Err(AppError::Forbidden("capturista without an agency".into()));
             };
             let own = domain::values::normalize_acronym(own);
-            let touched = command.agencies_touched(history);
-            if command.aggregate_kind() == domain::AggregateKind::AgencyCatalog {
-                return Err(AppError::Forbidden(
-                    "only an admin manages the agency catalog".into(),
-                ));
+            if command.writer() == Writer::Office {
+                return Err(AppError::Forbidden(format!(
+                    "only the Office runs {}; a capturista reports on what is assigned or \
+                     turned to its agency",
+                    command.name()
+                )));
             }
+            let touched = command.agencies_touched(history);
             if touched.is_empty() || touched.iter().any(|a| *a != own) {
                 return Err(AppError::Forbidden(format!(
                     "a capturista of {own} writes only its own agency's records"
                 )));
+            }
+            // An action is registered on a commitment assigned to the agency.
+            if let Command::RegisterAction(_) = command {
+                let assigned = CommitmentState::from_events(history)
+                    .commitment
+                    .is_some_and(|c| c.agencies.contains(&own));
+                if !assigned {
+                    return Err(AppError::Forbidden(format!(
+                        "this commitment is not assigned to {own}"
+                    )));
+                }
             }
             Ok(())
         }

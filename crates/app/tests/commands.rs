@@ -257,6 +257,28 @@ async fn a_capturista_writes_only_for_its_own_agency(store: EventStore) {
         .await
         .expect_err("other agency");
     assert_eq!(err.code(), "FORBIDDEN");
+    // Only on a commitment assigned to its agency.
+    app.execute(req(
+        Command::RegisterCommitment(RegisterCommitmentInput {
+            number: 8,
+            text: "Sin asignar".into(),
+        }),
+        admin(),
+    ))
+    .await
+    .expect("admin registers");
+    let unassigned = match action("SEC") {
+        Command::RegisterAction(mut i) => {
+            i.number = 8;
+            Command::RegisterAction(i)
+        }
+        other => other,
+    };
+    let err = app
+        .execute(req(unassigned, sec.clone()))
+        .await
+        .expect_err("unassigned commitment");
+    assert_eq!(err.code(), "FORBIDDEN");
     let err = app
         .execute(req(
             Command::RegisterAgency(RegisterAgencyInput {

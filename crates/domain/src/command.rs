@@ -352,6 +352,47 @@ impl Command {
         }
     }
 
+    /// Who may run the command: the Office registers, assigns, routes and cancels; an
+    /// agency's liaison reports on what is assigned or turned to its own agency (see
+    /// [`Writer`]). The one table of write permissions; the README lists it.
+    pub fn writer(&self) -> Writer {
+        use Command::*;
+        match self {
+            ChangeInstructionStage(_)
+            | ReportAgreementProgress(_)
+            | RecordFollowUpAction(_)
+            | ChangeAgreementStatus(_)
+            | RegisterAction(_)
+            | ChangeActionStatus(_)
+            | ReportActionProgress(_)
+            | OpenCaseFile(_)
+            | IssueOutgoingLetter(_)
+            | RecordLetterFollowUp(_)
+            | AnswerLetter(_)
+            | RecordPetitionFollowUp(_)
+            | AttendPetition(_)
+            | ClosePetition(_) => Writer::AssignedAgency,
+            RegisterAgency(_)
+            | RenameAgency(_)
+            | DeactivateAgency(_)
+            | DesignateLiaison(_)
+            | HoldCabinetMeeting(_)
+            | CreateAgreement(_)
+            | ReassignAgreement(_)
+            | CancelAgreement(_)
+            | CorrectAgreementEvent(_)
+            | RegisterCommitment(_)
+            | AssignCommitment(_)
+            | CreateActivity(_)
+            | ReportActivity(_)
+            | CloseActivityResponsibility(_)
+            | ReceiveLetter(_)
+            | TurnLetter(_)
+            | ReceivePetition(_)
+            | TurnPetition(_) => Writer::Office,
+        }
+    }
+
     /// The aggregate the command is decided against.
     pub fn aggregate_kind(&self) -> AggregateKind {
         use Command::*;
@@ -521,6 +562,16 @@ impl Command {
         }
         out
     }
+}
+
+/// Who may run a command (besides an admin, who runs every command).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writer {
+    /// Only the Office (admin tokens).
+    Office,
+    /// Also the liaison (capturista) of an agency the item is assigned or turned to, as
+    /// the item's history says, never as the command's input says.
+    AssignedAgency,
 }
 
 /// The agencies an agreement is currently assigned to.
