@@ -333,7 +333,7 @@ async fn every_forbidden_path_over_http_is_refused_and_stores_nothing(db: &Db) {
         );
         assert!(shows_personal_data(&b.to_string()).is_empty(), "{b}");
     }
-    // The capturista reads records but neither history nor petitions.
+    // The capturista reads its own agency's records but neither history nor petitions.
     for (q, vars) in &forbidden_reads[..5] {
         let (_, b) = s.gql(Some(&s.capturista), q, vars.clone()).await;
         assert_eq!(
@@ -393,10 +393,18 @@ async fn every_forbidden_path_over_http_is_refused_and_stores_nothing(db: &Db) {
         .await;
     s.ok(
         &s.capturista,
-        "{ letter(folio: \"DGGD-0001\") { folio } }",
+        &format!("{{ agreement(id: \"{AGREEMENT_SIDUR}\") {{ description }} }}"),
         json!({}),
     )
     .await;
+    // Another agency's records are not the capturista's to read.
+    for q in [
+        "{ letter(folio: \"DGGD-0001\") { folio } }".to_owned(),
+        format!("{{ agreement(id: \"{AGREEMENT_CEA}\") {{ description }} }}"),
+    ] {
+        let (_, b) = s.gql(Some(&s.capturista), &q, json!({})).await;
+        assert_eq!(code(&b).as_deref(), Some("FORBIDDEN"), "{q}: {b}");
+    }
     s.stop().await;
 }
 on_both_backends!(

@@ -88,6 +88,27 @@ pub fn require_records(ctx: &Context<'_>) -> ApiResult<Principal> {
     }
 }
 
+/// A capturista reads only the records of its own agency (assigned or turned to it);
+/// admins and auditors read every record. `agencies` are the record's.
+pub fn require_own_record<'a>(
+    who: &Principal,
+    mut agencies: impl Iterator<Item = &'a str>,
+) -> ApiResult<()> {
+    if who.role != Role::Capturista {
+        return Ok(());
+    }
+    let own = who
+        .agency
+        .as_deref()
+        .map(seguimiento_domain::values::normalize_acronym);
+    if agencies.any(|a| Some(seguimiento_domain::values::normalize_acronym(a)) == own) {
+        return Ok(());
+    }
+    Err(gql(ApiError::Forbidden(
+        "a capturista reads only its own agency's records".into(),
+    )))
+}
+
 #[cfg(test)]
 mod tests {
     use super::bearer_token;

@@ -15,7 +15,9 @@ use seguimiento_projections::models::{cabinet, commitments, correspondence, peti
 use seguimiento_projections::Projector;
 
 use super::{view, Services};
-use crate::auth::{principal, require_history, require_personal_data, require_records};
+use crate::auth::{
+    principal, require_history, require_own_record, require_personal_data, require_records,
+};
 use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
 use crate::limits::read_model_complexity;
@@ -326,16 +328,20 @@ impl QueryRoot {
         Ok(head.into())
     }
 
-    /// One agreement or instruction, as of now.
+    /// One agreement or instruction, as of now. A capturista reads only its agency's.
     async fn agreement(&self, ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<Option<Agreement>> {
-        require_records(ctx)?;
+        let who = require_records(ctx)?;
         let stream = domain::agreement_stream(id);
         let (state, version) = services(ctx)?
             .app
             .stream_state(&stream)
             .await
             .map_err(gql)?;
-        Ok(Agreement::from_state(state, stream, version))
+        let record = Agreement::from_state(state, stream, version);
+        if let Some(r) = &record {
+            require_own_record(&who, r.agency_acronyms.iter().map(String::as_str))?;
+        }
+        Ok(record)
     }
 
     /// One campaign commitment with its actions, as of now.
@@ -356,16 +362,21 @@ impl QueryRoot {
         Ok(Commitment::from_state(state, stream, version))
     }
 
-    /// One received letter by folio, as of now.
+    /// One received letter by folio, as of now. A capturista reads only the letters
+    /// turned to its agency.
     async fn letter(&self, ctx: &Context<'_>, folio: String) -> ApiResult<Option<Letter>> {
-        require_records(ctx)?;
+        let who = require_records(ctx)?;
         let stream = domain::letter_stream(&folio);
         let (state, version) = services(ctx)?
             .app
             .stream_state(&stream)
             .await
             .map_err(gql)?;
-        Ok(Letter::from_state(state, stream, version))
+        let record = Letter::from_state(state, stream, version);
+        if let Some(r) = &record {
+            require_own_record(&who, r.turns.iter().map(|t| t.agency_acronym.as_str()))?;
+        }
+        Ok(record)
     }
 
     /// One citizen petition with its contact data. Admin and auditor.
