@@ -28,6 +28,11 @@ async fn a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_import
     bytes.extend_from_slice(
         b"{\"command\": \"registerCommitment\", \"input\": {\"number\": 4, \"text\": \"Cuatro\"}}\n",
     );
+    // A date in a form chrono would take but the format does not document.
+    bytes.extend_from_slice(
+        br#"{"command": "holdCabinetMeeting", "input": {"meetingId": "00000000-0000-4000-8000-0000000000a9", "meetingType": "LEGAL", "date": "2023-3-1", "agencies": ["SIDUR"]}}"#,
+    );
+    bytes.push(b'\n');
     let report = app
         .import_jsonl(
             BufReader::new(Cursor::new(bytes)),
@@ -36,11 +41,16 @@ async fn a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_import
         )
         .await
         .unwrap();
-    assert_eq!(report.lines, 4, "{report:?}");
+    assert_eq!(report.lines, 5, "{report:?}");
     assert_eq!(report.accepted, 3, "{report:?}");
-    assert_eq!(report.rejected.len(), 1, "{report:?}");
+    assert_eq!(report.rejected.len(), 2, "{report:?}");
     assert_eq!(report.rejected[0].line, 3, "{report:?}");
     assert!(report.rejected[0].reason.contains("UTF-8"), "{report:?}");
+    assert_eq!(report.rejected[1].line, 5, "{report:?}");
+    assert!(
+        report.rejected[1].reason.contains("YYYY-MM-DD"),
+        "{report:?}"
+    );
     assert_eq!(store.head_position().await.unwrap(), 3);
 }
 

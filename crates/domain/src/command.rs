@@ -65,6 +65,7 @@ input! {
     pub struct HoldCabinetMeetingInput {
         pub meeting_id: Uuid,
         pub meeting_type: MeetingType,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
         pub date: NaiveDate,
         pub agencies: Vec<String>,
     }
@@ -81,7 +82,9 @@ input! {
         pub agencies: Vec<String>,
         pub responsible_person: String,
         pub issuer: String,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
         pub issued_on: NaiveDate,
+        #[serde(default, deserialize_with = "crate::validate::strict_optional_date")]
         pub due_on: Option<NaiveDate>,
         #[serde(default)]
         #[cfg_attr(feature = "graphql", graphql(default))]
@@ -100,7 +103,12 @@ input! {
 }
 input! {
     /// Registrar "última acción realizada".
-    pub struct RecordFollowUpActionInput { pub agreement_id: Uuid, pub text: String, pub date: NaiveDate }
+    pub struct RecordFollowUpActionInput {
+        pub agreement_id: Uuid,
+        pub text: String,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub date: NaiveDate,
+    }
 }
 input! {
     pub struct ChangeAgreementStatusInput { pub agreement_id: Uuid, pub status: Status }
@@ -123,6 +131,7 @@ input! {
         pub reason: String,
         pub status: Option<Status>,
         pub progress: Option<Progress>,
+        #[serde(default, deserialize_with = "crate::validate::strict_optional_date")]
         pub due_on: Option<NaiveDate>,
         pub description: Option<String>,
     }
@@ -144,6 +153,7 @@ input! {
         pub status: Status,
         pub progress: Option<Progress>,
         pub investment_mxn: Mxn,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
         pub date: NaiveDate,
     }
 }
@@ -159,6 +169,7 @@ input! {
         pub activity_id: Uuid,
         pub title: String,
         pub priority: Priority,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
         pub due_on: NaiveDate,
         pub responsibles: Vec<String>,
     }

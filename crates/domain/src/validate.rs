@@ -251,6 +251,48 @@ impl Check for TurnTarget {
     }
 }
 
+/// Reads a command's date only in its documented form, `YYYY-MM-DD` (four-digit year, two-
+/// digit month and day): chrono alone also takes `2023-1-1`, `+002023-01-01` and signed
+/// years. Stored events keep chrono's reading, so whatever an older release stored still
+/// decodes.
+pub fn strict_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    let text = <std::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+    parse_strict_date(&text).ok_or_else(|| {
+        serde::de::Error::custom(format!(
+            "a date is written YYYY-MM-DD, e.g. 2023-06-30; found {text:?}"
+        ))
+    })
+}
+
+/// [`strict_date`] for an optional date (`null` or absent: none).
+pub fn strict_optional_date<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDate>, D::Error> {
+    let text = <Option<std::borrow::Cow<'de, str>> as serde::Deserialize>::deserialize(d)?;
+    text.map(|t| {
+        parse_strict_date(&t).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "a date is written YYYY-MM-DD, e.g. 2023-06-30; found {t:?}"
+            ))
+        })
+    })
+    .transpose()
+}
+
+fn parse_strict_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    let shape = b.len() == 10
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b.iter()
+            .enumerate()
+            .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit());
+    if !shape {
+        return None;
+    }
+    NaiveDate::parse_from_str(text, "%Y-%m-%d").ok()
+}
+
 /// Values with nothing to check beyond their type.
 macro_rules! always_valid {
     ($($t:ty),* $(,)?) => {
@@ -337,6 +379,42 @@ mod tests {
             .unwrap()
             .check("issued_on")
             .is_ok());
+    }
+
+    #[test]
+    fn a_command_date_is_read_only_as_yyyy_mm_dd() {
+        #[derive(serde::Deserialize)]
+        struct D {
+            #[serde(deserialize_with = "strict_date")]
+            d: NaiveDate,
+            #[serde(default, deserialize_with = "strict_optional_date")]
+            o: Option<NaiveDate>,
+        }
+        let read = |json: &str| serde_json::from_str::<D>(json).map(|d| (d.d, d.o));
+        let day = NaiveDate::from_ymd_opt(2023, 1, 1).unwrap();
+        assert_eq!(read(r#"{"d": "2023-01-01"}"#).unwrap(), (day, None));
+        assert_eq!(
+            read(r#"{"d": "2023-01-01", "o": "2023-01-01"}"#).unwrap(),
+            (day, Some(day))
+        );
+        assert_eq!(
+            read(r#"{"d": "2023-01-01", "o": null}"#).unwrap(),
+            (day, None)
+        );
+        for bad in [
+            "2023-1-1",
+            "+002023-01-01",
+            "-2023-01-01",
+            "2023-02-30",
+            "20230101",
+            " 2023-01-01",
+        ] {
+            assert!(read(&format!(r#"{{"d": "{bad}"}}"#)).is_err(), "{bad}");
+            assert!(
+                read(&format!(r#"{{"d": "2023-01-01", "o": "{bad}"}}"#)).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
