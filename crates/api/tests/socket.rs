@@ -17,18 +17,7 @@ async fn run(backend: Backend) {
         eprintln!("SKIPPED: TEST_DATABASE_URL not set");
         return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(seguimiento_api::serve(
-        listener,
-        s.router.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
+    let (addr, stop, server) = serve_on_loopback(&s).await;
 
     // Plain HTTP.
     let http = reqwest::Client::new();
@@ -58,16 +47,7 @@ async fn run(backend: Backend) {
     assert_eq!(anon.status().as_u16(), 401);
 
     // WebSocket subscription.
-    let mut req = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws connect");
+    let mut ws = open_ws(addr).await;
     let send = |v: Value| Message::Text(v.to_string().into());
     ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
         .await
@@ -132,16 +112,7 @@ async fn run(backend: Backend) {
     let _ = ws.close(None).await;
 
     // A WebSocket without a token is refused.
-    let mut req = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut anon_ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws connect");
+    let mut anon_ws = open_ws(addr).await;
     anon_ws
         .send(send(json!({"type": "connection_init", "payload": {}})))
         .await
@@ -162,6 +133,47 @@ async fn run(backend: Backend) {
         .expect("join")
         .expect("serve");
     s.cleanup().await;
+}
+
+/// Serves the test server's router on a loopback port: its address, the stop signal and
+/// the serving task.
+async fn serve_on_loopback(
+    s: &Server,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<std::io::Result<()>>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(seguimiento_api::serve(
+        listener,
+        s.router.clone(),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    (addr, stop, server)
+}
+
+/// A graphql-transport-ws socket to `addr`, before `connection_init`.
+async fn open_ws(
+    addr: std::net::SocketAddr,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut req = format!("ws://{addr}/graphql/ws")
+        .into_client_request()
+        .expect("ws request");
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().expect("header"),
+    );
+    let (ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .expect("ws connect");
+    ws
 }
 
 async fn next_json<S>(ws: &mut S) -> Value
@@ -199,28 +211,8 @@ async fn a_revoked_token_closes_its_open_socket() {
     let Some(s) = Server::start(Backend::Sqlite, Default::default()).await else {
         return;
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(seguimiento_api::serve(
-        listener,
-        s.router.clone(),
-        async move {
-            let _ = stopped.await;
-        },
-    ));
-    let mut req = format!("ws://{addr}/graphql/ws")
-        .into_client_request()
-        .expect("ws request");
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().expect("header"),
-    );
-    let (mut ws, _) = tokio_tungstenite::connect_async(req)
-        .await
-        .expect("ws connect");
+    let (addr, stop, server) = serve_on_loopback(&s).await;
+    let mut ws = open_ws(addr).await;
     let send = |v: Value| Message::Text(v.to_string().into());
     ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
         .await

@@ -62,23 +62,11 @@ async fn a_command_id_reused_for_another_command_is_rejected_on_import(store: Ev
             "{{\"command\": \"registerCommitment\", \"commandId\": \"{id}\", \"input\": {{\"number\": 3, \"text\": \"{text}\"}}}}\n"
         )
     };
-    let import = |text: String| {
-        let app = app.clone();
-        async move {
-            app.import_jsonl(
-                BufReader::new(Cursor::new(text)),
-                &Principal::system("import"),
-                ImportOptions::default(),
-            )
-            .await
-            .unwrap()
-        }
-    };
-    let first = import(line("Hospital")).await;
+    let first = import_text(&app, line("Hospital")).await;
     assert_eq!(first.accepted, 1, "{first:?}");
-    let same = import(line("Hospital")).await;
+    let same = import_text(&app, line("Hospital")).await;
     assert_eq!(same.already_imported, 1, "{same:?}");
-    let other = import(line("Escuela")).await;
+    let other = import_text(&app, line("Escuela")).await;
     assert_eq!(other.accepted + other.already_imported, 0, "{other:?}");
     assert_eq!(other.rejected.len(), 1, "{other:?}");
     assert!(
@@ -97,6 +85,17 @@ fn file(lines: usize) -> String {
             )
         })
         .collect()
+}
+
+/// Imports `text` as the system principal with the default options.
+async fn import_text(app: &App, text: String) -> seguimiento_app::import::ImportReport {
+    app.import_jsonl(
+        BufReader::new(Cursor::new(text)),
+        &Principal::system("import"),
+        ImportOptions::default(),
+    )
+    .await
+    .unwrap()
 }
 
 /// A reader that serves `text`, then fails (a disk or pipe that gives out mid-file).
@@ -131,21 +130,9 @@ async fn lines_imported_under_earlier_ids_are_not_imported_again(store: EventSto
     // What that release stored: the same command under the earlier id.
     let mut stored_then: serde_json::Value = serde_json::from_str(line).unwrap();
     stored_then["commandId"] = serde_json::Value::String(earlier.to_string());
-    let import = |text: String| {
-        let app = app.clone();
-        async move {
-            app.import_jsonl(
-                BufReader::new(Cursor::new(text)),
-                &Principal::system("import"),
-                ImportOptions::default(),
-            )
-            .await
-            .unwrap()
-        }
-    };
-    let first = import(format!("{stored_then}\n")).await;
+    let first = import_text(&app, format!("{stored_then}\n")).await;
     assert_eq!((first.accepted, first.events_appended), (1, 1), "{first:?}");
-    let rerun = import(format!("{line}\n")).await;
+    let rerun = import_text(&app, format!("{line}\n")).await;
     assert_eq!(rerun.already_imported, 1, "{rerun:?}");
     assert_eq!(rerun.events_appended, 0, "{rerun:?}");
     assert!(rerun.rejected.is_empty(), "{rerun:?}");
