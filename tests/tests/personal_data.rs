@@ -631,3 +631,53 @@ on_both_backends!(
     the_cli_exports_everything_held_about_a_citizen_and_records_it,
     the_cli_exports_everything_held_about_a_citizen_and_records_it
 );
+
+/// Rectifying a contact (ARCO) is a new event, sealed like the received one; the petition
+/// shows the latest contact; only an admin may rectify; forgetting the citizen makes the
+/// rectified contact unreadable too.
+async fn a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it(db: &Db) {
+    let s = Server::start(db.store()).await;
+    seed(&s).await;
+    let new_email = "nuevo.correo@example.net";
+    let input = json!({"petitionId": PETITION_ID,
+        "contact": {"name": CITIZEN_NAME, "phone": null, "email": new_email, "address": null}});
+    for token in [&s.auditor, &s.capturista, &s.viewer] {
+        let (_, b) = mutate(&s, token, "rectifyCitizenContact", input.clone(), json!({})).await;
+        assert_eq!(code(&b).as_deref(), Some("FORBIDDEN"), "{b}");
+    }
+    must(&s, &s.admin, "rectifyCitizenContact", input).await;
+    let rows = event_rows(db.store()).await;
+    let rectified: Vec<_> = rows
+        .iter()
+        .filter(|r| r.event_type == "PetitionContactRectified")
+        .collect();
+    assert_eq!(rectified.len(), 1);
+    assert!(
+        !rectified[0].payload.contains("nuevo.correo"),
+        "stored in clear"
+    );
+    let p: Value = serde_json::from_str(&rectified[0].payload).unwrap();
+    assert!(p["contact"]["sealed"].is_string(), "{p}");
+    assert_eq!(p["citizenId"], CITIZEN_ID);
+    let d = s
+        .ok(&s.admin, PETITION_QUERY, json!({"id": PETITION_ID}))
+        .await;
+    assert_eq!(d["petition"]["contact"]["email"], new_email, "{d}");
+    assert!(d["petition"]["contact"]["phone"].is_null(), "{d}");
+
+    assert!(s
+        .app
+        .vault()
+        .forget(CITIZEN_ID.parse().unwrap())
+        .await
+        .unwrap());
+    let d = s
+        .ok(&s.admin, PETITION_QUERY, json!({"id": PETITION_ID}))
+        .await;
+    assert!(d["petition"]["contact"].is_null(), "{d}");
+    s.stop().await;
+}
+on_both_backends!(
+    a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it,
+    a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it
+);

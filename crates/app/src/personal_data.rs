@@ -1,7 +1,7 @@
 //! Citizens' personal data, protected by crypto-shredding.
 //!
-//! A petition's `contact` is the only personal data in the log. Before it is appended the
-//! field is sealed with AES-256-GCM under a key kept per citizen in `citizen_keys`, outside
+//! A petition's `contact` (in `PetitionReceived` and `PetitionContactRectified`) is the
+//! only personal data in the log. Before it is appended the field is sealed with AES-256-GCM under a key kept per citizen in `citizen_keys`, outside
 //! the log. Forgetting a citizen deletes the key: the events (and their hash chain) stay
 //! exactly as stored, but the contact can no longer be read. Projections never read it.
 //!
@@ -32,8 +32,8 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::master_key::{self, KEY_LEN};
 
-/// The only event type that carries personal data, and its field.
-const PERSONAL_EVENT: &str = "PetitionReceived";
+/// The event types that carry personal data, and their field.
+const PERSONAL_EVENTS: &[&str] = &["PetitionReceived", "PetitionContactRectified"];
 const PERSONAL_FIELD: &str = "contact";
 const NONCE_LEN: usize = 12;
 /// Citizens per key lookup or insert statement (3 binds each, within both backends' limits).
@@ -599,7 +599,7 @@ impl KeyVault {
         let mut personal: Vec<(&'e mut NewEvent, String)> = Vec::new();
         let mut presealed: Vec<(&'e NewEvent, String)> = Vec::new();
         for e in events {
-            if e.event_type != PERSONAL_EVENT {
+            if !PERSONAL_EVENTS.contains(&e.event_type.as_str()) {
                 continue;
             }
             let Some(citizen) = citizen_of(&e.payload) else {
@@ -645,7 +645,7 @@ impl KeyVault {
     /// Opens the personal field of a stored payload for a reader allowed to see it.
     /// Returns `false` (payload untouched) when the citizen was forgotten.
     pub async fn unseal(&self, event_type: &str, payload: &mut Value) -> Result<bool, AppError> {
-        if event_type != PERSONAL_EVENT {
+        if !PERSONAL_EVENTS.contains(&event_type) {
             return Ok(true);
         }
         let Some(citizen) = citizen_of(payload) else {
@@ -721,6 +721,11 @@ fn unwrap(master: &[u8; KEY_LEN], citizen: &str, wrapped: &str) -> Result<[u8; K
         )
         .map_err(|_| bad())?;
     plain.as_slice().try_into().map_err(|_| bad())
+}
+
+/// Whether events of this type carry personal data (a sealed `contact`).
+pub fn is_personal_event(event_type: &str) -> bool {
+    PERSONAL_EVENTS.contains(&event_type)
 }
 
 fn citizen_of(payload: &Value) -> Option<String> {

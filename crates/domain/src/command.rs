@@ -225,6 +225,10 @@ input! {
 input! {
     pub struct ClosePetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
 }
+input! {
+    /// Rectificar datos de contacto (ARCO): the citizen's contact as it should read.
+    pub struct RectifyCitizenContactInput { pub petition_id: Uuid, pub contact: CitizenContact }
+}
 
 /// Every command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -262,6 +266,7 @@ pub enum Command {
     RecordPetitionFollowUp(RecordPetitionFollowUpInput),
     AttendPetition(AttendPetitionInput),
     ClosePetition(ClosePetitionInput),
+    RectifyCitizenContact(RectifyCitizenContactInput),
 }
 
 impl Command {
@@ -301,6 +306,7 @@ impl Command {
             RecordPetitionFollowUp(_) => "recordPetitionFollowUp",
             AttendPetition(_) => "attendPetition",
             ClosePetition(_) => "closePetition",
+            RectifyCitizenContact(_) => "rectifyCitizenContact",
         }
     }
 
@@ -338,7 +344,8 @@ impl Command {
             | TurnPetition(_)
             | RecordPetitionFollowUp(_)
             | AttendPetition(_)
-            | ClosePetition(_) => AggregateKind::Petition,
+            | ClosePetition(_)
+            | RectifyCitizenContact(_) => AggregateKind::Petition,
         }
     }
 
@@ -377,6 +384,7 @@ impl Command {
             RecordPetitionFollowUp(i) => petition_stream(i.petition_id),
             AttendPetition(i) => petition_stream(i.petition_id),
             ClosePetition(i) => petition_stream(i.petition_id),
+            RectifyCitizenContact(i) => petition_stream(i.petition_id),
         }
     }
 
@@ -453,7 +461,8 @@ impl Command {
                     }
                 }
             }
-            ReceivePetition(_) => {}
+            // Personal data: an admin's alone.
+            ReceivePetition(_) | RectifyCitizenContact(_) => {}
             TurnPetition(i) => {
                 if let TurnTarget::Agency(a) = &i.target {
                     push(a);
