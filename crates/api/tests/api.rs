@@ -477,7 +477,7 @@ async fn every_command_has_a_mutation(_s: &Server) {
             "missing mutation {name}"
         );
     }
-    assert_eq!(seguimiento_api::schema::mutation::MUTATION_NAMES.len(), 32);
+    assert_eq!(seguimiento_api::schema::mutation::MUTATION_NAMES.len(), 33);
 }
 on_both_backends!(mutations_cover_commands, every_command_has_a_mutation);
 

@@ -27,6 +27,10 @@ pub enum AppError {
     NotFound(String),
     #[error("not allowed: {0}")]
     Forbidden(String),
+    /// The citizen key vault or its master key file failed; details are logged, not shown
+    /// to clients.
+    #[error("key vault error: {0}")]
+    Vault(String),
     /// Storage failed; details are logged, not shown to clients.
     #[error("storage error")]
     Store(#[source] StoreError),
@@ -73,7 +77,7 @@ impl AppError {
             AppError::IdempotencyConflict(_) => "IDEMPOTENCY_CONFLICT",
             AppError::NotFound(_) => "NOT_FOUND",
             AppError::Forbidden(_) => "FORBIDDEN",
-            AppError::Store(_) => "INTERNAL",
+            AppError::Store(_) | AppError::Vault(_) => "INTERNAL",
         }
     }
 }

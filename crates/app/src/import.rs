@@ -118,6 +118,10 @@ pub struct ImportReport {
     /// Stopped between two chunks on request: accepted lines after the last committed
     /// chunk were not appended (a re-run completes the import).
     pub interrupted: bool,
+    /// Contacts that arrived sealed (an exported log) under a key this database does not
+    /// hold: they are stored but cannot be read. Import the keys first (`--keys`).
+    #[serde(default)]
+    pub contacts_without_keys: usize,
 }
 
 impl ImportReport {
@@ -735,7 +739,8 @@ impl App {
         let task = tokio::spawn(async move {
             // Personal data is sealed per citizen before it reaches the log, as on the
             // single write path (already sealed exported events are left as they are).
-            app.vault()
+            let unreadable = app
+                .vault()
                 .seal_all(
                     entries
                         .iter_mut()
@@ -743,7 +748,7 @@ impl App {
                 )
                 .await?;
             app.store().append_batch(entries).await?;
-            Ok(())
+            Ok(unreadable)
         });
         InFlight {
             task,
@@ -755,7 +760,8 @@ impl App {
 
 /// A chunk being appended.
 struct InFlight {
-    task: tokio::task::JoinHandle<Result<(), AppError>>,
+    /// Yields the chunk's contacts that arrived without their key.
+    task: tokio::task::JoinHandle<Result<usize, AppError>>,
     events: usize,
     lines: usize,
 }
@@ -784,14 +790,18 @@ async fn settle(
     let outcome = task
         .await
         .unwrap_or_else(|_| Err(AppError::Store(StoreError::Interrupted)));
-    if let Err(e) = outcome {
-        tracing::error!(
-            committed_chunks = report.chunks,
-            committed_events = report.events_appended,
-            "import chunk failed; earlier chunks are committed, a re-run resumes"
-        );
-        return Err(e);
-    }
+    let unreadable = match outcome {
+        Ok(n) => n,
+        Err(e) => {
+            tracing::error!(
+                committed_chunks = report.chunks,
+                committed_events = report.events_appended,
+                "import chunk failed; earlier chunks are committed, a re-run resumes"
+            );
+            return Err(e);
+        }
+    };
+    report.contacts_without_keys += unreadable;
     report.chunks += 1;
     report.accepted += lines;
     report.events_appended += events as u64;
@@ -830,7 +840,7 @@ impl From<AppError> for LineError {
 /// personal data by construction).
 fn refusal(e: AppError) -> LineError {
     match e {
-        AppError::Store(_) => LineError::Failed(e),
+        AppError::Store(_) | AppError::Vault(_) => LineError::Failed(e),
         other => LineError::Rejected(other.to_string()),
     }
 }

@@ -30,6 +30,11 @@ pub struct DbArgs {
     /// A bare path is read as a SQLite file.
     #[arg(long, env = "SEGUIMIENTO_DB", default_value = DEFAULT_DB)]
     pub db: String,
+    /// File of the master key the citizens' keys are wrapped under (32 bytes, created with
+    /// mode 0600 on first use). Default: `<file>.keys` next to a SQLite database,
+    /// `./seguimiento-<database>.keys` for PostgreSQL. Keep it out of database backups.
+    #[arg(long, env = "SEGUIMIENTO_MASTER_KEY_FILE")]
+    pub master_key_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -59,6 +64,9 @@ pub enum Command {
     /// Erase a citizen's personal data by deleting their key (crypto-shredding): the
     /// events stay, unreadable for that person; the hash chain and reports are unchanged.
     ForgetCitizen(ForgetCitizenArgs),
+    /// Print everything held about one citizen as JSON (a data-protection access request):
+    /// their petitions with every event and the contact opened. Recorded.
+    CitizenExport(CitizenExportArgs),
     /// Print the GraphQL schema (SDL).
     Schema,
 }
@@ -69,6 +77,20 @@ pub struct ForgetCitizenArgs {
     pub citizen_id: uuid::Uuid,
     #[command(flatten)]
     pub db: DbArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CitizenExportArgs {
+    /// The citizen's id (`citizenId` of their petitions).
+    pub citizen_id: uuid::Uuid,
+    #[command(flatten)]
+    pub db: DbArgs,
+    /// Who serves the request (recorded with it).
+    #[arg(long, default_value = "cli")]
+    pub actor: String,
+    /// Output file (default: standard output).
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -141,7 +163,14 @@ pub struct ImportArgs {
     /// Print the report as JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// Citizens' keys written by `export --with-keys`, stored before the events so the
+    /// imported contacts stay readable (passphrase in SEGUIMIENTO_KEYS_PASSPHRASE).
+    #[arg(long, value_name = "KEYFILE")]
+    pub keys: Option<PathBuf>,
 }
+
+/// Environment variable holding the passphrase of a citizen key backup file.
+pub const KEYS_PASSPHRASE_ENV: &str = "SEGUIMIENTO_KEYS_PASSPHRASE";
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
@@ -157,6 +186,11 @@ pub struct ExportArgs {
     /// Output file (default: standard output).
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Also write every citizen's key to KEYFILE, sealed under the passphrase in
+    /// SEGUIMIENTO_KEYS_PASSPHRASE. Without it the exported contacts cannot be read after
+    /// an import. Keep the file apart from the log.
+    #[arg(long, value_name = "KEYFILE")]
+    pub with_keys: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -305,6 +339,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Gen(a) => crate::gen::run(a),
         Command::Token(a) => crate::token::run(a).await,
         Command::ForgetCitizen(a) => crate::token::forget_citizen(a).await,
+        Command::CitizenExport(a) => crate::token::citizen_export(a).await,
         Command::Schema => {
             print!("{}", seguimiento_api::sdl());
             Ok(ExitCode::SUCCESS)

@@ -10,9 +10,10 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use futures::StreamExt;
 use seguimiento_app::import::{ImportOptions, ImportProgress};
+use seguimiento_app::key_backup;
 use seguimiento_app::{App, ImportLine, ImportReport, Principal, RejectedLine};
 
-use crate::cli::{ExportArgs, ImportArgs};
+use crate::cli::{ExportArgs, ImportArgs, KEYS_PASSPHRASE_ENV};
 use crate::progress::Progress;
 use crate::util::{self, describe};
 
@@ -113,7 +114,25 @@ pub async fn import(args: ImportArgs) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("cannot read {}", args.file.display()))?;
         ImportSource::Reader(Box::new(BufReader::new(file)), Some(lines))
     };
+    let passphrase = match &args.keys {
+        Some(_) => Some(keys_passphrase()?),
+        None => None,
+    };
     let app = util::open(&args.db).await?;
+    if let (Some(path), Some(passphrase)) = (&args.keys, passphrase) {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        let keys = key_backup::open_keys(&text, &passphrase)
+            .map_err(|e| anyhow::anyhow!("{}: {}", path.display(), describe(&e)))?;
+        let stored =
+            app.vault().import_keys(&keys).await.map_err(|e| {
+                anyhow::anyhow!("cannot store the citizens' keys: {}", describe(&e))
+            })?;
+        eprintln!(
+            "{} citizen keys read, {stored} stored (the others were already here)",
+            keys.len()
+        );
+    }
     let principal = Principal::system(&args.actor);
     let report = run_import(
         &app,
@@ -153,6 +172,14 @@ pub fn print_report(out: &mut impl Write, r: &ImportReport) -> std::io::Result<(
         r.already_imported,
         r.rejected.len()
     )?;
+    if r.contacts_without_keys > 0 {
+        writeln!(
+            out,
+            "{} contacts arrived without their keys and cannot be read (import the keys \
+             written by `export --with-keys` with `--keys` before the log)",
+            r.contacts_without_keys
+        )?;
+    }
     if r.interrupted {
         writeln!(
             out,
@@ -197,5 +224,41 @@ pub async fn export(args: ExportArgs) -> anyhow::Result<ExitCode> {
     out.flush()?;
     progress.clear();
     eprintln!("exported {n} events");
+    if let Some(path) = &args.with_keys {
+        let passphrase = keys_passphrase()?;
+        let keys = app
+            .vault()
+            .export_keys()
+            .await
+            .map_err(|e| anyhow::anyhow!("cannot read the citizens' keys: {}", describe(&e)))?;
+        let text = key_backup::seal_keys(&keys, &passphrase)
+            .map_err(|e| anyhow::anyhow!("{}", describe(&e)))?;
+        write_private(path, text.as_bytes())
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        eprintln!("wrote {} citizen keys to {}", keys.len(), path.display());
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The passphrase of a key backup file, from the environment (never a flag: it would
+/// show in the process list).
+fn keys_passphrase() -> anyhow::Result<String> {
+    match std::env::var(KEYS_PASSPHRASE_ENV) {
+        Ok(p) if !p.is_empty() => Ok(p),
+        _ => anyhow::bail!("set {KEYS_PASSPHRASE_ENV} to the passphrase of the key file"),
+    }
+}
+
+/// Writes a file readable by its owner only.
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut file = opts.open(path)?;
+    file.write_all(bytes)?;
+    file.sync_all()
 }

@@ -1,12 +1,12 @@
-//! `token create|revoke|list`: bearer tokens for the GraphQL API; `forget-citizen`: the
-//! other access-control verb an administrator runs from the shell.
+//! `token create|revoke|list`: bearer tokens for the GraphQL API; `forget-citizen` and
+//! `citizen-export`: the data-protection verbs an administrator runs from the shell.
 
 use std::io::Write;
 use std::process::ExitCode;
 
-use seguimiento_app::Role;
+use seguimiento_app::{Principal, Role};
 
-use crate::cli::{ForgetCitizenArgs, TokenArgs, TokenCommand};
+use crate::cli::{CitizenExportArgs, ForgetCitizenArgs, TokenArgs, TokenCommand};
 use crate::util::{self, describe};
 
 pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
@@ -74,6 +74,20 @@ pub async fn run(args: TokenArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Everything held about one citizen, as JSON; the request is recorded.
+pub async fn citizen_export(args: CitizenExportArgs) -> anyhow::Result<ExitCode> {
+    let app = util::open(&args.db).await?;
+    let record = app
+        .citizen_export(args.citizen_id, &Principal::system(&args.actor))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot export the citizen's data: {}", describe(&e)))?;
+    let mut out = util::output(args.out.as_deref())?;
+    serde_json::to_writer_pretty(&mut out, &record)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
 /// Deletes a citizen's key. Saying nothing was forgotten is not an error worth a failure
 /// exit when the key is already gone: the outcome the operator wants holds either way.
 pub async fn forget_citizen(args: ForgetCitizenArgs) -> anyhow::Result<ExitCode> {
@@ -83,6 +97,21 @@ pub async fn forget_citizen(args: ForgetCitizenArgs) -> anyhow::Result<ExitCode>
         .forget(args.citizen_id)
         .await
         .map_err(|e| anyhow::anyhow!("cannot forget the citizen: {}", describe(&e)))?;
+    if deleted {
+        app.record_citizen_request(
+            &args.citizen_id.to_string(),
+            "erase",
+            &Principal::system("cli"),
+            "key deleted, master key rotated",
+        )
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "forgot the citizen but could not record it: {}",
+                describe(&e)
+            )
+        })?;
+    }
     let mut out = std::io::stdout().lock();
     if deleted {
         writeln!(

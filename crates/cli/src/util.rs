@@ -9,6 +9,7 @@ use std::str::FromStr;
 
 use anyhow::Context as _;
 use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use seguimiento_app::personal_data::MasterKeyLocation;
 use seguimiento_app::App;
 
 use crate::cli::DbArgs;
@@ -50,7 +51,11 @@ pub fn redacted_url(url: &str) -> String {
 /// Connects (running migrations).
 pub async fn open(db: &DbArgs) -> anyhow::Result<App> {
     let url = database_url(&db.db);
-    App::open(&url)
+    let master_key = match &db.master_key_file {
+        Some(p) => MasterKeyLocation::File(p.clone()),
+        None => MasterKeyLocation::Default,
+    };
+    App::open_with(&url, master_key)
         .await
         .map_err(|e| anyhow::anyhow!("{}", describe(&e)))
         .with_context(|| format!("cannot open database {}", redacted_url(&url)))

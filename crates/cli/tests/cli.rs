@@ -53,7 +53,7 @@ impl Db {
 impl Drop for Db {
     fn drop(&mut self) {
         if let Db::Sqlite(p) = self {
-            for suffix in ["", "-wal", "-shm"] {
+            for suffix in ["", "-wal", "-shm", ".keys"] {
                 let mut s = p.as_os_str().to_owned();
                 s.push(suffix);
                 let _ = std::fs::remove_file(PathBuf::from(s));

@@ -245,6 +245,10 @@ input! {
 input! {
     pub struct ClosePetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
 }
+input! {
+    /// Rectificar datos de contacto (ARCO): the citizen's contact as it should read.
+    pub struct RectifyCitizenContactInput { pub petition_id: Uuid, pub contact: CitizenContact }
+}
 
 /// Every command.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -282,6 +286,7 @@ pub enum Command {
     RecordPetitionFollowUp(RecordPetitionFollowUpInput),
     AttendPetition(AttendPetitionInput),
     ClosePetition(ClosePetitionInput),
+    RectifyCitizenContact(RectifyCitizenContactInput),
 }
 
 impl Command {
@@ -322,6 +327,7 @@ impl Command {
             RecordPetitionFollowUp(i) => i.check("input"),
             AttendPetition(i) => i.check("input"),
             ClosePetition(i) => i.check("input"),
+            RectifyCitizenContact(i) => i.check("input"),
         }
     }
     /// The command name as in JSON and GraphQL (`registerAgency`).
@@ -360,6 +366,7 @@ impl Command {
             RecordPetitionFollowUp(_) => "recordPetitionFollowUp",
             AttendPetition(_) => "attendPetition",
             ClosePetition(_) => "closePetition",
+            RectifyCitizenContact(_) => "rectifyCitizenContact",
         }
     }
 
@@ -400,7 +407,8 @@ impl Command {
             | ReceiveLetter(_)
             | TurnLetter(_)
             | ReceivePetition(_)
-            | TurnPetition(_) => Writer::Office,
+            | TurnPetition(_)
+            | RectifyCitizenContact(_) => Writer::Office,
         }
     }
 
@@ -438,7 +446,8 @@ impl Command {
             | TurnPetition(_)
             | RecordPetitionFollowUp(_)
             | AttendPetition(_)
-            | ClosePetition(_) => AggregateKind::Petition,
+            | ClosePetition(_)
+            | RectifyCitizenContact(_) => AggregateKind::Petition,
         }
     }
 
@@ -477,6 +486,7 @@ impl Command {
             RecordPetitionFollowUp(i) => petition_stream(i.petition_id),
             AttendPetition(i) => petition_stream(i.petition_id),
             ClosePetition(i) => petition_stream(i.petition_id),
+            RectifyCitizenContact(i) => petition_stream(i.petition_id),
         }
     }
 
@@ -553,7 +563,8 @@ impl Command {
                     }
                 }
             }
-            ReceivePetition(_) => {}
+            // Personal data: an admin's alone.
+            ReceivePetition(_) | RectifyCitizenContact(_) => {}
             TurnPetition(i) => {
                 if let TurnTarget::Agency(a) = &i.target {
                     push(a);

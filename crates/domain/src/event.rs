@@ -233,6 +233,13 @@ pub enum DomainEvent {
     PetitionAttended { at: DateTime<Utc> },
     /// Fields: `at`.
     PetitionClosed { at: DateTime<Utc> },
+    /// The citizen's contact as rectified at their request (ARCO); it replaces the one
+    /// received. Fields: `citizenId`, `contact` (personal data, sealed like
+    /// `PetitionReceived`'s).
+    PetitionContactRectified {
+        citizen_id: Uuid,
+        contact: PersonalData,
+    },
 }
 
 /// Every event type name with its current schema version.
@@ -270,6 +277,7 @@ pub const EVENT_TYPES: &[(&str, i32)] = &[
     ("PetitionFollowUpRecorded", 1),
     ("PetitionAttended", 1),
     ("PetitionClosed", 1),
+    ("PetitionContactRectified", 1),
 ];
 
 /// The current schema version of an event type, if the type is known.
@@ -318,6 +326,7 @@ impl DomainEvent {
             PetitionFollowUpRecorded { .. } => "PetitionFollowUpRecorded",
             PetitionAttended { .. } => "PetitionAttended",
             PetitionClosed { .. } => "PetitionClosed",
+            PetitionContactRectified { .. } => "PetitionContactRectified",
         }
     }
 
@@ -362,7 +371,8 @@ impl DomainEvent {
             | PetitionTurned { .. }
             | PetitionFollowUpRecorded { .. }
             | PetitionAttended { .. }
-            | PetitionClosed { .. } => AggregateKind::Petition,
+            | PetitionClosed { .. }
+            | PetitionContactRectified { .. } => AggregateKind::Petition,
         }
     }
 
@@ -503,7 +513,7 @@ impl<'de> serde::de::MapAccess<'de> for TaggedPayload<'_, 'de> {
 /// A payload that does not deserialize. serde quotes offending values; a petition payload
 /// holds personal data, so its errors keep only the position-free category.
 fn payload_error(event_type: &str, schema_version: i32, e: &serde_json::Error) -> DomainError {
-    let reason = if event_type == "PetitionReceived" {
+    let reason = if event_type == "PetitionReceived" || event_type == "PetitionContactRectified" {
         format!("invalid payload ({:?})", e.classify())
     } else {
         e.to_string()

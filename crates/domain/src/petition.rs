@@ -4,7 +4,8 @@
 //! hearing, tour, social media) with a topic, municipality and the citizen's contact data
 //! → turned to an agency or another level of government → followed up many times →
 //! attended (atendida) → closed. The contact data is personal: it lives only in the
-//! `PetitionReceived` event and is never kept in this state or shown in errors.
+//! `PetitionReceived` and `PetitionContactRectified` events and is never kept in this state
+//! or shown in errors.
 
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -13,12 +14,13 @@ use crate::command::Command;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{in_order, optional, required};
-use crate::values::{Channel, Topic, TurnTarget};
+use crate::values::{Channel, CitizenContact, Topic, TurnTarget};
 use crate::Context;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Petition {
     pub petition_id: Uuid,
+    pub citizen_id: Uuid,
     pub channel: Channel,
     pub topic: Topic,
     pub municipality: String,
@@ -49,6 +51,7 @@ impl PetitionState {
             channel,
             topic,
             municipality,
+            citizen_id,
             tour_id,
             received_at,
             ..
@@ -56,6 +59,7 @@ impl PetitionState {
         {
             self.petition = Some(Petition {
                 petition_id: *petition_id,
+                citizen_id: *citizen_id,
                 channel: *channel,
                 topic: *topic,
                 municipality: municipality.clone(),
@@ -110,11 +114,7 @@ pub fn decide(
                 return Err(DomainError::AlreadyExists(cmd.stream_id()));
             }
             let municipality = required("municipality", &i.municipality)?;
-            let mut contact = i.contact.clone();
-            contact.name = required("contact.name", &contact.name)?;
-            contact.phone = optional(contact.phone.as_ref());
-            contact.email = optional(contact.email.as_ref());
-            contact.address = optional(contact.address.as_ref());
+            let contact = normalized_contact(&i.contact)?;
             let tour_id = optional(i.tour_id.as_ref());
             // Tour petitions are reported per tour, so the tour must be known.
             if i.channel == Channel::Tour && tour_id.is_none() {
@@ -166,6 +166,27 @@ pub fn decide(
             }
             Ok(vec![DomainEvent::PetitionClosed { at: i.at }])
         }
+        // A citizen may have their data rectified whatever the petition's stage.
+        Command::RectifyCitizenContact(i) => {
+            let p = state
+                .petition
+                .as_ref()
+                .ok_or_else(|| DomainError::NotFound(cmd.stream_id()))?;
+            Ok(vec![DomainEvent::PetitionContactRectified {
+                citizen_id: p.citizen_id,
+                contact: normalized_contact(&i.contact)?.into(),
+            }])
+        }
         other => Err(crate::wrong_aggregate(other, "petition")),
     }
+}
+
+/// A contact with its name required and empty optional fields dropped.
+fn normalized_contact(contact: &CitizenContact) -> Result<CitizenContact, DomainError> {
+    let mut contact = contact.clone();
+    contact.name = required("contact.name", &contact.name)?;
+    contact.phone = optional(contact.phone.as_ref());
+    contact.email = optional(contact.email.as_ref());
+    contact.address = optional(contact.address.as_ref());
+    Ok(contact)
 }

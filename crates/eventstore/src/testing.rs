@@ -122,9 +122,37 @@ fn remove_sqlite_files(path: &std::path::Path) {
         p.push(suffix);
         let _ = std::fs::remove_file(PathBuf::from(p));
     }
+    if let (Some(dir), Some(name)) = (path.parent(), path.file_name()) {
+        let mut keys = name.to_owned();
+        keys.push(".keys");
+        remove_files_starting_with(dir, &keys.to_string_lossy());
+    }
+}
+
+/// Removes `<dir>/<prefix>*`: the master key file the application keeps next to a test
+/// database by default (`<db>.keys`, and `<db>.keys.new-*` left by an interrupted
+/// rotation), or `seguimiento-<database>.keys` in the working directory for PostgreSQL.
+fn remove_files_starting_with(dir: &std::path::Path, prefix: &str) {
+    let dir = if dir.as_os_str().is_empty() {
+        std::path::Path::new(".")
+    } else {
+        dir
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 async fn drop_pg_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error> {
+    remove_files_starting_with(
+        std::path::Path::new("."),
+        &format!("seguimiento-{name}.keys"),
+    );
     let mut conn = PgConnection::connect(admin_url).await?;
     sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
         .execute(&mut conn)

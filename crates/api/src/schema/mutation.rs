@@ -118,6 +118,8 @@ mutations! {
     record_petition_follow_up => RecordPetitionFollowUp(RecordPetitionFollowUpInput);
     attend_petition => AttendPetition(AttendPetitionInput);
     close_petition => ClosePetition(ClosePetitionInput);
+    /// Rectificar datos de contacto (ARCO). Admin only.
+    rectify_citizen_contact => RectifyCitizenContact(RectifyCitizenContactInput);
 }
 
 /// Every mutation name, for tests that check each command has one.
@@ -154,4 +156,5 @@ pub const MUTATION_NAMES: &[&str] = &[
     "recordPetitionFollowUp",
     "attendPetition",
     "closePetition",
+    "rectifyCitizenContact",
 ];

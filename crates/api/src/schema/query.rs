@@ -394,8 +394,10 @@ impl QueryRoot {
                 .map_err(|err| gql(seguimiento_app::AppError::from(err)))?;
             events.push(ev);
         }
-        let contact = events.iter().find_map(|e| match e {
-            DomainEvent::PetitionReceived { contact, .. } => contact.plain().cloned(),
+        // The latest contact: a rectification replaces the one received.
+        let contact = events.iter().rev().find_map(|e| match e {
+            DomainEvent::PetitionReceived { contact, .. }
+            | DomainEvent::PetitionContactRectified { contact, .. } => contact.plain().cloned(),
             _ => None,
         });
         Ok(match domain::fold(&events) {

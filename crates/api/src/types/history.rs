@@ -47,7 +47,7 @@ pub async fn reveal(
     rec: &mut RecordedEvent,
     personal_data: bool,
 ) -> Result<(), AppError> {
-    if rec.event_type != PERSONAL_EVENT {
+    if !personal_data::is_personal_event(&rec.event_type) {
         return Ok(());
     }
     if personal_data
@@ -68,9 +68,6 @@ pub async fn reveal(
     }
     Ok(())
 }
-
-/// The one event type that carries personal data.
-const PERSONAL_EVENT: &str = "PetitionReceived";
 
 impl HistoryEvent {
     /// `rec` as prepared by [`reveal`]; `earlier` resolves a correction's target (events

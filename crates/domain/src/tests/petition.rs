@@ -227,3 +227,42 @@ fn closing_before_attending_time_or_a_missing_petition_is_refused() {
         })
     );
 }
+
+fn rectify(name: &str) -> Command {
+    Command::RectifyCitizenContact(RectifyCitizenContactInput {
+        petition_id: id(P),
+        contact: CitizenContact {
+            name: s(name),
+            phone: None,
+            email: Some(s("nuevo@example.org")),
+            address: Some(s("")),
+        },
+    })
+}
+
+#[test]
+fn a_contact_is_rectified_for_the_petitions_citizen_even_after_closing() {
+    let history = given(vec![receive(), attend(9), close(10)]);
+    let events = when(&history, rectify("María F. Quiroz")).unwrap();
+    let [DomainEvent::PetitionContactRectified {
+        citizen_id,
+        contact,
+    }] = events.as_slice()
+    else {
+        panic!("unexpected events");
+    };
+    assert_eq!(*citizen_id, id(55));
+    let plain = contact.plain().unwrap();
+    assert_eq!(plain.name, "María F. Quiroz");
+    assert_eq!(plain.address, None, "blanks are dropped");
+}
+
+#[test]
+fn a_contact_is_not_rectified_without_a_petition_or_a_name() {
+    assert_eq!(when(&[], rectify("María")), missing());
+    let history = given(vec![receive()]);
+    assert_eq!(
+        when(&history, rectify(" ")),
+        Err(DomainError::EmptyField("contact.name"))
+    );
+}

@@ -192,6 +192,10 @@ fn sample_events() -> Vec<DomainEvent> {
         PetitionClosed {
             at: at(2023, 7, 5, 10),
         },
+        PetitionContactRectified {
+            citizen_id: id(55),
+            contact: contact().into(),
+        },
     ]
 }
 
@@ -580,6 +584,10 @@ fn sample_commands() -> Vec<Command> {
             petition_id: id(5),
             at: t,
         }),
+        RectifyCitizenContact(RectifyCitizenContactInput {
+            petition_id: id(5),
+            contact: contact(),
+        }),
     ]
 }
 
@@ -587,7 +595,7 @@ fn sample_commands() -> Vec<Command> {
 fn every_command_survives_a_json_round_trip_under_its_name() {
     let commands = sample_commands();
     let names: BTreeSet<_> = commands.iter().map(Command::name).collect();
-    assert_eq!(names.len(), 32, "one sample per command");
+    assert_eq!(names.len(), 33, "one sample per command");
     for cmd in commands {
         let value = serde_json::to_value(&cmd).unwrap();
         assert_eq!(value["command"], cmd.name());
