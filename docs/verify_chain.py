@@ -19,7 +19,6 @@ import hashlib
 import json
 import sys
 
-EVENT_DOMAIN = "seguimiento.event.v1"
 LINK_DOMAIN = "seguimiento.log.v1"
 
 
@@ -60,13 +59,16 @@ def format_float(x):
     return sign + body
 
 
-def canonical(value):
-    """The store's canonical JSON: keys sorted, compact, serde_json escaping and numbers."""
+def legacy_canonical(value):
+    """Scheme v1's canonical JSON: keys sorted by UTF-8 bytes, compact, serde_json's
+    escaping and numbers."""
     if isinstance(value, dict):
         items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-8"))
-        return "{" + ",".join(canonical(k) + ":" + canonical(v) for k, v in items) + "}"
+        return "{" + ",".join(
+            legacy_canonical(k) + ":" + legacy_canonical(v) for k, v in items
+        ) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(canonical(v) for v in value) + "]"
+        return "[" + ",".join(legacy_canonical(v) for v in value) + "]"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is True:
@@ -82,6 +84,62 @@ def canonical(value):
     raise ValueError("not a JSON value: %r" % (value,))
 
 
+def ecmascript_number(x):
+    """A number as ECMAScript's Number.prototype.toString writes it (RFC 8785, 3.2.2.3)."""
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        raise ValueError("JCS has no form for %r" % x)
+    if x == 0.0:
+        return "0"
+    sign = "-" if x < 0 else ""
+    d = decimal.Decimal(repr(abs(x))).normalize()
+    _, digits, exp = d.as_tuple()
+    digits = "".join(str(n) for n in digits)
+    k = len(digits)
+    n = k + exp  # the value is 0.d1d2...dk * 10^n
+    if k <= n <= 21:
+        body = digits + "0" * (n - k)
+    elif 0 < n <= 21:
+        body = digits[:n] + "." + digits[n:]
+    elif -6 < n <= 0:
+        body = "0." + "0" * (-n) + digits
+    else:
+        exponent = ("+" if n - 1 > 0 else "-") + str(abs(n - 1))
+        body = (digits if k == 1 else digits[0] + "." + digits[1:]) + "e" + exponent
+    return sign + body
+
+
+def jcs(value):
+    """RFC 8785, the JSON Canonicalization Scheme (scheme v2): keys sorted by UTF-16 code
+    units, no whitespace, ECMAScript strings and numbers."""
+    if isinstance(value, dict):
+        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(jcs(k) + ":" + jcs(v) for k, v in items) + "}"
+    if isinstance(value, list):
+        return "[" + ",".join(jcs(v) for v in value) + "]"
+    if isinstance(value, str):
+        # Python escapes exactly what JCS does: quote, backslash, and the characters below
+        # U+0020 (\b \t \n \f \r by name, the rest as lowercase \u00xx).
+        return json.dumps(value, ensure_ascii=False)
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if value is None:
+        return "null"
+    if isinstance(value, (int, float)):
+        return ecmascript_number(value)
+    raise ValueError("not a JSON value: %r" % (value,))
+
+
+# hashScheme (in each event's metadata) -> (domain tag, canonical form of payload and
+# metadata). Events without a hashScheme are v1.
+SCHEMES = {
+    None: ("seguimiento.event.v1", legacy_canonical),
+    2: ("seguimiento.event.v2", jcs),
+}
+
+
 def timestamp(text):
     """RFC 3339 UTC with exactly six fractional digits: 2024-05-01T13:45:07.123456Z."""
     if not text.endswith("Z"):
@@ -94,8 +152,13 @@ def timestamp(text):
 
 
 def event_hash(e):
+    metadata = e["metadata"]
+    tag = metadata.get("hashScheme") if isinstance(metadata, dict) else None
+    if tag not in SCHEMES or isinstance(tag, bool) or isinstance(tag, float):
+        raise Broken("unknown hashScheme %r" % (tag,))
+    domain, canonical = SCHEMES[tag]
     return digest(
-        EVENT_DOMAIN,
+        domain,
         e["id"].lower(),
         e["stream"],
         str(e["version"]),
@@ -153,7 +216,10 @@ def verify(lines, anchor):
             raise Broken("%s: expected version %d" % (where, expected_version))
         if e["prevHash"] != expected_prev:
             raise Broken("%s: prevHash is not the previous event's hash" % where)
-        recomputed = event_hash(e)
+        try:
+            recomputed = event_hash(e)
+        except Broken as err:
+            raise Broken("%s: %s" % (where, err))
         if recomputed != e["hash"]:
             raise Broken(
                 "%s: stored hash %s does not match recomputed %s" % (where, e["hash"], recomputed)
@@ -181,7 +247,20 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("export", help="JSON Lines from `seguimiento export` ('-': stdin)")
     parser.add_argument("--anchor", help="file with an anchor from `seguimiento anchor`")
+    parser.add_argument(
+        "--jcs",
+        action="store_true",
+        help="instead: print each JSON line of the input in RFC 8785 form (to compare this "
+        "encoder with another JCS implementation)",
+    )
     args = parser.parse_args(argv)
+    if args.jcs:
+        source = sys.stdin if args.export == "-" else open(args.export, encoding="utf-8")
+        with source:
+            for line in source:
+                if line.strip():
+                    print(jcs(json.loads(line)))
+        return 0
     try:
         anchor = read_anchor(args.anchor) if args.anchor else None
         if args.export == "-":

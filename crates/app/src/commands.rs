@@ -93,6 +93,7 @@ pub fn to_new_events(
                     correlation_id: Some(correlation_id),
                     causation_id: None,
                     command_digest: digest.take(),
+                    hash_scheme: None,
                 },
                 effective_at,
             }
@@ -109,7 +110,10 @@ pub fn command_digest(command: &Command, effective_at: Option<DateTime<Utc>>) ->
     if let Some(input) = value.get_mut("input").and_then(|i| i.as_object_mut()) {
         input.remove("contact");
     }
-    let text = seguimiento_eventstore::hash::canonical_json(&value);
+    // Commands whose numbers JCS cannot hold exactly are refused by their own checks; the
+    // plain serialisation still gives them a digest of their own.
+    let text =
+        seguimiento_eventstore::hash::canonical_json(&value).unwrap_or_else(|_| value.to_string());
     let at = effective_at.map(seguimiento_eventstore::hash::format_ts);
     let mut hasher = Sha256::new();
     hasher.update(text.as_bytes());

@@ -48,8 +48,8 @@ impl RawRow {
             version,
             event_type: e.event.event_type.clone(),
             schema_version: e.event.schema_version,
-            payload: canonical_json(&e.event.payload),
-            metadata: canonical_json(&metadata),
+            payload: canonical_json(&e.event.payload).unwrap_or_default(),
+            metadata: canonical_json(&metadata).unwrap_or_default(),
             recorded_at: now,
             effective_at: e.event.effective_at.map_or(now, truncate_micros),
             prev_hash: if version == 0 {

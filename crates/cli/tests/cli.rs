@@ -640,6 +640,47 @@ fn verify_chain_py(args: &[&str]) -> Out {
     }
 }
 
+/// The verifier's own JCS encoder writes what the store writes (RFC 8785's examples,
+/// floats across the exponent boundaries, integers beyond 2^53, keys beyond U+FFFF), so
+/// an auditor re-encoding an export gets the hashed bytes.
+// RFC 8785's example literal, digits beyond a double's included.
+#[allow(clippy::excessive_precision)]
+#[test]
+fn the_python_verifier_encodes_json_as_the_store_does() {
+    let mut values = vec![
+        serde_json::json!({"\u{fb33}": 1, "\u{1f600}": [2, "\u{1f600}"], "\r": 3, "1": 4, "\u{80}": 5, "ö": {"b": null, "a": true}}),
+        serde_json::json!("\u{20ac}$\u{f}\nA'B\"\\\\\"/\u{7f}\u{1}\t"),
+        serde_json::json!([0, -0.0, 1.0, 123.0, 0.1, 4.5, 0.002, 1e21, 1e20, 1e-6, 1e-7, 5e-324]),
+        serde_json::json!([
+            1.7976931348623157e308,
+            333333333.33333329,
+            -1e-7,
+            9007199254740992u64
+        ]),
+        serde_json::json!({"n": 9223372036854776000u64, "m": -30667205329478880i64, "s": "ñ"}),
+    ];
+    // Floats from every decade, with long and short digit strings.
+    let mut x = 1.234_567_890_123_456_7e-12_f64;
+    while x < 1e25 {
+        values.push(serde_json::json!([x, -x / 3.0, x.round()]));
+        x *= 7.3;
+    }
+    let input = TempFile::with(
+        "jsonl",
+        &values
+            .iter()
+            .map(|v| v.to_string() + "\n")
+            .collect::<String>(),
+    );
+    let py = verify_chain_py(&["--jcs", input.path()]);
+    assert_eq!(py.code, 0, "{}", py.stderr);
+    let ours: Vec<String> = values
+        .iter()
+        .map(|v| seguimiento_eventstore::hash::canonical_json(v).expect("JCS"))
+        .collect();
+    assert_eq!(py.stdout.lines().collect::<Vec<_>>(), ours);
+}
+
 async fn an_export_and_an_anchor_verify_independently_in_python(db: &Db) {
     let file = TempFile::with("jsonl", &good_file());
     ok(db, &["import", file.path()]);

@@ -2,17 +2,20 @@
 //!
 //! # The hash of an event
 //!
-//! `hash = lowercase hex( SHA-256( F("seguimiento.event.v1") || F(id) || F(stream) ||
+//! `hash = lowercase hex( SHA-256( F(tag) || F(id) || F(stream) ||
 //! F(version) || F(event_type) || F(schema_version) || F(payload) || F(metadata) ||
 //! F(recorded_at) || F(effective_at) || F(prev_hash) ) )`
 //!
 //! where `F(s)` is the UTF-8 bytes of `s` prefixed by their length as a big-endian `u64`
 //! (so field boundaries are unambiguous), and:
+//! - `tag` is the event's [`HashScheme`]: `seguimiento.event.v2` for every event written
+//!   now, `seguimiento.event.v1` for events whose metadata names no `hashScheme`;
 //! - `id` is the hyphenated lowercase UUID;
 //! - `version` and `schema_version` are decimal integers;
-//! - `payload` and `metadata` are [canonical JSON](canonical_json): objects with keys sorted
-//!   by their UTF-8 bytes, no insignificant whitespace, serde_json's string escaping and number
-//!   formatting. The store persists exactly this text, so a verifier hashes the stored bytes;
+//! - `payload` and `metadata` are the stored text: under v2 [RFC 8785](canonical_json)
+//!   (JCS); under v1 the store's former canonical form (keys sorted by UTF-8 bytes,
+//!   serde_json's escaping and numbers), which agrees with JCS on every payload without
+//!   floating-point numbers or keys beyond U+FFFF. A verifier hashes the stored bytes;
 //! - `recorded_at` / `effective_at` are RFC 3339 UTC with exactly six fractional digits,
 //!   e.g. `2024-05-01T13:45:07.123456Z` ([`format_ts`]);
 //! - `prev_hash` is the `hash` of the previous version of the same stream, `""` for version 0.
@@ -37,11 +40,64 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
-/// Domain-separation tag, first field of every hashed envelope.
-pub const HASH_DOMAIN: &str = "seguimiento.event.v1";
+use crate::error::StoreError;
 
 /// Domain-separation tag, first field of every log-chain link.
 pub const LINK_DOMAIN: &str = "seguimiento.log.v1";
+
+/// How an event's hash input is encoded. An event names its scheme in its own metadata
+/// (`hashScheme`, written by the store); an event without one is [`HashScheme::V1`], so
+/// the hashes of events stored before a scheme change stay valid, the way an upcaster keeps
+/// old payloads readable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HashScheme {
+    /// `seguimiento.event.v1`: payload and metadata in the store's former canonical JSON
+    /// (keys sorted by UTF-8 bytes, serde_json's number forms).
+    V1,
+    /// `seguimiento.event.v2`: payload and metadata in RFC 8785 (JCS).
+    V2,
+}
+
+impl HashScheme {
+    /// The scheme of every event the store writes.
+    pub const CURRENT: HashScheme = HashScheme::V2;
+
+    /// The domain-separation tag, first field of the hashed envelope.
+    pub fn domain(self) -> &'static str {
+        match self {
+            HashScheme::V1 => "seguimiento.event.v1",
+            HashScheme::V2 => "seguimiento.event.v2",
+        }
+    }
+
+    /// The number stored as `hashScheme` in the metadata (`None` for V1: absent).
+    pub fn tag(self) -> Option<u32> {
+        match self {
+            HashScheme::V1 => None,
+            HashScheme::V2 => Some(2),
+        }
+    }
+
+    /// The scheme a stored metadata text names; `Err` with the value when it names none
+    /// this build knows (or is not a JSON object).
+    pub fn of_metadata(metadata: &str) -> Result<HashScheme, String> {
+        #[derive(serde::Deserialize)]
+        struct Tag {
+            #[serde(rename = "hashScheme")]
+            hash_scheme: Option<Value>,
+        }
+        // Events written before schemes were named carry no tag: skip the parse.
+        if !metadata.contains("\"hashScheme\"") {
+            return Ok(HashScheme::V1);
+        }
+        let tag: Tag = serde_json::from_str(metadata).map_err(|e| format!("metadata: {e}"))?;
+        match tag.hash_scheme {
+            None => Ok(HashScheme::V1),
+            Some(v) if v == 2 => Ok(HashScheme::V2),
+            Some(other) => Err(format!("unknown hashScheme {other}")),
+        }
+    }
+}
 
 /// The log-chain link of the event at `position` (see the [module docs](self)); `prev_link`
 /// is the link at `position - 1`, `""` at position 1.
@@ -61,53 +117,53 @@ pub fn log_link(position: u64, stream: &str, version: u64, hash: &str, prev_link
     hex::encode(h.finalize())
 }
 
-/// Canonical JSON text: object keys sorted (bytewise), compact, serde_json escaping/numbers.
-/// Independent of whether serde_json's `preserve_order` feature is enabled anywhere.
-pub fn canonical_json(value: &Value) -> String {
-    let mut out = Vec::new();
-    write_canonical(value, &mut out);
-    // serde_json writes UTF-8 (and keys and strings come from `&str`).
-    String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+/// Canonical JSON text of `value`: RFC 8785, the JSON Canonicalization Scheme (keys sorted
+/// by UTF-16 code units, no whitespace, ECMAScript number and string forms), as written by
+/// the `serde_json_canonicalizer` crate. Every event the store writes keeps its payload and
+/// metadata in this form, so a verifier re-encoding an export gets the hashed bytes back.
+///
+/// JCS reads every number as an IEEE double (its input is I-JSON, RFC 7493), so an integer
+/// it would write otherwise (2^53 + 1 becomes `9007199254740992`, `u64::MAX`
+/// `18446744073709552000`) is refused rather than stored changed; such values belong in
+/// strings.
+pub fn canonical_json(value: &Value) -> Result<String, StoreError> {
+    check_exact_numbers(value)?;
+    Ok(serde_json_canonicalizer::to_string(value)?)
 }
 
-fn write_canonical(value: &Value, out: &mut Vec<u8>) {
-    match value {
-        Value::Object(map) => {
-            let mut entries: Vec<(&String, &Value)> = map.iter().collect();
-            entries.sort_by(|a, b| a.0.as_bytes().cmp(b.0.as_bytes()));
-            out.push(b'{');
-            for (i, (k, v)) in entries.into_iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_scalar(k, out);
-                out.push(b':');
-                write_canonical(v, out);
+/// Whether JCS writes this number as given: floats always (their text reads back to the
+/// same double, even when it looks like an integer), integers up to 2^53 always, larger
+/// integers when their decimal text is already JCS's (e.g. `-30667205329478880`, the text
+/// of a double, read back).
+fn written_as_given(n: &serde_json::Number) -> bool {
+    const EXACT: u64 = 1 << 53;
+    let magnitude = match (n.as_u64(), n.as_i64()) {
+        (Some(u), _) => u,
+        (None, Some(i)) => i.unsigned_abs(),
+        (None, None) => return true,
+    };
+    magnitude <= EXACT
+        || serde_json_canonicalizer::to_string(n).is_ok_and(|text| text == n.to_string())
+}
+
+fn check_exact_numbers(value: &Value) -> Result<(), StoreError> {
+    // A stack rather than recursion: a value built in code may nest deeper than a thread's
+    // stack allows.
+    let mut todo = vec![value];
+    while let Some(v) = todo.pop() {
+        match v {
+            Value::Number(n) if !written_as_given(n) => {
+                return Err(StoreError::InvalidInput(format!(
+                    "the integer {n} has no exact IEEE double, so RFC 8785 (and JSON readers) \
+                     would change it: send it as a string"
+                )));
             }
-            out.push(b'}');
+            Value::Array(items) => todo.extend(items),
+            Value::Object(map) => todo.extend(map.values()),
+            _ => {}
         }
-        Value::Array(items) => {
-            out.push(b'[');
-            for (i, v) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_canonical(v, out);
-            }
-            out.push(b']');
-        }
-        Value::String(s) => write_scalar(s, out),
-        // null, booleans and numbers have a single serde_json rendering.
-        other => write_scalar(other, out),
     }
-}
-
-/// A string or another JSON scalar, written by serde_json straight into `out` (no
-/// intermediate `String` per value).
-fn write_scalar<T: serde::Serialize + ?Sized>(v: &T, out: &mut Vec<u8>) {
-    // Writing to a `Vec` cannot fail, and serialising a string or a JSON scalar does not
-    // either.
-    let _ = serde_json::to_writer(&mut *out, v);
+    Ok(())
 }
 
 /// Truncates to whole microseconds (both backends store microseconds exactly).
@@ -182,6 +238,8 @@ pub struct HashInput<'a> {
     pub recorded_at: DateTime<Utc>,
     pub effective_at: DateTime<Utc>,
     pub prev_hash: &'a str,
+    /// How `payload` and `metadata` were encoded, and the tag that opens the envelope.
+    pub scheme: HashScheme,
 }
 
 /// Computes the lowercase hex SHA-256 described in the [module docs](self).
@@ -207,7 +265,7 @@ pub(crate) fn event_hash_of(
     };
     let mut id = Uuid::encode_buffer();
     let (mut version, mut schema_version) = (itoa::Buffer::new(), itoa::Buffer::new());
-    field(HASH_DOMAIN);
+    field(input.scheme.domain());
     field(input.id.hyphenated().encode_lower(&mut id));
     field(input.stream);
     field(version.format(input.version));
@@ -287,48 +345,111 @@ mod tests {
         assert_eq!(parse_ts("2024-02-30T00:00:00.000000Z"), None);
     }
 
+    fn jcs(v: &Value) -> String {
+        canonical_json(v).expect("a JSON value")
+    }
+
     #[test]
     fn canonical_json_sorts_keys_recursively_and_is_compact() {
         let v = json!({"b": 1, "a": {"z": [1, {"y": null, "x": "é\""}], "c": true}});
         assert_eq!(
-            canonical_json(&v),
+            jcs(&v),
             r#"{"a":{"c":true,"z":[1,{"x":"é\"","y":null}]},"b":1}"#
         );
     }
 
     #[test]
     fn canonical_json_round_trips_through_parsing() {
-        let v = json!({"n": 0.1, "m": -0.0, "big": 18446744073709551615u64, "f": 1e300});
-        let text = canonical_json(&v);
+        let v = json!({"n": 0.1, "m": -0.0, "big": 9007199254740991u64, "f": 1e300});
+        let text = jcs(&v);
         let back: Value = serde_json::from_str(&text).expect("parse");
-        assert_eq!(canonical_json(&back), text);
+        assert_eq!(jcs(&back), text);
     }
 
-    /// Floating-point numbers are written as `docs/HASHING.md` describes (and
-    /// `docs/verify_chain.py` re-implements).
+    /// RFC 8785's own examples: numbers as ECMAScript writes them (section 3.2.2.3),
+    /// strings with only the mandatory escapes, keys sorted by UTF-16 code units (section
+    /// 3.2.3, where U+1F600 sorts before U+FB33 although its UTF-8 bytes sort after).
+    // RFC 8785's example literal, digits beyond a double's included.
+    #[allow(clippy::excessive_precision)]
     #[test]
-    fn canonical_floats_follow_the_documented_layout() {
+    fn canonical_json_is_rfc_8785() {
         for (x, text) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (123.0, "123"),
             (0.1, "0.1"),
-            (123.0, "123.0"),
-            (1e15, "1000000000000000.0"),
-            (1e16, "1e+16"),
             (1e21, "1e+21"),
-            (0.00001, "0.00001"),
-            (0.000001, "1e-6"),
-            (1.5e-7, "1.5e-7"),
-            (12345678.9, "12345678.9"),
-            (2.5e300, "2.5e+300"),
-            (-0.0, "-0.0"),
-            (1.25e-5, "0.0000125"),
-            (1.5e16, "1.5e+16"),
+            (1e20, "100000000000000000000"),
+            (0.000001, "0.000001"),
+            (1e-7, "1e-7"),
             (5e-324, "5e-324"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
-            (-2.5e-10, "-2.5e-10"),
-            (1234567890123456.7, "1234567890123456.8"),
+            (333333333.33333329, "333333333.3333333"),
+            (-1e-7, "-1e-7"),
         ] {
-            assert_eq!(canonical_json(&json!(x)), text, "{x}");
+            assert_eq!(jcs(&json!(x)), text, "{x}");
         }
+        assert_eq!(
+            jcs(&json!("\u{20ac}$\u{f}\nA'B\"\\\\\"/")),
+            r#""€$\u000f\nA'B\"\\\\\"/""#
+        );
+        assert_eq!(
+            jcs(&json!({"\u{fb33}": 1, "\u{1f600}": 2, "\r": 3, "1": 4, "\u{80}": 5, "ö": 6})),
+            "{\"\\r\":3,\"1\":4,\"\u{80}\":5,\"ö\":6,\"\u{1f600}\":2,\"\u{fb33}\":1}"
+        );
+    }
+
+    #[test]
+    fn integers_without_an_exact_double_are_refused() {
+        for ok in [
+            json!(9007199254740992u64),
+            json!([-9007199254740991i64, 0]),
+            json!(-30667205329478880i64),
+            json!(9223372036854776000u64),
+        ] {
+            assert_eq!(jcs(&ok), ok.to_string(), "{ok}");
+        }
+        for bad in [
+            json!(9007199254740993u64),
+            json!({"a": [u64::MAX]}),
+            json!([i64::MIN]),
+            json!(i64::MAX),
+            json!(1u64 << 63),
+        ] {
+            assert!(
+                matches!(canonical_json(&bad), Err(StoreError::InvalidInput(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    proptest! {
+        /// Whatever the store accepts, it writes as text that reads back to itself: a
+        /// retry or a re-import of an export is never refused.
+        #[test]
+        fn accepted_numbers_read_back_to_the_same_text(
+            u in any::<u64>(), i in any::<i64>(), f in any::<f64>().prop_filter("finite", |f| f.is_finite()),
+        ) {
+            for v in [json!(u), json!(i), json!(f)] {
+                if let Ok(text) = canonical_json(&v) {
+                    let back: Value = serde_json::from_str(&text).expect("JSON");
+                    prop_assert_eq!(jcs(&back), text);
+                }
+            }
+            prop_assert!(canonical_json(&json!(f)).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_scheme_is_read_from_the_metadata() {
+        assert_eq!(HashScheme::of_metadata("{}"), Ok(HashScheme::V1));
+        assert_eq!(
+            HashScheme::of_metadata(r#"{"actor":"a","hashScheme":2}"#),
+            Ok(HashScheme::V2)
+        );
+        assert!(HashScheme::of_metadata(r#"{"hashScheme":3}"#).is_err());
+        assert!(HashScheme::of_metadata(r#"{"hashScheme":"2"}"#).is_err());
+        assert!(HashScheme::of_metadata(r#"["hashScheme"]"#).is_err());
     }
 
     #[test]
@@ -359,6 +480,7 @@ mod tests {
             recorded_at: t,
             effective_at: t,
             prev_hash: "",
+            scheme: HashScheme::V2,
         };
         let h0 = event_hash(&base);
         assert_eq!(h0.len(), 64);
@@ -390,6 +512,10 @@ mod tests {
             },
             HashInput {
                 id: Uuid::max(),
+                ..base
+            },
+            HashInput {
+                scheme: HashScheme::V1,
                 ..base
             },
         ];
@@ -434,10 +560,11 @@ mod tests {
             recorded_at: recorded,
             effective_at: effective,
             prev_hash: "ab",
+            scheme: HashScheme::V2,
         };
         let mut envelope = Vec::new();
         for field in [
-            HASH_DOMAIN.to_string(),
+            "seguimiento.event.v2".to_string(),
             "01234567-89ab-cdef-0123-456789abcdef".to_string(),
             input.stream.to_string(),
             "12345678901".to_string(),
@@ -464,5 +591,21 @@ mod tests {
             assert_eq!(event_hash_of(&input, &rt, &et), expected);
         }
         assert_eq!(e.format(recorded), "2024-05-01T13:45:07.123456Z");
+        // The same envelope under v1 differs only in its tag, and is pinned: hashes stored
+        // before v2 must verify forever.
+        let v1 = HashInput {
+            scheme: HashScheme::V1,
+            ..input
+        };
+        let tag = "seguimiento.event.v1";
+        let mut old = (tag.len() as u64).to_be_bytes().to_vec();
+        old.extend_from_slice(tag.as_bytes());
+        old.extend_from_slice(&envelope[8 + "seguimiento.event.v2".len()..]);
+        assert_eq!(event_hash(&v1), hex::encode(Sha256::digest(&old)));
+        assert_eq!(event_hash(&v1), V1_VECTOR);
     }
+
+    /// The v1 hash of `hash_is_the_documented_envelope`'s input, computed outside this code
+    /// from docs/HASHING.md (Python's hashlib).
+    const V1_VECTOR: &str = "cc92e413ce455b3fc3e0749d13717a1419557d676fa3ad55c99ab6436350cf6a";
 }

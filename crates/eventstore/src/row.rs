@@ -9,7 +9,7 @@ use sqlx::Row;
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::hash::{self, HashInput};
+use crate::hash::{self, HashInput, HashScheme};
 use crate::sqlite_pages::SqlitePages;
 use crate::store::DbPool;
 use crate::types::{LogFilter, Metadata, RawEvent, RecordedEvent};
@@ -173,9 +173,11 @@ impl StoredRow {
         })
     }
 
-    /// The hash recomputed from the stored fields (see [`crate::hash`]).
-    pub fn recompute_hash(&self) -> String {
-        hash::event_hash(&HashInput {
+    /// The hash recomputed from the stored fields (see [`crate::hash`]), under the scheme
+    /// the stored metadata names; `Err` says why none applies.
+    pub fn recompute_hash(&self) -> Result<String, String> {
+        let scheme = HashScheme::of_metadata(&self.metadata)?;
+        Ok(hash::event_hash(&HashInput {
             id: self.id,
             stream: &self.stream,
             version: self.version,
@@ -186,7 +188,8 @@ impl StoredRow {
             recorded_at: self.recorded_at,
             effective_at: self.effective_at,
             prev_hash: &self.prev_hash,
-        })
+            scheme,
+        }))
     }
 
     fn metadata(&self) -> Result<Metadata, StoreError> {

@@ -20,6 +20,10 @@ pub struct Metadata {
     /// then absent from the hashed metadata too, so their hashes stay valid).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub command_digest: Option<String>,
+    /// The [hash scheme](crate::hash::HashScheme) of the event, set by the store on every
+    /// write (whatever the writer gave); absent on events hashed under v1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hash_scheme: Option<u32>,
 }
 
 /// An event as a writer hands it to the store. `recorded_at`, version and position are the

@@ -171,7 +171,10 @@ fn check_row(row: &StoredRow, prev: Option<(u64, &str)>) -> Option<BrokenLink> {
             ),
         );
     }
-    let recomputed = row.recompute_hash();
+    let recomputed = match row.recompute_hash() {
+        Ok(h) => h,
+        Err(why) => return broken(row, format!("cannot recompute the hash: {why}")),
+    };
     if row.hash != recomputed {
         return broken(
             row,

@@ -49,7 +49,7 @@ use sqlx::{Postgres, QueryBuilder, Sqlite, Transaction};
 use uuid::Uuid;
 
 use crate::error::StoreError;
-use crate::hash::{self, HashInput, TsText};
+use crate::hash::{self, HashInput, HashScheme, TsText};
 use crate::row::{to_i64, StoredRow, COLUMNS};
 use crate::types::{AppendResult, ExpectedVersion, NewEvent};
 
@@ -136,12 +136,13 @@ pub(crate) fn prepare(batch: Vec<BatchEntry>) -> Result<Prepared, StoreError> {
     let mut entries = Vec::with_capacity(batch.len());
     for (stream, expected, events) in batch {
         let mut out = Vec::with_capacity(events.len());
-        for ev in events {
+        for mut ev in events {
+            ev.metadata.hash_scheme = HashScheme::CURRENT.tag();
             let metadata = serde_json::to_value(&ev.metadata)?;
             out.push(PreparedEvent {
                 id: ev.id,
-                payload: hash::canonical_json(&ev.payload),
-                metadata: hash::canonical_json(&metadata),
+                payload: hash::canonical_json(&ev.payload)?,
+                metadata: hash::canonical_json(&metadata)?,
                 event_type: ev.event_type,
                 schema_version: ev.schema_version,
                 effective_at: ev.effective_at.map(hash::truncate_micros),
@@ -705,9 +706,27 @@ fn same_content(row: &StoredRow, stream: &str, ev: &PreparedEvent) -> bool {
     row.stream == stream
         && row.event_type == ev.event_type
         && row.schema_version == ev.schema_version
-        && row.payload == ev.payload
-        && row.metadata == ev.metadata
+        && same_json(&row.payload, &ev.payload, None)
+        && same_json(&row.metadata, &ev.metadata, Some("hashScheme"))
         && ev.effective_at.is_none_or(|t| t == row.effective_at)
+}
+
+/// Whether a stored JSON text and a new canonical one say the same. Texts stored under an
+/// earlier hash scheme may be canonical in another way (and their metadata names no
+/// scheme), so a retry of such an event is compared as values, with the top-level key
+/// `ignore` left aside.
+fn same_json(stored: &str, new: &str, ignore: Option<&str>) -> bool {
+    if stored == new {
+        return true;
+    }
+    let parse = |text: &str| -> Option<serde_json::Value> {
+        let mut value: serde_json::Value = serde_json::from_str(text).ok()?;
+        if let (Some(object), Some(key)) = (value.as_object_mut(), ignore) {
+            object.remove(key);
+        }
+        Some(value)
+    };
+    matches!((parse(stored), parse(new)), (Some(a), Some(b)) if a == b)
 }
 
 /// The log as the group's planning sees it: what is stored plus the rows of the requests
@@ -863,6 +882,7 @@ fn plan_request(
                 recorded_at,
                 effective_at,
                 prev_hash: &prev_hash,
+                scheme: HashScheme::CURRENT,
             };
             let hash = hash::event_hash_of(
                 &input,
@@ -1046,6 +1066,7 @@ pub(crate) fn test_event(id: Uuid, payload: serde_json::Value) -> NewEvent {
             correlation_id: None,
             causation_id: None,
             command_digest: None,
+            hash_scheme: None,
         },
         effective_at: None,
     }

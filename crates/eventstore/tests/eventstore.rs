@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
+use seguimiento_eventstore::hash::HashScheme;
 use seguimiento_eventstore::{
     Backend, DbPool, EventStore, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent,
     RecordedEvent, StoreError,
@@ -19,6 +20,7 @@ use uuid::Uuid;
 
 seguimiento_eventstore::store_tests!(
     appended_events_read_back_with_dense_versions_and_positions,
+    integers_json_readers_would_round_are_refused_and_nothing_is_stored,
     expected_version_mismatches_are_typed_conflicts,
     as_of_reads_only_events_recorded_by_then,
     read_all_pages_through_a_log_larger_than_one_batch,
@@ -41,6 +43,14 @@ seguimiento_eventstore::store_tests!(
     bulk_batches_that_take_an_existing_stream_for_new_are_refused_whole,
 );
 
+/// What the store keeps of a writer's metadata: all of it, plus the hash scheme it names.
+fn as_stored(m: &Metadata) -> Metadata {
+    Metadata {
+        hash_scheme: HashScheme::CURRENT.tag(),
+        ..m.clone()
+    }
+}
+
 fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
     NewEvent {
         id: Uuid::new_v4(),
@@ -52,6 +62,7 @@ fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
             correlation_id: Some(Uuid::new_v4()),
             causation_id: None,
             command_digest: None,
+            hash_scheme: None,
         },
         effective_at: None,
     }
@@ -148,7 +159,7 @@ async fn appended_events_read_back_with_dense_versions_and_positions(store: Even
         assert_eq!(got.event_type, sent.event_type);
         assert_eq!(got.schema_version, sent.schema_version);
         assert_eq!(got.payload, sent.payload);
-        assert_eq!(got.metadata, sent.metadata);
+        assert_eq!(got.metadata, as_stored(&sent.metadata));
         assert!(is_micro(got.recorded_at));
         assert!(is_micro(got.effective_at));
     }
@@ -1147,6 +1158,50 @@ async fn concurrent_appends_written_together_keep_their_own_outcomes(store: Even
     assert_eq!(report.first_broken, None);
 }
 
+/// RFC 8785 reads numbers as doubles: an integer without an exact double would come back
+/// rounded, so it is refused (in a single append and in a batch) and the log is left as it was.
+async fn integers_json_readers_would_round_are_refused_and_nothing_is_stored(store: EventStore) {
+    store
+        .append(
+            "s",
+            ExpectedVersion::NoStream,
+            vec![ev("E", json!({"n": 9007199254740991u64}))],
+        )
+        .await
+        .expect("2^53 - 1 is exact");
+    let err = store
+        .append(
+            "s",
+            ExpectedVersion::Any,
+            vec![ev("E", json!({"n": [9007199254740993u64]}))],
+        )
+        .await
+        .expect_err("2^53 + 1 is not");
+    assert!(
+        matches!(err, StoreError::InvalidInput(ref m) if m.contains("9007199254740993")),
+        "{err:?}"
+    );
+    let batch = vec![
+        (
+            "t".to_owned(),
+            ExpectedVersion::Any,
+            vec![ev("E", json!({"ok": 1}))],
+        ),
+        (
+            "u".to_owned(),
+            ExpectedVersion::Any,
+            vec![ev("E", json!({"n": i64::MIN + 1}))],
+        ),
+    ];
+    assert!(matches!(
+        store.append_batch(batch).await,
+        Err(StoreError::InvalidInput(_))
+    ));
+    assert_eq!(store.head_position().await.expect("head"), 1);
+    let all = read_all(&store).await;
+    assert_eq!(all[0].payload, json!({"n": 9007199254740991u64}));
+}
+
 /// Large batches take the bulk insert path (COPY on PostgreSQL), whose text format gives
 /// tabs, newlines, carriage returns and backslashes a meaning of their own.
 async fn a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly(store: EventStore) {
@@ -1168,7 +1223,7 @@ async fn a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly(sto
     for ((stream, _, events), stored) in batch.iter().zip(&all) {
         assert_eq!(&stored.stream, stream);
         assert_eq!(stored.payload, events[0].payload);
-        assert_eq!(stored.metadata, events[0].metadata);
+        assert_eq!(stored.metadata, as_stored(&events[0].metadata));
         assert_eq!(stored.id, events[0].id);
     }
     let report = store.verify(None).await.expect("verify");

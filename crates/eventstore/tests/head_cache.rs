@@ -20,6 +20,7 @@ fn ev(i: u64) -> NewEvent {
             correlation_id: None,
             causation_id: None,
             command_digest: None,
+            hash_scheme: None,
         },
         effective_at: None,
     }

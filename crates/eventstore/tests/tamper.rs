@@ -4,7 +4,7 @@
 //! on SQLite and, with `TEST_DATABASE_URL`, on PostgreSQL.
 
 use futures::TryStreamExt;
-use seguimiento_eventstore::hash::{self, HashInput};
+use seguimiento_eventstore::hash::{self, HashInput, HashScheme};
 use seguimiento_eventstore::{
     Backend, BrokenLink, DbPool, EventStore, ExpectedVersion, LogAnchor, Metadata, NewEvent,
     RecordedEvent, StoreError,
@@ -38,6 +38,7 @@ fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
             correlation_id: None,
             causation_id: None,
             command_digest: None,
+            hash_scheme: None,
         },
         effective_at: None,
     }
@@ -119,10 +120,11 @@ fn rehash(e: &RecordedEvent, payload: &str, prev_hash: &str) -> String {
         event_type: &e.event_type,
         schema_version: e.schema_version,
         payload,
-        metadata: &hash::canonical_json(&metadata),
+        metadata: &hash::canonical_json(&metadata).expect("JSON"),
         recorded_at: e.recorded_at,
         effective_at: e.effective_at,
         prev_hash,
+        scheme: HashScheme::CURRENT,
     })
 }
 
@@ -143,7 +145,7 @@ async fn edit_and_rehash(store: &EventStore, stream: &str, version: u64, payload
         let text = if e.version == version {
             payload.to_owned()
         } else {
-            hash::canonical_json(&e.payload)
+            hash::canonical_json(&e.payload).expect("JSON")
         };
         let new_hash = rehash(e, &text, &prev);
         raw(
@@ -510,5 +512,107 @@ async fn missing_links_are_back_filled_on_connect_on_postgres() {
         .expect("postgres")
     {
         missing_links_are_back_filled_on_connect(db).await;
+    }
+}
+
+/// A log written before the store moved to RFC 8785: its events name no hash scheme, keep
+/// their former canonical text (here a float as `1.0`, which JCS writes `1`), and must
+/// verify forever; new events continue their streams under v2, and a retry of an old
+/// event is still recognised as one.
+async fn events_hashed_under_v1_keep_verifying(db: seguimiento_eventstore::testing::TestDb) {
+    let store = db.store().clone();
+    let at = hash::parse_ts("2024-01-02T03:04:05.000006Z").expect("time");
+    let metadata = r#"{"actor":"legacy","causationId":null,"correlationId":null}"#;
+    let ids = [Uuid::new_v4(), Uuid::new_v4()];
+    let mut prev = String::new();
+    for (i, payload) in [r#"{"n":1.0}"#, r#"{"n":2}"#].into_iter().enumerate() {
+        let h = hash::event_hash(&HashInput {
+            id: ids[i],
+            stream: "legacy",
+            version: i as u64,
+            event_type: "E",
+            schema_version: 1,
+            payload,
+            metadata,
+            recorded_at: at,
+            effective_at: at,
+            prev_hash: &prev,
+            scheme: HashScheme::V1,
+        });
+        raw(
+            &store,
+            &format!(
+                "INSERT INTO events (position, id, stream, version, event_type, \
+                 schema_version, payload, metadata, recorded_at, effective_at, prev_hash, hash) \
+                 VALUES ({}, '{}', 'legacy', {i}, 'E', 1, '{payload}', '{metadata}', \
+                 '2024-01-02T03:04:05.000006Z', '2024-01-02T03:04:05.000006Z', '{prev}', '{h}')",
+                i + 1,
+                ids[i]
+            ),
+        )
+        .await;
+        prev = h;
+    }
+    let store = EventStore::connect(&db.url().expect("url"))
+        .await
+        .expect("reconnect: links back-filled");
+    assert_intact(&store, 2).await;
+
+    store
+        .append(
+            "legacy",
+            ExpectedVersion::Exact(1),
+            vec![ev("E", json!({"n": 3}))],
+        )
+        .await
+        .expect("a v2 event continues a v1 stream");
+    let mut retry = ev("E", json!({"n": 2}));
+    retry.id = ids[1];
+    retry.metadata.actor = "legacy".into();
+    let again = store
+        .append("legacy", ExpectedVersion::Any, vec![retry])
+        .await
+        .expect("a retry of a v1 event is a retry, not a mismatch");
+    assert_eq!(again.positions, vec![2]);
+    assert_intact(&store, 3).await;
+    let events = read_all(&store).await;
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e.metadata.hash_scheme)
+            .collect::<Vec<_>>(),
+        vec![None, None, Some(2)]
+    );
+    assert_eq!(events[2].prev_hash, prev);
+
+    // A metadata naming a scheme this build does not know is reported, not trusted.
+    disable_immutability(&store).await;
+    raw(
+        &store,
+        "UPDATE events SET metadata = '{\"actor\":\"legacy\",\"hashScheme\":9}' WHERE position = 1",
+    )
+    .await;
+    let b = broken(&store).await;
+    assert_eq!(b.position, 1);
+    assert!(b.reason.contains("hashScheme"), "{}", b.reason);
+    store.close().await;
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_hashed_under_v1_keep_verifying_on_sqlite() {
+    let db = seguimiento_eventstore::testing::sqlite_store()
+        .await
+        .expect("sqlite");
+    events_hashed_under_v1_keep_verifying(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_hashed_under_v1_keep_verifying_on_postgres() {
+    if let Some(db) = seguimiento_eventstore::testing::pg_store()
+        .await
+        .expect("postgres")
+    {
+        events_hashed_under_v1_keep_verifying(db).await;
     }
 }

@@ -130,6 +130,7 @@ impl DemoEvent {
                 correlation_id: None,
                 causation_id: None,
                 command_digest: None,
+                hash_scheme: None,
             },
             effective_at: Some(self.effective_at),
         }
