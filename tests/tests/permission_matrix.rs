@@ -1,13 +1,14 @@
 //! The permission table of the README ("Roles, tokens and personal data") cell by cell,
-//! over HTTP: one row per GraphQL mutation, one column per role.
+//! over HTTP: one row per GraphQL mutation and one per query, one column per role.
 //!
 //! Columns: the admin (the Office); the capturista of SIDUR on SIDUR's record (its own
 //! agency's); the same capturista on CEA's record (another agency's); the auditor; the
 //! viewer. An allowed write must succeed and append events; a refused one must answer
-//! `FORBIDDEN` and leave the log head where it was.
+//! `FORBIDDEN` and leave the log head where it was. An allowed read must answer without
+//! errors and with data; a refused one `FORBIDDEN` and no data.
 //!
-//! The table is checked against the schema the server introspects, so a mutation without
-//! a row fails here until someone decides who may run it.
+//! Both tables are checked against the schema the server introspects, so a mutation or a
+//! query without a row fails here until someone decides who may run it.
 #![allow(clippy::unwrap_used)]
 
 use std::collections::BTreeSet;
@@ -25,7 +26,7 @@ enum Cell {
 const YES: Cell = Cell::Allowed;
 const NO: Cell = Cell::Forbidden;
 
-/// The columns of the table, in their order.
+/// The columns of both tables, in their order.
 const ROLES: [&str; 5] = [
     "admin",
     "capturista on its own agency's record",
@@ -385,3 +386,190 @@ async fn every_mutation_cell(db: &Db) {
     s.stop().await;
 }
 on_both_backends!(every_mutation_cell, every_mutation_cell);
+
+// ---------------------------------------------------------------------------------------
+// Queries
+// ---------------------------------------------------------------------------------------
+
+/// The records of one agency in the world [`read_world`] makes.
+struct Records {
+    agency: &'static str,
+    agreement: &'static str,
+    folio: &'static str,
+    /// A commitment assigned to the agency.
+    commitment: u32,
+    /// A petition turned to the agency.
+    petition: &'static str,
+}
+
+const SIDUR_LETTER: &str = "DGGD-0002";
+const SIDUR_PETITION: &str = "00000000-0000-4000-8000-0000000000c2";
+const CEA_COMMITMENT: u32 = 2;
+
+const SIDUR_RECORDS: Records = Records {
+    agency: SIDUR,
+    agreement: AGREEMENT_SIDUR,
+    folio: SIDUR_LETTER,
+    commitment: 1,
+    petition: SIDUR_PETITION,
+};
+const CEA_RECORDS: Records = Records {
+    agency: CEA,
+    agreement: AGREEMENT_CEA,
+    folio: "DGGD-0001",
+    commitment: CEA_COMMITMENT,
+    petition: PETITION_ID,
+};
+
+/// [`seed`] plus what makes each agency have a record of every kind: a letter and a
+/// petition turned to SIDUR, the seed's petition turned to CEA, a commitment of CEA alone.
+async fn read_world(s: &Server) {
+    seed(s).await;
+    let steps = [
+        (
+            "receiveLetter",
+            json!({"folio": SIDUR_LETTER, "unit": "DGGD", "classification": "CC",
+                   "sender": "Ayuntamiento", "subject": "Solicitud",
+                   "receivedAt": "2023-02-01T16:00:00Z"}),
+        ),
+        (
+            "turnLetter",
+            json!({"folio": SIDUR_LETTER, "agency": SIDUR, "turnedAt": "2023-02-02T16:00:00Z"}),
+        ),
+        (
+            "receivePetition",
+            petition_input(SIDUR_PETITION, "00000000-0000-4000-8000-0000000000e2"),
+        ),
+        (
+            "turnPetition",
+            json!({"petitionId": SIDUR_PETITION, "target": {"agency": SIDUR},
+                   "turnedAt": "2023-04-11T16:00:00Z"}),
+        ),
+        (
+            "turnPetition",
+            json!({"petitionId": PETITION_ID, "target": {"agency": CEA},
+                   "turnedAt": "2023-04-11T16:00:00Z"}),
+        ),
+        (
+            "registerCommitment",
+            json!({"number": CEA_COMMITMENT, "text": "Desalar agua de mar"}),
+        ),
+        (
+            "assignCommitment",
+            json!({"number": CEA_COMMITMENT, "agencies": [CEA]}),
+        ),
+    ];
+    for (name, input) in steps {
+        must(s, &s.admin, name, input).await;
+    }
+    s.settle().await;
+}
+
+/// One query: the document on an agency's records and the expected outcome per column of
+/// [`ROLES`] (the admin, auditor and viewer columns hold on either agency's records).
+struct Read {
+    name: &'static str,
+    cells: [Cell; 5],
+    query: fn(&Records) -> String,
+}
+
+fn r(name: &'static str, cells: [Cell; 5], query: fn(&Records) -> String) -> Read {
+    Read { name, cells, query }
+}
+
+/// The README's read rules: admins and auditors read everything; capturistas and viewers
+/// the aggregates; capturistas also their own agency's agreements and letters and every
+/// commitment; history, verification, the log head and petitions (personal data) are the
+/// admin's and the auditor's alone.
+#[rustfmt::skip]
+fn reads() -> Vec<Read> {
+    vec![
+        // query                      admin own other aud. viewer
+        r("agencies",                 [YES, YES, YES, YES, YES], |_| "{ agencies { acronym } }".into()),
+        r("agency",                   [YES, YES, YES, YES, YES],
+          |x| format!("{{ agency(acronym: \"{}\") {{ acronym name }} }}", x.agency)),
+        r("compliance",               [YES, YES, YES, YES, YES],
+          |_| "{ compliance(scope: CABINET_AGREEMENTS) { rows { key compliancePct } } }".into()),
+        // Served from the semáforo's read model like the aggregates above, so open to every
+        // role, although its items describe the agreements of the agency asked about.
+        r("complianceExplain",        [YES, YES, YES, YES, YES],
+          |x| format!("{{ complianceExplain(scope: CABINET_AGREEMENTS, key: \"{}\") {{ itemId reference }} }}", x.agency)),
+        r("cabinetReport",            [YES, YES, YES, YES, YES],
+          |_| "{ cabinetReport(year: 2023) { overall { agreements } } }".into()),
+        r("commitments",              [YES, YES, YES, YES, YES],
+          |_| "{ commitments { commitments edges { node { number } } } }".into()),
+        r("correspondenceMonthly",    [YES, YES, YES, YES, YES],
+          |_| "{ correspondenceMonthly(year: 2023) { year } }".into()),
+        r("correspondenceByAgency",   [YES, YES, YES, YES, YES],
+          |_| "{ correspondenceByAgency(year: 2023) { acronym lettersTurned } }".into()),
+        r("petitionsMonthly",         [YES, YES, YES, YES, YES],
+          |_| "{ petitionsMonthly(year: 2023) { year annualGoal } }".into()),
+        r("history",                  [YES, NO,  NO,  YES, NO],
+          |x| format!("{{ history(stream: \"petition-{}\") {{ edges {{ node {{ type }} }} }} }}", x.petition)),
+        r("verify",                   [YES, NO,  NO,  YES, NO],
+          |x| format!("{{ verify(stream: \"agreement-{}\") {{ ok }} }}", x.agreement)),
+        r("logHead",                  [YES, NO,  NO,  YES, NO], |_| "{ logHead { position link } }".into()),
+        r("agreement",                [YES, YES, NO,  YES, NO],
+          |x| format!("{{ agreement(id: \"{}\") {{ description }} }}", x.agreement)),
+        r("commitment",               [YES, YES, YES, YES, NO],
+          |x| format!("{{ commitment(number: {}) {{ text }} }}", x.commitment)),
+        r("letter",                   [YES, YES, NO,  YES, NO],
+          |x| format!("{{ letter(folio: \"{}\") {{ folio }} }}", x.folio)),
+        r("petition",                 [YES, NO,  NO,  YES, NO],
+          |x| format!("{{ petition(id: \"{}\") {{ municipality contact {{ name }} }} }}", x.petition)),
+    ]
+}
+
+async fn every_query_cell(db: &Db) {
+    let s = Server::start(db.store()).await;
+    read_world(&s).await;
+    let table = reads();
+    let names: Vec<&str> = table.iter().map(|r| r.name).collect();
+    assert_covers("query", &names, &root_fields(&s, "queryType").await);
+
+    let both: &[&Records] = &[&SIDUR_RECORDS, &CEA_RECORDS];
+    let columns: [(&str, &[&Records]); 5] = [
+        (s.admin.as_str(), both),
+        (s.capturista.as_str(), &[&SIDUR_RECORDS]),
+        (s.capturista.as_str(), &[&CEA_RECORDS]),
+        (s.auditor.as_str(), both),
+        (s.viewer.as_str(), both),
+    ];
+    let head0 = head(&s).await;
+    let mut failures = Vec::new();
+    for row in &table {
+        for (c, (token, records)) in columns.iter().enumerate() {
+            for x in records.iter() {
+                let q = (row.query)(x);
+                let (status, body) = s.gql(Some(token), &q, json!({})).await;
+                let data = &body["data"][row.name];
+                let ok = match row.cells[c] {
+                    Cell::Allowed => {
+                        status == 200 && body.get("errors").is_none() && !data.is_null()
+                    }
+                    Cell::Forbidden => {
+                        status < 500
+                            && codes(&body) == ["FORBIDDEN"]
+                            && data.is_null()
+                            && shows_personal_data(&body.to_string()).is_empty()
+                    }
+                };
+                if !ok {
+                    failures.push(format!(
+                        "{} by the {} on {}'s records: expected {:?}, got HTTP {status}: {body}",
+                        row.name, ROLES[c], x.agency, row.cells[c]
+                    ));
+                }
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} cell(s) of the read table differ:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(head(&s).await, head0, "a read appended events");
+    s.stop().await;
+}
+on_both_backends!(every_query_cell, every_query_cell);
