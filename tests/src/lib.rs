@@ -648,6 +648,24 @@ pub fn code(body: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The field names of a root type as the server introspects them (`root`: `queryType`,
+/// `mutationType` or `subscriptionType`).
+pub async fn root_fields(s: &Server, root: &str) -> Vec<String> {
+    let q = format!("{{ __schema {{ {root} {{ fields {{ name }} }} }} }}");
+    let data = s.ok(&s.admin, &q, json!({})).await;
+    data["__schema"][root]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields of {root}: {data}"))
+        .iter()
+        .map(|f| f["name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The log head position of the server's store.
+pub async fn head(s: &Server) -> u64 {
+    s.app.store().head_position().await.expect("head position")
+}
+
 /// A mutation document for `name` taking `$input: <input_type>!` and the common extras.
 pub fn mutation(name: &str, input_type: &str) -> String {
     format!(
