@@ -490,9 +490,8 @@ fn reads() -> Vec<Read> {
           |x| format!("{{ agency(acronym: \"{}\") {{ acronym name }} }}", x.agency)),
         r("compliance",               [YES, YES, YES, YES, YES],
           |_| "{ compliance(scope: CABINET_AGREEMENTS) { rows { key compliancePct } } }".into()),
-        // Served from the semáforo's read model like the aggregates above, so open to every
-        // role, although its items describe the agreements of the agency asked about.
-        r("complianceExplain",        [YES, YES, YES, YES, YES],
+        // Its items are the agreements of the agency asked about: read as those records.
+        r("complianceExplain",        [YES, YES, NO,  YES, NO ],
           |x| format!("{{ complianceExplain(scope: CABINET_AGREEMENTS, key: \"{}\") {{ itemId reference }} }}", x.agency)),
         r("cabinetReport",            [YES, YES, YES, YES, YES],
           |_| "{ cabinetReport(year: 2023) { overall { agreements } } }".into()),

@@ -88,6 +88,16 @@ pub fn require_records(ctx: &Context<'_>) -> ApiResult<Principal> {
     }
 }
 
+/// The Office's internal work (activities): everyone who reads records but capturistas.
+pub fn require_office_work(who: &Principal) -> ApiResult<()> {
+    if who.role == Role::Capturista {
+        return Err(gql(ApiError::Forbidden(
+            "a capturista does not read the Office's activities".into(),
+        )));
+    }
+    Ok(())
+}
+
 /// A capturista reads only the records of its own agency (assigned or turned to it);
 /// admins and auditors read every record. `agencies` are the record's.
 pub fn require_own_record<'a>(

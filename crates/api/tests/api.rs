@@ -136,7 +136,7 @@ async fn every_query_answers_over_seeded_data(s: &Server) {
 
     let d = s
         .ok(
-            &s.viewer,
+            &s.auditor,
             r#"{ complianceExplain(scope: COMMITMENT_ACTIONS, key: "cea") {
         itemId reference status progressUsed overdue statusEvent { eventId globalPosition } } }"#,
             json!({}),

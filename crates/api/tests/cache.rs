@@ -155,9 +155,15 @@ async fn every_pure_report_is_served_again_until_it_changes(s: &Server) {
         "{ petitionsMonthly(year: 2023) { total { received } } }",
     ];
     for query in reports {
-        let first = answer(s, &s.viewer, query).await;
+        // The explanation lists records, which viewers do not read.
+        let who = if query.contains("complianceExplain") {
+            &s.auditor
+        } else {
+            &s.viewer
+        };
+        let first = answer(s, who, query).await;
         let before = hits(s);
-        assert_eq!(answer(s, &s.viewer, query).await, first, "{query}");
+        assert_eq!(answer(s, who, query).await, first, "{query}");
         assert_eq!(hits(s), before + 1, "not served again: {query}");
     }
 }

@@ -16,7 +16,8 @@ use seguimiento_projections::Projector;
 
 use super::{view, Services};
 use crate::auth::{
-    principal, require_history, require_own_record, require_personal_data, require_records,
+    principal, require_history, require_office_work, require_own_record, require_personal_data,
+    require_records,
 };
 use crate::cache::{depends_on, depends_on_today};
 use crate::error::{gql, ApiError, ApiResult};
@@ -96,6 +97,9 @@ impl QueryRoot {
     }
 
     /// The items behind one semáforo row (`key`: agency acronym or responsible person).
+    /// They are records, so they are read as records: not by viewers; by a capturista,
+    /// every commitment's actions, its own agency's agreements, and no activities (the
+    /// Office's internal work).
     #[graphql(
         complexity = "read_model_complexity(as_of.is_some() || effective_at.is_some(), child_complexity)"
     )]
@@ -107,12 +111,19 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<ExplainedItem>> {
-        principal(ctx)?;
+        let who = require_records(ctx)?;
         let s = services(ctx)?;
         let key = match scope {
             ComplianceScope::Activities => key,
             _ => domain::values::normalize_acronym(&key),
         };
+        match scope {
+            ComplianceScope::CommitmentActions => {}
+            ComplianceScope::CabinetAgreements => {
+                require_own_record(&who, std::iter::once(key.as_str()))?
+            }
+            ComplianceScope::Activities => require_office_work(&who)?,
+        }
         let view = view(as_of, effective_at);
         let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
         depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
