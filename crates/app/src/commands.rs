@@ -119,7 +119,7 @@ pub fn command_digest(command: &Command, effective_at: Option<DateTime<Utc>>) ->
     hasher.update(text.as_bytes());
     hasher.update(b"\n");
     hasher.update(at.unwrap_or_default().as_bytes());
-    hex::encode(hasher.finalize())
+    seguimiento_eventstore::hash::hex_digest(&hasher.finalize())
 }
 
 /// Whether a stored command (its first event's digest) is the one being retried. Events
