@@ -29,8 +29,8 @@
 //!   `compliance` (projector: catalog, meetings, agreements, commitments, actions,
 //!   activities) with queries `semaforo` (three scopes + `explain`), `cabinet`
 //!   (per meeting type + summary), `commitments`; `correspondence` (monthly DGGD/OEE
-//!   table, per-agency turn times); `petitions` (monthly, tours, goal); `history` (one
-//!   stream from the log, for auditors).
+//!   table, per-agency turn times); `petitions` (monthly, tours, goal). A stream's history is
+//!   read by the API (`crates/api/src/types/history.rs`), not projected.
 //! - `demo`: the deterministic 2023 dataset reproducing the published tables, and an
 //!   in-memory command runner ([`demo::events_for`]).
 //!

@@ -50,7 +50,7 @@ impl App {
                 let mut ev = ev?;
                 let opened = self.vault().unseal(&ev.event_type, &mut ev.payload).await?;
                 if !opened {
-                    crate::personal_data::redact(&mut ev.payload);
+                    crate::personal_data::redact(&ev.event_type, &mut ev.payload, false);
                     readable = false;
                 }
                 if let Some(c) = ev.payload.get("contact") {

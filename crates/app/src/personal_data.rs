@@ -23,6 +23,7 @@ use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine;
 use chrono::Utc;
+use seguimiento_domain::{DomainEvent, PersonalFields};
 use seguimiento_eventstore::{keep_prepared, on_pool, DbPool, EventStore, NewEvent};
 use serde_json::{json, Value};
 use sqlx::QueryBuilder;
@@ -32,9 +33,6 @@ use uuid::Uuid;
 use crate::error::AppError;
 use crate::master_key::{self, KEY_LEN};
 
-/// The event types that carry personal data, and their field.
-const PERSONAL_EVENTS: &[&str] = &["PetitionReceived", "PetitionContactRectified"];
-const PERSONAL_FIELD: &str = "contact";
 const NONCE_LEN: usize = 12;
 /// Citizens per key lookup or insert statement (3 binds each, within both backends' limits).
 const KEYS_PER_STATEMENT: usize = 1_000;
@@ -599,13 +597,13 @@ impl KeyVault {
         let mut personal: Vec<(&'e mut NewEvent, String)> = Vec::new();
         let mut presealed: Vec<(&'e NewEvent, String)> = Vec::new();
         for e in events {
-            if !PERSONAL_EVENTS.contains(&e.event_type.as_str()) {
-                continue;
-            }
-            let Some(citizen) = citizen_of(&e.payload) else {
+            let Some(fields) = DomainEvent::personal_fields(&e.event_type) else {
                 continue;
             };
-            if is_sealed(&e.payload) {
+            let Some(citizen) = citizen_of(fields, &e.payload) else {
+                continue;
+            };
+            if is_sealed(fields, &e.payload) {
                 let e: &'e NewEvent = e;
                 presealed.push((e, citizen));
             } else {
@@ -618,9 +616,12 @@ impl KeyVault {
             let citizens: Vec<&str> = citizens.into_iter().collect();
             let keys = self.find_all(&citizens).await?;
             for (e, citizen) in &presealed {
-                let opens = match keys.get(citizen.as_str()) {
-                    Some(key) => open(&mut e.payload.clone(), key)?,
-                    None => false,
+                let opens = match (
+                    keys.get(citizen.as_str()),
+                    DomainEvent::personal_fields(&e.event_type),
+                ) {
+                    (Some(key), Some(fields)) => open(fields, &mut e.payload.clone(), key)?,
+                    _ => false,
                 };
                 if !opens {
                     unreadable += 1;
@@ -637,7 +638,9 @@ impl KeyVault {
             let key = keys
                 .get(citizen.as_str())
                 .ok_or_else(|| AppError::Validation("citizen key could not be stored".into()))?;
-            seal(&mut e.payload, key)?;
+            if let Some(fields) = DomainEvent::personal_fields(&e.event_type) {
+                seal(fields, &mut e.payload, key)?;
+            }
         }
         Ok(unreadable)
     }
@@ -645,14 +648,14 @@ impl KeyVault {
     /// Opens the personal field of a stored payload for a reader allowed to see it.
     /// Returns `false` (payload untouched) when the citizen was forgotten.
     pub async fn unseal(&self, event_type: &str, payload: &mut Value) -> Result<bool, AppError> {
-        if !PERSONAL_EVENTS.contains(&event_type) {
+        let Some(fields) = DomainEvent::personal_fields(event_type) else {
             return Ok(true);
-        }
-        let Some(citizen) = citizen_of(payload) else {
+        };
+        let Some(citizen) = citizen_of(fields, payload) else {
             return Ok(true);
         };
         match self.find(&citizen).await? {
-            Some(key) => open(payload, &key),
+            Some(key) => open(fields, payload, &key),
             None => Ok(false),
         }
     }
@@ -723,84 +726,101 @@ fn unwrap(master: &[u8; KEY_LEN], citizen: &str, wrapped: &str) -> Result<[u8; K
     plain.as_slice().try_into().map_err(|_| bad())
 }
 
-/// Whether events of this type carry personal data (a sealed `contact`).
+/// Whether events of this type carry personal data.
 pub fn is_personal_event(event_type: &str) -> bool {
-    PERSONAL_EVENTS.contains(&event_type)
+    DomainEvent::personal_fields(event_type).is_some()
 }
 
-fn citizen_of(payload: &Value) -> Option<String> {
-    payload.get("citizenId")?.as_str().map(str::to_owned)
+fn citizen_of(fields: PersonalFields, payload: &Value) -> Option<String> {
+    payload.get(fields.citizen)?.as_str().map(str::to_owned)
 }
 
-/// Whether a payload's personal field is sealed.
-pub fn is_sealed(payload: &Value) -> bool {
-    payload
-        .get(PERSONAL_FIELD)
-        .and_then(|c| c.get("sealed"))
-        .is_some()
+/// Whether a payload's personal fields are sealed (any of them).
+fn is_sealed(fields: PersonalFields, payload: &Value) -> bool {
+    fields
+        .sealed
+        .iter()
+        .any(|f| payload.get(f).and_then(|c| c.get("sealed")).is_some())
 }
 
-/// Replaces the personal field of a payload with a placeholder, for readers who may not
-/// see it (and for forgotten citizens).
-pub fn redact(payload: &mut Value) {
-    if let Some(obj) = payload.as_object_mut() {
-        if obj.contains_key(PERSONAL_FIELD) {
-            obj.insert(PERSONAL_FIELD.into(), json!({ "redacted": true }));
+/// Replaces the personal fields of a payload of `event_type` with a placeholder, for
+/// readers who may not see them (and for forgotten citizens); with `hide_citizen`, also
+/// the citizen's pseudonym.
+pub fn redact(event_type: &str, payload: &mut Value, hide_citizen: bool) {
+    let (Some(fields), Some(obj)) = (
+        DomainEvent::personal_fields(event_type),
+        payload.as_object_mut(),
+    ) else {
+        return;
+    };
+    for f in fields.sealed {
+        if obj.contains_key(*f) {
+            obj.insert((*f).into(), json!({ "redacted": true }));
         }
+    }
+    if hide_citizen && obj.contains_key(fields.citizen) {
+        obj.insert(fields.citizen.into(), Value::String("<redacted>".into()));
     }
 }
 
-fn seal(payload: &mut Value, key: &[u8; 32]) -> Result<(), AppError> {
+fn seal(fields: PersonalFields, payload: &mut Value, key: &[u8; 32]) -> Result<(), AppError> {
     let Some(obj) = payload.as_object_mut() else {
         return Ok(());
     };
-    let Some(plain) = obj.get(PERSONAL_FIELD) else {
-        return Ok(());
-    };
-    if plain.get("sealed").is_some() {
-        return Ok(());
+    for f in fields.sealed {
+        let Some(plain) = obj.get(*f) else {
+            continue;
+        };
+        if plain.get("sealed").is_some() {
+            continue;
+        }
+        let bytes = serde_json::to_vec(plain)
+            .map_err(|_| AppError::Validation("contact data is not serializable".into()))?;
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+        let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
+        let ct = cipher
+            .encrypt(&nonce, bytes.as_slice())
+            .map_err(|_| AppError::Validation("contact data could not be sealed".into()))?;
+        let mut sealed = nonce.to_vec();
+        sealed.extend_from_slice(&ct);
+        obj.insert((*f).into(), json!({ "sealed": B64.encode(sealed) }));
     }
-    let bytes = serde_json::to_vec(plain)
-        .map_err(|_| AppError::Validation("contact data is not serializable".into()))?;
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let nonce = Aes256Gcm::generate_nonce(&mut OsRng);
-    let ct = cipher
-        .encrypt(&nonce, bytes.as_slice())
-        .map_err(|_| AppError::Validation("contact data could not be sealed".into()))?;
-    let mut sealed = nonce.to_vec();
-    sealed.extend_from_slice(&ct);
-    obj.insert(
-        PERSONAL_FIELD.into(),
-        json!({ "sealed": B64.encode(sealed) }),
-    );
     Ok(())
 }
 
-fn open(payload: &mut Value, key: &[u8; 32]) -> Result<bool, AppError> {
+/// Opens every sealed personal field; `false` (payload untouched) if one does not open
+/// with `key`.
+fn open(fields: PersonalFields, payload: &mut Value, key: &[u8; 32]) -> Result<bool, AppError> {
     let Some(obj) = payload.as_object_mut() else {
         return Ok(true);
     };
-    let Some(sealed) = obj
-        .get(PERSONAL_FIELD)
-        .and_then(|c| c.get("sealed"))
-        .and_then(Value::as_str)
-    else {
-        return Ok(true);
-    };
-    let raw = B64
-        .decode(sealed)
-        .map_err(|_| AppError::Validation("sealed contact is not base64".into()))?;
-    if raw.len() <= NONCE_LEN {
-        return Ok(false);
+    let mut opened = Vec::new();
+    for f in fields.sealed {
+        let Some(sealed) = obj
+            .get(*f)
+            .and_then(|c| c.get("sealed"))
+            .and_then(Value::as_str)
+        else {
+            continue;
+        };
+        let raw = B64
+            .decode(sealed)
+            .map_err(|_| AppError::Validation("sealed contact is not base64".into()))?;
+        if raw.len() <= NONCE_LEN {
+            return Ok(false);
+        }
+        let (nonce, ct) = raw.split_at(NONCE_LEN);
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
+        let Ok(plain) = cipher.decrypt(Nonce::from_slice(nonce), ct) else {
+            return Ok(false);
+        };
+        let contact: Value = serde_json::from_slice(&plain)
+            .map_err(|_| AppError::Validation("sealed contact is not JSON".into()))?;
+        opened.push((*f, contact));
     }
-    let (nonce, ct) = raw.split_at(NONCE_LEN);
-    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key));
-    let Ok(plain) = cipher.decrypt(Nonce::from_slice(nonce), ct) else {
-        return Ok(false);
-    };
-    let contact: Value = serde_json::from_slice(&plain)
-        .map_err(|_| AppError::Validation("sealed contact is not JSON".into()))?;
-    obj.insert(PERSONAL_FIELD.into(), contact);
+    for (f, value) in opened {
+        obj.insert(f.into(), value);
+    }
     Ok(true)
 }
 
@@ -809,28 +829,38 @@ fn open(payload: &mut Value, key: &[u8; 32]) -> Result<bool, AppError> {
 mod tests {
     use super::*;
 
+    fn fields() -> PersonalFields {
+        DomainEvent::personal_fields("PetitionReceived").unwrap()
+    }
+
     #[test]
     fn a_sealed_contact_opens_with_its_key_only() {
         let contact = json!({"name": "Juana Pérez", "email": "juana@example.org"});
         let mut p = json!({"citizenId": "c1", "contact": contact.clone(), "topic": "X"});
         let key = [7u8; 32];
-        seal(&mut p, &key).unwrap();
+        seal(fields(), &mut p, &key).unwrap();
         let text = p.to_string();
         assert!(!text.contains("Juana") && !text.contains("juana@"));
-        assert!(is_sealed(&p));
+        assert!(is_sealed(fields(), &p));
         let mut wrong = p.clone();
-        assert!(!open(&mut wrong, &[8u8; 32]).unwrap());
-        assert!(is_sealed(&wrong));
-        assert!(open(&mut p, &key).unwrap());
+        assert!(!open(fields(), &mut wrong, &[8u8; 32]).unwrap());
+        assert!(is_sealed(fields(), &wrong));
+        assert!(open(fields(), &mut p, &key).unwrap());
         assert_eq!(p["contact"], contact);
         assert_eq!(p["topic"], "X");
     }
 
     #[test]
-    fn redaction_replaces_only_the_personal_field() {
-        let mut p = json!({"citizenId": "c1", "contact": {"name": "Juana"}, "topic": "X"});
-        redact(&mut p);
+    fn redaction_replaces_only_the_personal_fields() {
+        let original = json!({"citizenId": "c1", "contact": {"name": "Juana"}, "topic": "X"});
+        let mut p = original.clone();
+        redact("PetitionReceived", &mut p, false);
         assert_eq!(p["contact"], json!({"redacted": true}));
-        assert_eq!(p["topic"], "X");
+        assert_eq!((&p["topic"], &p["citizenId"]), (&json!("X"), &json!("c1")));
+        redact("PetitionReceived", &mut p, true);
+        assert_eq!(p["citizenId"], "<redacted>");
+        let mut other = original.clone();
+        redact("LetterReceived", &mut other, true);
+        assert_eq!(other, original);
     }
 }

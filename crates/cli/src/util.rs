@@ -14,12 +14,10 @@ use seguimiento_app::App;
 
 use crate::cli::DbArgs;
 
-/// Sonora keeps UTC−7 all year.
+/// Sonora's offset ([`seguimiento_domain::time`]).
 pub fn sonora() -> FixedOffset {
-    FixedOffset::west_opt(7 * 3600).unwrap_or_else(|| Utc.fix())
+    seguimiento_domain::time::OFFSET
 }
-
-use chrono::Offset as _;
 
 /// A bare path means a SQLite file.
 pub fn database_url(raw: &str) -> String {

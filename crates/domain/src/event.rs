@@ -288,6 +288,17 @@ pub fn current_schema_version(event_type: &str) -> Option<i32> {
         .map(|(_, v)| *v)
 }
 
+/// Where an event keeps a citizen's personal data (see [`DomainEvent::personal_fields`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PersonalFields {
+    /// Fields stored sealed under the citizen's own key, so that destroying the key
+    /// erases them from every copy of the log.
+    pub sealed: &'static [&'static str],
+    /// The field naming the citizen whose key seals them. A pseudonym, but it links a
+    /// citizen's requests: shown only to readers of personal data.
+    pub citizen: &'static str,
+}
+
 impl DomainEvent {
     /// The stored type name: the variant name.
     pub fn event_type(&self) -> &'static str {
@@ -327,6 +338,20 @@ impl DomainEvent {
             PetitionAttended { .. } => "PetitionAttended",
             PetitionClosed { .. } => "PetitionClosed",
             PetitionContactRectified { .. } => "PetitionContactRectified",
+        }
+    }
+
+    /// The personal data events of a stored type carry, by field name; `None` for types
+    /// that carry none. Every path that seals, opens, redacts or exports personal data
+    /// reads this one declaration.
+    pub fn personal_fields(event_type: &str) -> Option<PersonalFields> {
+        const CONTACT: PersonalFields = PersonalFields {
+            sealed: &["contact"],
+            citizen: "citizenId",
+        };
+        match event_type {
+            "PetitionReceived" | "PetitionContactRectified" => Some(CONTACT),
+            _ => None,
         }
     }
 
@@ -377,15 +402,14 @@ impl DomainEvent {
     }
 
     /// The business instant the event reports, when its payload carries one. A bare date
-    /// is taken at midnight in Sonora (UTC−7 all year, no daylight saving), the timezone
-    /// the office works in. The application uses it as the envelope's `effective_at`.
+    /// is taken at midnight in Sonora ([`crate::time`]). The application uses it as the envelope's `effective_at`.
     pub fn effective_at(&self) -> Option<DateTime<Utc>> {
         use DomainEvent::*;
         match self {
             CabinetMeetingHeld { date, .. }
             | FollowUpActionRecorded { date, .. }
-            | ActionRegistered { date, .. } => Some(sonora_midnight(*date)),
-            AgreementCreated { issued_on, .. } => Some(sonora_midnight(*issued_on)),
+            | ActionRegistered { date, .. } => Some(crate::time::midnight(*date)),
+            AgreementCreated { issued_on, .. } => Some(crate::time::midnight(*issued_on)),
             LetterReceived { received_at: t, .. }
             | LetterTurned { turned_at: t, .. }
             | CaseFileOpened { opened_at: t, .. }
@@ -519,11 +543,6 @@ fn payload_error(event_type: &str, schema_version: i32, e: &serde_json::Error) -
         e.to_string()
     };
     upcast_error(event_type, schema_version, reason)
-}
-
-fn sonora_midnight(date: NaiveDate) -> DateTime<Utc> {
-    // 00:00 at UTC−7 is 07:00 UTC the same day.
-    (date.and_time(chrono::NaiveTime::MIN) + chrono::TimeDelta::hours(7)).and_utc()
 }
 
 fn upcast_error(event_type: &str, version: i32, reason: String) -> DomainError {

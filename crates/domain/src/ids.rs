@@ -3,7 +3,7 @@
 //! The log keeps unique B-tree indexes on event ids and on stream names. A random id (v4,
 //! or v5 of a name) lands each insert on a random leaf page: once an index outgrows the
 //! pages one batch can share, every insert dirties a page of its own and the cost per event
-//! grows with the log (measured in `BENCHMARKS.md`, figure 8). A UUID v7 starts with its
+//! grows with the log (the growth rows of `BENCHMARKS.md`). A UUID v7 starts with its
 //! Unix time in milliseconds, so ids minted close in time sit next to each other in the
 //! index and inserts stay on the same few pages however large the log gets.
 //!

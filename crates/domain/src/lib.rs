@@ -15,6 +15,7 @@
 //! - [`validate`]: the input policy (text classes and lengths, amount and year ranges)
 //!   every command passes before it is decided.
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
+//! - [`time`]: Sonora's clock (UTC−7 all year): local dates, months, a bare date's instant.
 //! - One module per aggregate, each with its state (`apply`) and `decide`:
 //!   [`agency`] (catálogo de dependencias, stream `agencies`),
 //!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
@@ -42,6 +43,7 @@ pub mod event;
 pub mod ids;
 pub mod petition;
 mod rules;
+pub mod time;
 pub mod validate;
 pub mod values;
 
@@ -50,7 +52,7 @@ use uuid::Uuid;
 
 pub use command::Command;
 pub use error::DomainError;
-pub use event::{AggregateKind, DomainEvent};
+pub use event::{AggregateKind, DomainEvent, PersonalFields};
 
 use activity::ActivityState;
 use agency::AgencyCatalog;

@@ -71,11 +71,9 @@ pub(crate) fn day(y: i32, m: u32, d: u32) -> DateTime<Utc> {
 
 /// A local Sonora wall-clock time as UTC.
 pub(crate) fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(y, m, d, h, min, 0)
-        .single()
-        .map_or(DateTime::<Utc>::MIN_UTC, |t| {
-            t + chrono::TimeDelta::hours(7)
-        })
+    chrono::NaiveDate::from_ymd_opt(y, m, d)
+        .and_then(|date| date.and_hms_opt(h, min, 0))
+        .map_or(DateTime::<Utc>::MIN_UTC, seguimiento_domain::time::instant)
 }
 
 /// Deterministic ids: UUID v5 of a name in a fixed namespace.

@@ -4,31 +4,22 @@ pub mod cabinet;
 pub mod commitments;
 pub mod compliance;
 pub mod correspondence;
-pub mod history;
 pub mod item;
 pub mod petitions;
 pub mod semaforo;
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use rust_decimal::{Decimal, RoundingStrategy};
+use seguimiento_domain::time;
 use serde::{Deserialize, Serialize};
 
-/// Local wall-clock time in Sonora (UTC−7 all year, no daylight saving): months and days
-/// are counted there.
-pub(crate) fn sonora(t: DateTime<Utc>) -> NaiveDateTime {
-    t.naive_utc() - TimeDelta::hours(7)
-}
-
-/// (year, month) of an instant in Sonora.
+/// (year, month) of an instant in Sonora, where months are counted.
 pub(crate) fn year_month(t: DateTime<Utc>) -> (i32, u32) {
-    let l = sonora(t);
+    let l = time::local(t);
     (l.year(), l.month())
 }
 
-/// The local date of an instant in Sonora.
-pub(crate) fn local_date(t: DateTime<Utc>) -> NaiveDate {
-    sonora(t).date()
-}
+pub(crate) use seguimiento_domain::time::local_date;
 
 /// Rounds half up (away from zero; all our figures are non-negative).
 pub fn round_half_up(d: Decimal, dp: u32) -> Decimal {

@@ -58,14 +58,7 @@ pub async fn reveal(
     {
         return Ok(());
     }
-    personal_data::redact(&mut rec.payload);
-    if !personal_data {
-        if let Value::Object(map) = &mut rec.payload {
-            if map.contains_key("citizenId") {
-                map.insert("citizenId".into(), Value::String("<redacted>".into()));
-            }
-        }
-    }
+    personal_data::redact(&rec.event_type, &mut rec.payload, !personal_data);
     Ok(())
 }
 

@@ -633,3 +633,28 @@ fn every_command_routes_to_a_stream_of_its_aggregate() {
         assert!(stream.starts_with(prefix), "{} -> {stream}", cmd.name());
     }
 }
+
+/// Every event that carries a citizen's contact declares where, so every sealing and
+/// redaction path finds it; and what is declared is there.
+#[test]
+fn personal_data_is_declared_exactly_where_events_carry_it() {
+    let name = contact().name;
+    for event in sample_events() {
+        let (event_type, _, payload) = event.to_stored();
+        let declared = DomainEvent::personal_fields(&event_type);
+        let carrying: Vec<&String> = payload
+            .as_object()
+            .unwrap()
+            .iter()
+            .filter(|(_, v)| v.to_string().contains(&name))
+            .map(|(k, _)| k)
+            .collect();
+        match declared {
+            None => assert!(carrying.is_empty(), "{event_type} carries {carrying:?}"),
+            Some(fields) => {
+                assert_eq!(carrying, fields.sealed.to_vec(), "{event_type}");
+                assert!(payload.get(fields.citizen).is_some(), "{event_type}");
+            }
+        }
+    }
+}
