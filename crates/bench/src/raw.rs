@@ -264,7 +264,7 @@ fn copy_text(rows: &[RawRow]) -> String {
 /// Streams every row of `table` (`events` or the baseline table) in position order,
 /// decoding each column into owned values; returns the row count.
 ///
-/// SQLite is read the way the store reads its pages (since session 7): through rusqlite on
+/// SQLite is read the way the store reads its pages: through rusqlite on
 /// a connection of its own to `url`'s file, not through sqlx's rows.
 pub async fn select_all(pool: &DbPool, url: &str, table: &str) -> anyhow::Result<u64> {
     let sql = format!("SELECT {COLUMNS} FROM {table} ORDER BY position");

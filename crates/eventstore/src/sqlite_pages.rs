@@ -2,7 +2,7 @@
 //!
 //! sqlx's SQLite rows copy every column value (`sqlite3_value_dup`) on the connection's
 //! worker thread and free them on the reader's. In a rebuild that copying and freeing was
-//! about 40 % of all instructions (callgrind, session 7), more than SQLite's own work.
+//! about 40 % of all instructions (callgrind), more than SQLite's own work.
 //! `rusqlite` reads each column in place, so a page costs one copy of each field into
 //! its [`StoredRow`] and nothing else.
 //!

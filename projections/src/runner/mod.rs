@@ -15,7 +15,8 @@ pub const SCAN_BATCH: usize = 5_000;
 /// in memory anyway; writing rarely lets a row changed by many events be written once.
 /// SQLite's writes hold its single write lock, so they stay short there; PostgreSQL's do
 /// not block other writers (the rows belong to a generation nobody reads yet), and since
-/// writes overlap the fold fewer, larger ones rebuild faster (BENCHMARKS.md, session 9).
+/// writes overlap the fold fewer, larger ones rebuild faster (measured with the rebuild
+/// figure of `seguimiento-bench`).
 pub fn rebuild_flush_every(backend: seguimiento_eventstore::Backend) -> u64 {
     match backend {
         seguimiento_eventstore::Backend::Sqlite => 50_000,

@@ -124,7 +124,7 @@ impl Api {
 ///
 /// Taking the body is part of answering a request, and it is not free: on the 2-core
 /// bench machine it added about 30 µs to this handler's latency at one client (p50 0.025
-/// → 0.051–0.057 ms, session 7). A handler that never takes its body answers requests
+/// → 0.051–0.057 ms). A handler that never takes its body answers requests
 /// it has not read, which no GraphQL server can do.
 pub async fn start_baseline(response: String) -> anyhow::Result<Server> {
     let response = Arc::new(response);
