@@ -982,7 +982,8 @@ fn agreement_of_kind(t: &Target, kind: &str) -> Value {
     json!({
         "agreementId": t.id, "kind": kind, "origin": "SPECIAL_PROJECT", "meetingId": null,
         "description": "Revisar tarifas", "agencies": [t.agency], "responsiblePerson": "Ing. Pérez",
-        "issuer": "Gobernador", "issuedOn": "2023-03-01", "dueOn": "2023-12-31", "budget": []})
+        "issuer": "Gobernador", "issuedOn": "2023-03-01", "dueOn": "2023-12-31",
+        "budget": [{"year": 2023, "amountMxn": "5000"}]})
 }
 
 fn an_agreement(t: &Target) -> Steps {
