@@ -9,8 +9,12 @@
 //!   the live projections and one token per role.
 //! - [`Spawned`]: a spawned `seguimiento serve` whose stdout and stderr are captured.
 //! - raw reads: [`event_rows`], [`projection_snapshot`], [`wait_caught_up`].
+//! - every mutation with a valid input ([`writes`]) and every query on a world that has a
+//!   record of each kind ([`reads`], [`read_world`]), checked against the schema the server
+//!   introspects with [`assert_covers`].
 #![allow(clippy::unwrap_used)]
 
+use std::collections::BTreeSet;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
@@ -832,4 +836,382 @@ pub fn shows_personal_data(text: &str) -> Vec<&'static str> {
         .copied()
         .filter(|n| text.contains(n))
         .collect()
+}
+
+// ---------------------------------------------------------------------------------------
+// Every mutation and every query, with valid inputs
+// ---------------------------------------------------------------------------------------
+
+/// The agency of [`Server::capturista`] and another one, both made by [`seed`].
+pub const SIDUR: &str = "SIDUR";
+pub const CEA: &str = "CEA";
+
+/// The records one write goes to, all of one agency, with ids of their own (made from a row
+/// index and the agency), so a write on one target never changes what another one sees.
+pub struct Target {
+    pub agency: String,
+    /// The agreement, meeting, activity, petition or action id.
+    pub id: String,
+    /// The campaign commitment number.
+    pub number: u32,
+    pub folio: String,
+    pub citizen: String,
+    /// An acronym no agency has.
+    pub new_acronym: String,
+    /// The first event of the agreement `id`, once [`WriteCase::given`] created one.
+    pub agreement_event: String,
+}
+
+impl Target {
+    pub fn new(row: usize, agency: &str) -> Target {
+        let n = 2 * row + usize::from(agency == CEA);
+        Target {
+            agency: agency.to_owned(),
+            id: format!("00000000-0000-4000-8000-{:012x}", 0x10_0000 + n),
+            number: 100 + u32::try_from(n).unwrap(),
+            folio: format!("MATRIZ-{row:02}-{agency}"),
+            citizen: format!("00000000-0000-4000-8000-{:012x}", 0x20_0000 + n),
+            new_acronym: format!("NUEVA{row}{agency}"),
+            agreement_event: String::new(),
+        }
+    }
+}
+
+pub type Steps = Vec<(&'static str, Value)>;
+
+/// One mutation: what the admin makes exist first on a target, and a valid input on it.
+pub struct WriteCase {
+    pub name: &'static str,
+    pub given: fn(&Target) -> Steps,
+    pub input: fn(&Target) -> Value,
+}
+
+fn w(name: &'static str, given: fn(&Target) -> Steps, input: fn(&Target) -> Value) -> WriteCase {
+    WriteCase { name, given, input }
+}
+
+/// Every mutation with a valid input, each on records of its own [`Target`]; the admin may
+/// run every one of them in this order.
+#[rustfmt::skip]
+pub fn writes() -> Vec<WriteCase> {
+    vec![
+        // mutation                       given
+        w("registerAgency",               nothing,
+          |t| json!({"acronym": t.new_acronym, "name": "Nueva dependencia", "sectorHead": t.agency})),
+        w("renameAgency",                 nothing,
+          |t| json!({"acronym": t.agency, "name": format!("{} renombrada", t.agency)})),
+        w("designateLiaison",             nothing,
+          |t| json!({"acronym": t.agency, "name": "Lic. Ruiz", "position": "Enlace",
+                     "contact": "ruiz@example.org", "designationLetter": "OF-1"})),
+        w("holdCabinetMeeting",           nothing,
+          |t| json!({"meetingId": t.id, "meetingType": "SECTORIAL", "date": "2023-03-01",
+                     "agencies": [t.agency]})),
+        w("createAgreement",              nothing,                agreement_input),
+        w("changeInstructionStage",       an_instruction,
+          |t| json!({"agreementId": t.id, "stage": "MESA_TRABAJO"})),
+        w("reportAgreementProgress",      an_agreement,
+          |t| json!({"agreementId": t.id, "progress": "50", "note": "Avance"})),
+        w("recordFollowUpAction",         an_agreement,
+          |t| json!({"agreementId": t.id, "text": "Reunión de seguimiento", "date": "2023-04-01"})),
+        w("changeAgreementStatus",        an_agreement,
+          |t| json!({"agreementId": t.id, "status": "IN_PROGRESS"})),
+        w("reassignAgreement",            an_agreement,
+          |t| json!({"agreementId": t.id, "agencies": [t.agency], "responsiblePerson": "Ing. Soto"})),
+        w("cancelAgreement",              an_agreement,
+          |t| json!({"agreementId": t.id, "reason": "Duplicado"})),
+        w("correctAgreementEvent",        an_agreement,
+          |t| json!({"agreementId": t.id, "correctedEventId": t.agreement_event,
+                     "reason": "Error de captura", "status": null, "progress": null,
+                     "dueOn": null, "description": "Revisar tarifas de agua"})),
+        w("registerCommitment",           nothing,
+          |t| json!({"number": t.number, "text": "Construir la presa"})),
+        w("assignCommitment",             a_commitment,
+          |t| json!({"number": t.number, "agencies": [t.agency]})),
+        w("registerAction",               an_assigned_commitment, action_input),
+        w("changeActionStatus",           an_action,
+          |t| json!({"number": t.number, "actionId": t.id, "status": "CONCLUDED"})),
+        w("reportActionProgress",         an_action,
+          |t| json!({"number": t.number, "actionId": t.id, "progress": "40"})),
+        w("createActivity",               nothing,                activity_input),
+        w("reportActivity",               an_activity,
+          |t| json!({"activityId": t.id, "responsible": "Ana", "status": "IN_PROGRESS", "progress": "30"})),
+        w("closeActivityResponsibility",  an_activity,
+          |t| json!({"activityId": t.id, "responsible": "Ana"})),
+        w("receiveLetter",                nothing,                letter_input),
+        w("turnLetter",                   a_received_letter,
+          |t| json!({"folio": t.folio, "agency": t.agency, "turnedAt": "2023-02-02T16:00:00Z"})),
+        w("openCaseFile",                 a_turned_letter,
+          |t| json!({"folio": t.folio, "caseFile": format!("EXP-{}", t.folio),
+                     "openedAt": "2023-02-03T16:00:00Z"})),
+        w("issueOutgoingLetter",          a_turned_letter,
+          |t| json!({"folio": t.folio, "number": "SAL-1", "recipient": "Ayuntamiento",
+                     "issuedAt": "2023-02-03T16:00:00Z"})),
+        w("recordLetterFollowUp",         a_turned_letter,
+          |t| json!({"folio": t.folio, "note": "Llamada", "recordedAt": "2023-02-03T16:00:00Z"})),
+        w("answerLetter",                 a_turned_letter,
+          |t| json!({"folio": t.folio, "answeredAt": "2023-02-03T16:00:00Z"})),
+        w("receivePetition",              nothing,
+          |t| petition_input(&t.id, &t.citizen)),
+        w("turnPetition",                 a_received_petition,
+          |t| json!({"petitionId": t.id, "target": {"agency": t.agency},
+                     "turnedAt": "2023-04-11T16:00:00Z"})),
+        w("recordPetitionFollowUp",       a_turned_petition,
+          |t| json!({"petitionId": t.id, "kind": "CALL", "at": "2023-04-12T16:00:00Z"})),
+        w("attendPetition",               a_turned_petition,
+          |t| json!({"petitionId": t.id, "at": "2023-04-12T16:00:00Z"})),
+        w("closePetition",                a_turned_petition,
+          |t| json!({"petitionId": t.id, "at": "2023-04-12T16:00:00Z"})),
+        w("rectifyCitizenContact",        a_turned_petition,
+          |t| json!({"petitionId": t.id, "contact": {"name": "Zacarías Quintero Ruiz",
+                     "phone": null, "email": null, "address": null}})),
+        // Last: it deactivates its target's agency, which every row above may write for.
+        w("deactivateAgency",             nothing,
+          |t| json!({"acronym": t.agency})),
+    ]
+}
+
+fn nothing(_: &Target) -> Steps {
+    Vec::new()
+}
+
+fn agreement_input(t: &Target) -> Value {
+    agreement_of_kind(t, "AGREEMENT")
+}
+
+fn agreement_of_kind(t: &Target, kind: &str) -> Value {
+    json!({
+        "agreementId": t.id, "kind": kind, "origin": "SPECIAL_PROJECT", "meetingId": null,
+        "description": "Revisar tarifas", "agencies": [t.agency], "responsiblePerson": "Ing. Pérez",
+        "issuer": "Gobernador", "issuedOn": "2023-03-01", "dueOn": "2023-12-31",
+        "budget": [{"year": 2023, "amountMxn": "5000"}]})
+}
+
+fn an_agreement(t: &Target) -> Steps {
+    vec![("createAgreement", agreement_of_kind(t, "AGREEMENT"))]
+}
+
+fn an_instruction(t: &Target) -> Steps {
+    vec![("createAgreement", agreement_of_kind(t, "INSTRUCTION"))]
+}
+
+fn a_commitment(t: &Target) -> Steps {
+    vec![(
+        "registerCommitment",
+        json!({"number": t.number, "text": "Construir la presa"}),
+    )]
+}
+
+fn an_assigned_commitment(t: &Target) -> Steps {
+    let mut steps = a_commitment(t);
+    steps.push((
+        "assignCommitment",
+        json!({"number": t.number, "agencies": [t.agency]}),
+    ));
+    steps
+}
+
+fn action_input(t: &Target) -> Value {
+    json!({
+        "number": t.number, "actionId": t.id, "agency": t.agency, "description": "Licitación",
+        "status": "IN_PROGRESS", "progress": "10", "investmentMxn": "1000", "date": "2023-05-02"})
+}
+
+fn an_action(t: &Target) -> Steps {
+    let mut steps = an_assigned_commitment(t);
+    steps.push(("registerAction", action_input(t)));
+    steps
+}
+
+fn activity_input(t: &Target) -> Value {
+    json!({"activityId": t.id, "title": "Informe trimestral", "priority": "ALTA",
+           "dueOn": "2023-12-15", "responsibles": ["Ana"]})
+}
+
+fn an_activity(t: &Target) -> Steps {
+    vec![("createActivity", activity_input(t))]
+}
+
+fn letter_input(t: &Target) -> Value {
+    json!({"folio": t.folio, "unit": "DGGD", "classification": "RELEVANT",
+           "sender": "Ayuntamiento", "subject": "Solicitud", "receivedAt": "2023-02-01T16:00:00Z"})
+}
+
+fn a_received_letter(t: &Target) -> Steps {
+    vec![("receiveLetter", letter_input(t))]
+}
+
+fn a_turned_letter(t: &Target) -> Steps {
+    let mut steps = a_received_letter(t);
+    steps.push((
+        "turnLetter",
+        json!({"folio": t.folio, "agency": t.agency, "turnedAt": "2023-02-02T16:00:00Z"}),
+    ));
+    steps
+}
+
+fn a_received_petition(t: &Target) -> Steps {
+    vec![("receivePetition", petition_input(&t.id, &t.citizen))]
+}
+
+fn a_turned_petition(t: &Target) -> Steps {
+    let mut steps = a_received_petition(t);
+    steps.push((
+        "turnPetition",
+        json!({"petitionId": t.id, "target": {"agency": t.agency},
+               "turnedAt": "2023-04-11T16:00:00Z"}),
+    ));
+    steps
+}
+
+/// Has the admin make what `row` needs on `t`.
+pub async fn give(s: &Server, row: &WriteCase, mut t: Target) -> Target {
+    for (name, input) in (row.given)(&t) {
+        must(s, &s.admin, name, input).await;
+    }
+    let agreement = s
+        .app
+        .load_stream(&format!("agreement-{}", t.id))
+        .await
+        .unwrap();
+    if let Some(first) = agreement.first() {
+        t.agreement_event = first.id.to_string();
+    }
+    t
+}
+
+/// Fails naming the fields of `root` that have no row, and the rows that name no field.
+pub fn assert_covers(root: &str, rows: &[&str], fields: &[String]) {
+    let rows: BTreeSet<&str> = rows.iter().copied().collect();
+    let fields: BTreeSet<&str> = fields.iter().map(String::as_str).collect();
+    let missing: Vec<_> = fields.difference(&rows).collect();
+    let unknown: Vec<_> = rows.difference(&fields).collect();
+    assert!(
+        missing.is_empty() && unknown.is_empty(),
+        "the {root} table and the schema differ: no row for {missing:?}; rows for no field: \
+         {unknown:?}"
+    );
+}
+
+/// The records of one agency in the world [`read_world`] makes.
+pub struct Records {
+    pub agency: &'static str,
+    pub agreement: &'static str,
+    pub folio: &'static str,
+    /// A commitment assigned to the agency.
+    pub commitment: u32,
+    /// A petition turned to the agency.
+    pub petition: &'static str,
+}
+
+pub const SIDUR_LETTER: &str = "DGGD-0002";
+pub const SIDUR_PETITION: &str = "00000000-0000-4000-8000-0000000000c2";
+pub const CEA_COMMITMENT: u32 = 2;
+
+pub const SIDUR_RECORDS: Records = Records {
+    agency: SIDUR,
+    agreement: AGREEMENT_SIDUR,
+    folio: SIDUR_LETTER,
+    commitment: 1,
+    petition: SIDUR_PETITION,
+};
+pub const CEA_RECORDS: Records = Records {
+    agency: CEA,
+    agreement: AGREEMENT_CEA,
+    folio: "DGGD-0001",
+    commitment: CEA_COMMITMENT,
+    petition: PETITION_ID,
+};
+
+/// [`seed`] plus what makes each agency have a record of every kind: a letter and a
+/// petition turned to SIDUR, the seed's petition turned to CEA, a commitment of CEA alone.
+pub async fn read_world(s: &Server) {
+    seed(s).await;
+    let steps = [
+        (
+            "receiveLetter",
+            json!({"folio": SIDUR_LETTER, "unit": "DGGD", "classification": "CC",
+                   "sender": "Ayuntamiento", "subject": "Solicitud",
+                   "receivedAt": "2023-02-01T16:00:00Z"}),
+        ),
+        (
+            "turnLetter",
+            json!({"folio": SIDUR_LETTER, "agency": SIDUR, "turnedAt": "2023-02-02T16:00:00Z"}),
+        ),
+        (
+            "receivePetition",
+            petition_input(SIDUR_PETITION, "00000000-0000-4000-8000-0000000000e2"),
+        ),
+        (
+            "turnPetition",
+            json!({"petitionId": SIDUR_PETITION, "target": {"agency": SIDUR},
+                   "turnedAt": "2023-04-11T16:00:00Z"}),
+        ),
+        (
+            "turnPetition",
+            json!({"petitionId": PETITION_ID, "target": {"agency": CEA},
+                   "turnedAt": "2023-04-11T16:00:00Z"}),
+        ),
+        (
+            "registerCommitment",
+            json!({"number": CEA_COMMITMENT, "text": "Desalar agua de mar"}),
+        ),
+        (
+            "assignCommitment",
+            json!({"number": CEA_COMMITMENT, "agencies": [CEA]}),
+        ),
+    ];
+    for (name, input) in steps {
+        must(s, &s.admin, name, input).await;
+    }
+    s.settle().await;
+}
+
+/// One query: the document on an agency's records.
+pub struct ReadCase {
+    pub name: &'static str,
+    pub query: fn(&Records) -> String,
+}
+
+fn r(name: &'static str, query: fn(&Records) -> String) -> ReadCase {
+    ReadCase { name, query }
+}
+
+/// Every query, with a document on one agency's records.
+#[rustfmt::skip]
+pub fn reads() -> Vec<ReadCase> {
+    vec![
+        // query
+        r("agencies",                 |_| "{ agencies { acronym } }".into()),
+        r("agency",
+          |x| format!("{{ agency(acronym: \"{}\") {{ acronym name }} }}", x.agency)),
+        r("compliance",
+          |_| "{ compliance(scope: CABINET_AGREEMENTS) { rows { key compliancePct } } }".into()),
+        // Served from the semáforo's read model like the aggregates above, so open to every
+        // role, although its items describe the agreements of the agency asked about.
+        r("complianceExplain",
+          |x| format!("{{ complianceExplain(scope: CABINET_AGREEMENTS, key: \"{}\") {{ itemId reference }} }}", x.agency)),
+        r("cabinetReport",
+          |_| "{ cabinetReport(year: 2023) { overall { agreements } } }".into()),
+        r("commitments",
+          |_| "{ commitments { commitments edges { node { number } } } }".into()),
+        r("correspondenceMonthly",
+          |_| "{ correspondenceMonthly(year: 2023) { year } }".into()),
+        r("correspondenceByAgency",
+          |_| "{ correspondenceByAgency(year: 2023) { acronym lettersTurned } }".into()),
+        r("petitionsMonthly",
+          |_| "{ petitionsMonthly(year: 2023) { year annualGoal } }".into()),
+        r("history",
+          |x| format!("{{ history(stream: \"petition-{}\") {{ edges {{ node {{ type }} }} }} }}", x.petition)),
+        r("verify",
+          |x| format!("{{ verify(stream: \"agreement-{}\") {{ ok }} }}", x.agreement)),
+        r("logHead",                  |_| "{ logHead { position link } }".into()),
+        r("agreement",
+          |x| format!("{{ agreement(id: \"{}\") {{ description }} }}", x.agreement)),
+        r("commitment",
+          |x| format!("{{ commitment(number: {}) {{ text }} }}", x.commitment)),
+        r("letter",
+          |x| format!("{{ letter(folio: \"{}\") {{ folio }} }}", x.folio)),
+        r("petition",
+          |x| format!("{{ petition(id: \"{}\") {{ municipality contact {{ name }} }} }}", x.petition)),
+    ]
 }

@@ -18,6 +18,7 @@ use seguimiento_domain::{
     cabinet::{CabinetState, MeetingState},
     command::Writer,
     commitment::CommitmentState,
+    validate::Check,
     Command, Context, DomainEvent,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, RecordedEvent};
@@ -146,18 +147,24 @@ pub fn decode(events: &[RecordedEvent]) -> Result<Vec<DomainEvent>, AppError> {
         .collect()
 }
 
-/// Refuses a business time later than the server clock (with the domain's tolerance for
-/// clock drift): a fact cannot take effect in the future.
+/// Refuses a business time outside the years of the input policy, like every instant of a
+/// command (the store could not read back an event before year 0, and its stream would stay
+/// unreadable), or later than the server clock (with the domain's tolerance for clock
+/// drift): a fact cannot take effect in the future.
 pub fn check_effective_at(
     effective_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> Result<(), AppError> {
-    match effective_at {
-        Some(at) if at > now + domain::CLOCK_SKEW => Err(AppError::Domain(
-            domain::DomainError::InFuture("effectiveAt"),
-        )),
-        _ => Ok(()),
+    let Some(at) = effective_at else {
+        return Ok(());
+    };
+    at.check("effective_at")?;
+    if at > now + domain::CLOCK_SKEW {
+        return Err(AppError::Domain(domain::DomainError::InFuture(
+            "effectiveAt",
+        )));
     }
+    Ok(())
 }
 
 /// Checks that `principal` may run `command` on a stream with this history.
@@ -334,4 +341,29 @@ fn replayed(
         version: last.version,
         replayed: true,
     }))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_effective_time_outside_the_policy_years_or_in_the_future_is_refused() {
+        let now: DateTime<Utc> = "2024-05-01T12:00:00Z".parse().unwrap();
+        let at = |t: &str| check_effective_at(Some(t.parse().unwrap()), now);
+        assert!(check_effective_at(None, now).is_ok());
+        assert!(at("1900-01-01T00:00:00Z").is_ok());
+        assert!(at("2024-05-01T12:04:00Z").is_ok());
+        for refused in [
+            "1899-12-31T23:59:59Z",
+            "0000-01-01T00:00:00Z",
+            "-0001-01-01T00:00:00Z",
+            "2024-05-01T12:06:00Z",
+        ] {
+            let e = at(refused).unwrap_err();
+            assert_eq!(e.code(), "VALIDATION", "{refused}");
+            assert!(e.to_string().contains("effectiveAt"), "{refused}: {e}");
+        }
+    }
 }

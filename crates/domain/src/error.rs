@@ -59,7 +59,8 @@ pub enum DomainError {
         command: &'static str,
         found: &'static str,
     },
-    #[error("{0} cannot take effect in the future")]
+    /// A business time after the server clock: the field (camelCase) it was given in.
+    #[error("field {0}: a fact cannot take effect in the future")]
     InFuture(&'static str),
     #[error("unknown event type {0}")]
     UnknownEventType(String),

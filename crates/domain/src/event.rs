@@ -402,25 +402,36 @@ impl DomainEvent {
     }
 
     /// The business instant the event reports, when its payload carries one. A bare date
-    /// is taken at midnight in Sonora ([`crate::time`]). The application uses it as the envelope's `effective_at`.
+    /// is taken at midnight in Sonora ([`crate::time`]). The application uses it as the
+    /// envelope's `effective_at`.
     pub fn effective_at(&self) -> Option<DateTime<Utc>> {
+        self.effective_time().map(|(_, at)| at)
+    }
+
+    /// [`Self::effective_at`] with the command field it was given in (camelCase, as in
+    /// JSON and GraphQL), so a refusal can name it.
+    pub fn effective_time(&self) -> Option<(&'static str, DateTime<Utc>)> {
         use DomainEvent::*;
         match self {
             CabinetMeetingHeld { date, .. }
             | FollowUpActionRecorded { date, .. }
-            | ActionRegistered { date, .. } => Some(crate::time::midnight(*date)),
-            AgreementCreated { issued_on, .. } => Some(crate::time::midnight(*issued_on)),
-            LetterReceived { received_at: t, .. }
-            | LetterTurned { turned_at: t, .. }
-            | CaseFileOpened { opened_at: t, .. }
-            | OutgoingLetterIssued { issued_at: t, .. }
-            | LetterFollowUpRecorded { recorded_at: t, .. }
-            | LetterAnswered { answered_at: t }
-            | PetitionReceived { received_at: t, .. }
-            | PetitionTurned { turned_at: t, .. }
-            | PetitionFollowUpRecorded { at: t, .. }
+            | ActionRegistered { date, .. } => Some(("date", crate::time::midnight(*date))),
+            AgreementCreated { issued_on, .. } => {
+                Some(("issuedOn", crate::time::midnight(*issued_on)))
+            }
+            LetterReceived { received_at: t, .. } | PetitionReceived { received_at: t, .. } => {
+                Some(("receivedAt", *t))
+            }
+            LetterTurned { turned_at: t, .. } | PetitionTurned { turned_at: t, .. } => {
+                Some(("turnedAt", *t))
+            }
+            CaseFileOpened { opened_at: t, .. } => Some(("openedAt", *t)),
+            OutgoingLetterIssued { issued_at: t, .. } => Some(("issuedAt", *t)),
+            LetterFollowUpRecorded { recorded_at: t, .. } => Some(("recordedAt", *t)),
+            LetterAnswered { answered_at: t } => Some(("answeredAt", *t)),
+            PetitionFollowUpRecorded { at: t, .. }
             | PetitionAttended { at: t }
-            | PetitionClosed { at: t } => Some(*t),
+            | PetitionClosed { at: t } => Some(("at", *t)),
             _ => None,
         }
     }

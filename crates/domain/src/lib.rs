@@ -192,9 +192,9 @@ pub fn decide(
         StreamState::Empty => Vec::new(),
     };
     for e in &events {
-        if let Some(at) = e.effective_at() {
+        if let Some((field, at)) = e.effective_time() {
             if at > ctx.now + CLOCK_SKEW {
-                return Err(DomainError::InFuture(e.event_type()));
+                return Err(DomainError::InFuture(field));
             }
         }
     }

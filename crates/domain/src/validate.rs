@@ -9,13 +9,13 @@
 //! | free texts (every other text: descriptions, notes, subjects…) | at most [`MAX_TEXT_CHARS`] characters; of the control characters only tab, line feed and carriage return |
 //! | lists | at most [`MAX_LIST_ITEMS`] items |
 //! | amounts (`Mxn`) | from 0 to [`MAX_MXN`], no negative zero |
-//! | dates and instants | years [`MIN_YEAR`]–[`MAX_YEAR`] |
+//! | dates and instants | years [`MIN_YEAR`]–[`MAX_YEAR`]; no leap second (23:59:60) |
 //! | commitment numbers | 1–[`MAX_COMMITMENT_NUMBER`] |
 //!
 //! Stored events are not re-checked when they are read: the log is forever, so readers
 //! decode what an older release accepted and reports guard their own arithmetic.
 
-use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
@@ -209,7 +209,16 @@ impl Check for NaiveDate {
 
 impl Check for DateTime<Utc> {
     fn check(&self, field: &'static str) -> Result<(), DomainError> {
-        check_year(field, self.year())
+        check_year(field, self.year())?;
+        // chrono keeps a leap second (23:59:60) as more than 10^9 nanoseconds; PostgreSQL
+        // reads it back as the next minute, so an event hashed with it would not verify.
+        if self.nanosecond() >= 1_000_000_000 {
+            return Err(invalid(
+                field,
+                "an instant has no leap second (23:59:60); use 23:59:59".into(),
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -379,6 +388,18 @@ mod tests {
             .unwrap()
             .check("issued_on")
             .is_ok());
+    }
+
+    #[test]
+    fn an_instant_on_a_leap_second_is_refused() {
+        let leap = DateTime::parse_from_rfc3339("2016-12-31T23:59:60Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(reason(leap.check("received_at")).starts_with("receivedAt: "));
+        let before = DateTime::parse_from_rfc3339("2016-12-31T23:59:59.999999Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert!(before.check("received_at").is_ok());
     }
 
     #[test]

@@ -112,7 +112,7 @@ fn a_letter_received_in_the_future_is_refused() {
     i.received_at = now() + chrono::TimeDelta::hours(1);
     assert_eq!(
         when(&[], Command::ReceiveLetter(i)),
-        Err(DomainError::InFuture("LetterReceived"))
+        Err(DomainError::InFuture("receivedAt"))
     );
 }
 
