@@ -696,7 +696,27 @@ pub(crate) fn validate(batch: &[BatchEntry]) -> Result<(), StoreError> {
                     ev.id
                 )));
             }
+            if let Some(t) = ev.effective_at {
+                check_storable_time(ev.id, t)?;
+            }
         }
+    }
+    Ok(())
+}
+
+/// Refuses a time the log could not give back as it was: the stored form
+/// ([`hash::format_ts`]) holds years 0000 to 9999 only, and PostgreSQL turns a leap second
+/// into the next minute, so either would leave a row that no longer reads or verifies,
+/// forever. Domain commands are held to narrower ranges before they get here; this guards
+/// every other writer (an imported export, a tool).
+fn check_storable_time(id: uuid::Uuid, t: DateTime<Utc>) -> Result<(), StoreError> {
+    use chrono::{Datelike, Timelike};
+    if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
+        return Err(StoreError::InvalidInput(format!(
+            "event {id}: effective time {} cannot be stored (years 0000 to 9999, no leap \
+             second)",
+            t.to_rfc3339()
+        )));
     }
     Ok(())
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 seguimiento_eventstore::store_tests!(
     appended_events_read_back_with_dense_versions_and_positions,
     integers_json_readers_would_round_are_refused_and_nothing_is_stored,
+    times_the_log_cannot_give_back_are_refused,
     expected_version_mismatches_are_typed_conflicts,
     as_of_reads_only_events_recorded_by_then,
     read_all_pages_through_a_log_larger_than_one_batch,
@@ -1200,6 +1201,48 @@ async fn integers_json_readers_would_round_are_refused_and_nothing_is_stored(sto
     assert_eq!(store.head_position().await.expect("head"), 1);
     let all = read_all(&store).await;
     assert_eq!(all[0].payload, json!({"n": 9007199254740991u64}));
+}
+
+/// A negative year or a leap second would be stored in a form that no longer reads (or, on
+/// PostgreSQL, verifies): refused, whoever the writer, and nothing is stored.
+async fn times_the_log_cannot_give_back_are_refused(store: EventStore) {
+    let mut bad = Vec::new();
+    for text in ["-0001-01-01T00:00:00Z", "+10000-01-01T00:00:00Z"] {
+        bad.push(
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .ok()
+                .or_else(|| text.parse::<DateTime<Utc>>().ok())
+                .expect("chrono reads expanded years"),
+        );
+    }
+    let leap = chrono::NaiveDate::from_ymd_opt(2016, 12, 31)
+        .and_then(|d| d.and_hms_nano_opt(23, 59, 59, 1_500_000_000))
+        .expect("a leap second")
+        .and_utc();
+    bad.push(leap);
+    for t in bad {
+        let mut e = ev("E", json!({}));
+        e.effective_at = Some(t);
+        let err = store
+            .append("s", ExpectedVersion::Any, vec![e])
+            .await
+            .expect_err("refused");
+        assert!(
+            matches!(err, StoreError::InvalidInput(ref m) if m.contains("cannot be stored")),
+            "{t:?}: {err:?}"
+        );
+    }
+    assert_eq!(store.head_position().await.expect("head"), 0);
+    let mut fine = ev("E", json!({}));
+    fine.effective_at = DateTime::parse_from_rfc3339("0001-01-01T00:00:00Z")
+        .ok()
+        .map(|t| t.with_timezone(&Utc));
+    store
+        .append("s", ExpectedVersion::Any, vec![fine])
+        .await
+        .expect("year 1 is storable");
+    assert_eq!(store.verify(None).await.expect("verify").first_broken, None);
 }
 
 /// Large batches take the bulk insert path (COPY on PostgreSQL), whose text format gives
