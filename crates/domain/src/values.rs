@@ -14,13 +14,23 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use crate::error::DomainError;
 
 /// Parses a decimal from its textual form. Numbers in exponent notation ("1e3") are
-/// accepted because that is how some JSON writers print large values.
+/// accepted because that is how some JSON writers print large values. A leading `+` is
+/// refused: amounts and percentages are written without a sign (this store never wrote
+/// one), and `-` is left to the range checks (`-0` reads as zero, as events stored by
+/// earlier releases may hold it).
 fn parse_decimal(text: &str) -> Option<Decimal> {
     let text = text.trim();
+    if text.starts_with('+') {
+        return None;
+    }
     Decimal::from_str(text)
         .ok()
         .or_else(|| Decimal::from_scientific(text).ok())
 }
+
+/// Significant digits every decimal keeps through an IEEE double: a JSON number with more
+/// arrives changed (`99999999999999.99` as `…98`), so it must be sent as a string.
+const EXACT_F64_DIGITS: usize = 15;
 
 /// Accepts a JSON string or a JSON number and hands back its *textual* form, so decimals
 /// never go through f64 arithmetic (an f64 prints as its shortest round-trip text).
@@ -42,7 +52,16 @@ impl Visitor<'_> for DecimalText {
         Ok(v.to_string())
     }
     fn visit_f64<E: de::Error>(self, v: f64) -> Result<String, E> {
-        Ok(v.to_string())
+        let text = v.to_string();
+        let all: String = text.chars().filter(char::is_ascii_digit).collect();
+        let digits = all.trim_matches('0').len();
+        if digits > EXACT_F64_DIGITS {
+            return Err(E::custom(format!(
+                "{text} has more than {EXACT_F64_DIGITS} significant digits, which a JSON \
+                 number does not carry exactly: send it as a string"
+            )));
+        }
+        Ok(text)
     }
 }
 
@@ -428,6 +447,29 @@ pub fn normalize_acronym(acronym: &str) -> String {
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sign_other_than_minus_is_refused_and_json_numbers_stay_exact() {
+        assert!("+1".parse::<Mxn>().is_err());
+        assert!("+1".parse::<Progress>().is_err());
+        assert_eq!(
+            "-0".parse::<Mxn>().map(|m| m.to_string()).ok().as_deref(),
+            Some("0.00")
+        );
+        let from_json = |text: &str| serde_json::from_str::<Mxn>(text).map(|m| m.to_string());
+        assert_eq!(from_json("1234.5").ok().as_deref(), Some("1234.50"));
+        assert_eq!(
+            from_json("99999999999999.9").ok().as_deref(),
+            Some("99999999999999.90")
+        );
+        assert_eq!(from_json("1e3").ok().as_deref(), Some("1000.00"));
+        let err = from_json("99999999999999.99").expect_err("16 digits change as a double");
+        assert!(err.to_string().contains("send it as a string"), "{err}");
+        assert_eq!(
+            from_json("\"99999999999999.99\"").ok().as_deref(),
+            Some("99999999999999.99")
+        );
+    }
 
     #[test]
     fn an_amount_serializes_as_an_exact_two_decimal_string() {
