@@ -11,7 +11,7 @@
 //! `0101_projection_faults.sql`; [`ensure_schema`] creates them
 //! too (`IF NOT EXISTS`) in case the store was migrated by an older binary.
 
-use seguimiento_eventstore::{on_pool, DbPool};
+use seguimiento_eventstore::{on_pool, DbPool, EventStore};
 
 use crate::error::{ProjectionError, Result};
 use crate::projector::RowChange;
@@ -102,7 +102,8 @@ pub async fn active_generation(pool: &DbPool, projection: &str) -> Result<Option
 
 /// Makes sure the projection has an active generation (1, at position 0, when new) and
 /// returns it.
-pub async fn init_projection(pool: &DbPool, projection: &str) -> Result<i64> {
+pub async fn init_projection(store: &EventStore, projection: &str) -> Result<i64> {
+    let pool = store.pool();
     ensure_schema(pool).await?;
     if let Some(g) = active_generation(pool, projection).await? {
         return Ok(g);
@@ -117,7 +118,7 @@ pub async fn init_projection(pool: &DbPool, projection: &str) -> Result<i64> {
         sqlx::query(act).bind(projection).execute(&mut *tx).await?;
         tx.commit().await
     });
-    crate::runner::as_of::live_rows_moved();
+    crate::runner::as_of::live_rows_moved(store);
     created?;
     active_generation(pool, projection)
         .await?
@@ -247,7 +248,7 @@ pub enum Guard {
 /// when another generation became active nothing is written and
 /// [`ProjectionError::GenerationSwitched`] is returned.
 pub async fn flush(
-    pool: &DbPool,
+    store: &EventStore,
     projection: &str,
     generation: i64,
     changes: &[RowChange],
@@ -255,6 +256,7 @@ pub async fn flush(
     position: u64,
     guard: Guard,
 ) -> Result<()> {
+    let pool = store.pool();
     let overflow = |_| ProjectionError::InvalidArgument("position overflows i64".into());
     let position = i64::try_from(position).map_err(overflow)?;
     let from = i64::try_from(from).map_err(overflow)?;
@@ -357,7 +359,7 @@ pub async fn flush(
     });
     // Whatever the outcome, live readers in this process re-check the checkpoint now
     // instead of trusting what they saw (see `as_of::live_version`).
-    crate::runner::as_of::live_rows_moved();
+    crate::runner::as_of::live_rows_moved(store);
     flushed
 }
 

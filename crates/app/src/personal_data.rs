@@ -16,7 +16,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, LazyLock, Mutex as StdMutex};
+use std::sync::{Arc, Mutex as StdMutex};
 
 use aes_gcm::aead::{Aead, KeyInit, OsRng, Payload};
 use aes_gcm::{AeadCore, Aes256Gcm, Key, Nonce};
@@ -58,17 +58,26 @@ struct Master {
 /// before keys were wrapped) in clear in `key_hex` until the first load wraps it.
 type KeyRow = (String, Option<String>, Option<String>, Option<i64>);
 
-/// Master keys of in-memory databases, which have no file to keep one next to; keyed by
-/// store instance, so that every `App` on the same store finds it.
-static MEMORY_MASTERS: LazyLock<StdMutex<HashMap<Uuid, [u8; KEY_LEN]>>> =
-    LazyLock::new(|| StdMutex::new(HashMap::new()));
+/// The master key of an in-memory database, which has no file to keep one next to. Kept
+/// with the store handle ([`EventStore::shared`]), so every `App` on the same store finds
+/// it and it goes away with the database.
+#[derive(Default)]
+struct MemoryMaster(StdMutex<Option<[u8; KEY_LEN]>>);
+
+impl MemoryMaster {
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Option<[u8; KEY_LEN]>>, AppError> {
+        self.0
+            .lock()
+            .map_err(|_| vault_error("master key registry poisoned"))
+    }
+}
 
 /// The per-citizen key table, each key wrapped under the master key (envelope
 /// encryption).
 #[derive(Clone)]
 pub struct KeyVault {
     pool: DbPool,
-    instance: Uuid,
+    memory: Arc<MemoryMaster>,
     location: MasterKeyLocation,
     /// Loaded on first use; held while rotating so one process rotates at a time.
     master: Arc<Mutex<Option<Master>>>,
@@ -90,7 +99,7 @@ impl KeyVault {
     pub fn with_master_key(store: &EventStore, location: MasterKeyLocation) -> Self {
         KeyVault {
             pool: store.pool().clone(),
-            instance: store.instance_id(),
+            memory: store.shared::<MemoryMaster>(),
             location,
             master: Arc::new(Mutex::new(None)),
         }
@@ -160,11 +169,10 @@ impl KeyVault {
             None => {
                 let key = match &path {
                     Some(p) => master_key::read_or_create(p).map_err(io_error(p))?,
-                    None => *MEMORY_MASTERS
-                        .lock()
-                        .map_err(|_| vault_error("master key registry poisoned"))?
-                        .entry(self.instance)
-                        .or_insert_with(master_key::random_key),
+                    None => *self
+                        .memory
+                        .lock()?
+                        .get_or_insert_with(master_key::random_key),
                 };
                 let sql = "INSERT INTO citizen_key_master (id, generation, key_check) \
                            VALUES (1, 1, $1) ON CONFLICT (id) DO NOTHING";
@@ -182,11 +190,9 @@ impl KeyVault {
             Some((generation, check)) => {
                 let key = match &path {
                     Some(p) => self.file_key(p, &check)?,
-                    None => MEMORY_MASTERS
-                        .lock()
-                        .map_err(|_| vault_error("master key registry poisoned"))?
-                        .get(&self.instance)
-                        .copied()
+                    None => self
+                        .memory
+                        .lock()?
                         .filter(|k| master_key::check_of(k) == check)
                         .ok_or_else(|| self.mismatch(None))?,
                 };
@@ -430,10 +436,7 @@ impl KeyVault {
                             master_key::promote_pending(p, &next_check).map_err(io_error(p))?
                         }
                         None => {
-                            MEMORY_MASTERS
-                                .lock()
-                                .map_err(|_| vault_error("master key registry poisoned"))?
-                                .insert(self.instance, next.key);
+                            *self.memory.lock()? = Some(next.key);
                         }
                     }
                     *guard = Some(next);

@@ -1,6 +1,7 @@
 //! [`EventStore`]: connection, the public operations, subscriptions.
 
-use std::collections::VecDeque;
+use std::any::{Any, TypeId};
+use std::collections::{HashMap, VecDeque};
 use std::str::FromStr;
 use std::sync::{Arc, Mutex as StdMutex};
 use std::time::Duration;
@@ -58,8 +59,8 @@ pub enum DbPool {
 struct Inner {
     pool: DbPool,
     backend: Backend,
-    /// Tells this handle (and its clones) apart from other stores in the process.
-    instance_id: uuid::Uuid,
+    /// What the layers above keep per handle (see [`EventStore::shared`]).
+    shared: StdMutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
     /// Appends waiting to be written (see [`EventStore::append_batch`]).
     queue: StdMutex<VecDeque<Job>>,
     /// Held by the leader writing a group: one write transaction at a time per process, so
@@ -172,7 +173,7 @@ impl EventStore {
             inner: Arc::new(Inner {
                 pool,
                 backend,
-                instance_id: uuid::Uuid::new_v4(),
+                shared: StdMutex::new(HashMap::new()),
                 queue: StdMutex::new(VecDeque::new()),
                 leader: Arc::new(Mutex::new(())),
                 wake,
@@ -202,10 +203,23 @@ impl EventStore {
         self.inner.backend
     }
 
-    /// Identifies this store handle and its clones within the process (not the database):
-    /// a key for in-process caches of what was read through it.
-    pub fn instance_id(&self) -> uuid::Uuid {
-        self.inner.instance_id
+    /// The `T` kept with this handle and its clones: state the layers above derive from
+    /// what they read through it (caches of read models, say), created on first use and
+    /// dropped with the last clone. Two stores in one process never share it, and nothing
+    /// outlives the store, so no reader needs a process-wide cache keyed by handle.
+    pub fn shared<T: Default + Send + Sync + 'static>(&self) -> Arc<T> {
+        let mut map = self
+            .inner
+            .shared
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let entry = map
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Arc::new(T::default()));
+        // Keyed by the type's id, so the entry is a `T`.
+        Arc::clone(entry)
+            .downcast::<T>()
+            .unwrap_or_else(|_| Arc::new(T::default()))
     }
 
     /// The underlying pool, for projections' own tables.

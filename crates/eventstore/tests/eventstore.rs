@@ -1481,3 +1481,23 @@ async fn bulk_batches_that_take_an_existing_stream_for_new_are_refused_whole(sto
     let report = store.verify(None).await.expect("verify");
     assert_eq!((report.events_checked, report.first_broken), (83, None));
 }
+
+/// State kept with a store handle is shared by its clones, never by another store, and
+/// goes away with the last clone: no reader needs a process-wide cache keyed by handle.
+#[tokio::test]
+async fn state_kept_with_a_handle_is_its_clones_alone_and_dies_with_them() {
+    #[derive(Default)]
+    struct Counter(AtomicU64);
+    let a = EventStore::connect("sqlite::memory:").await.expect("a");
+    let b = EventStore::connect("sqlite::memory:").await.expect("b");
+    a.shared::<Counter>().0.fetch_add(1, Ordering::SeqCst);
+    let clone = a.clone();
+    assert_eq!(clone.shared::<Counter>().0.load(Ordering::SeqCst), 1);
+    assert_eq!(b.shared::<Counter>().0.load(Ordering::SeqCst), 0);
+    let weak = Arc::downgrade(&a.shared::<Counter>());
+    drop(a);
+    assert!(weak.upgrade().is_some(), "a clone still holds it");
+    clone.close().await;
+    drop(clone);
+    assert!(weak.upgrade().is_none(), "gone with the last clone");
+}

@@ -2,8 +2,8 @@
 //! rows: per key, assigned / items / concluded / in progress / pending / overdue and the
 //! mean item progress (exact decimals; two decimals and whole percent, half up).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, LazyLock, Mutex};
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -275,33 +275,60 @@ pub async fn query(
     if !view.is_live() {
         return Ok(semaforo(&rows, scope, date));
     }
-    Ok(memoized(rows, scope, date))
+    Ok(store.shared::<LiveMemo>().get_or_compute(rows, scope, date))
 }
 
-type Memo = HashMap<(usize, Scope, NaiveDate), (Arc<Rows<ComplianceRow>>, SemaforoReport)>;
+/// Live semáforos computed once per (read-model snapshot, scope, date), kept with the
+/// store handle ([`EventStore::shared`]). The live rows are shared snapshots replaced
+/// whenever the projection moves (see [`load`]): an entry holds its snapshot and is used
+/// only for that same snapshot (`Arc::ptr_eq`), so a newer one never gets an old answer.
+#[derive(Default)]
+struct LiveMemo(Mutex<Vec<MemoEntry>>);
 
-/// Live semáforos computed once per (read-model snapshot, scope, date). The live rows are
-/// shared snapshots replaced whenever the projection moves (see [`load`]), so the
-/// snapshot's address names its content; each entry keeps its snapshot alive, so the
-/// address cannot be reused while the entry exists.
-static LIVE_MEMO: LazyLock<Mutex<Memo>> = LazyLock::new(|| Mutex::new(HashMap::new()));
+struct MemoEntry {
+    rows: Arc<Rows<ComplianceRow>>,
+    scope: Scope,
+    date: NaiveDate,
+    report: SemaforoReport,
+}
 
 /// Entries kept before the memo is cleared: a few scopes and dates of the current snapshot.
 const MEMO_CAPACITY: usize = 32;
 
-fn memoized(rows: Arc<Rows<ComplianceRow>>, scope: Scope, date: NaiveDate) -> SemaforoReport {
-    let key = (Arc::as_ptr(&rows) as usize, scope, date);
-    if let Some((_, report)) = LIVE_MEMO.lock().ok().as_ref().and_then(|m| m.get(&key)) {
-        return report.clone();
-    }
-    let report = semaforo(&rows, scope, date);
-    if let Ok(mut memo) = LIVE_MEMO.lock() {
-        if memo.len() >= MEMO_CAPACITY {
-            memo.clear();
+impl LiveMemo {
+    fn get_or_compute(
+        &self,
+        rows: Arc<Rows<ComplianceRow>>,
+        scope: Scope,
+        date: NaiveDate,
+    ) -> SemaforoReport {
+        let same =
+            |e: &MemoEntry| Arc::ptr_eq(&e.rows, &rows) && e.scope == scope && e.date == date;
+        if let Some(e) = self
+            .0
+            .lock()
+            .ok()
+            .as_ref()
+            .and_then(|m| m.iter().find(|e| same(e)))
+        {
+            return e.report.clone();
         }
-        memo.insert(key, (rows, report.clone()));
+        let report = semaforo(&rows, scope, date);
+        if let Ok(mut memo) = self.0.lock() {
+            // Entries of older snapshots are never used again.
+            memo.retain(|e| Arc::ptr_eq(&e.rows, &rows));
+            if memo.len() >= MEMO_CAPACITY {
+                memo.clear();
+            }
+            memo.push(MemoEntry {
+                rows,
+                scope,
+                date,
+                report: report.clone(),
+            });
+        }
+        report
     }
-    report
 }
 
 /// [`explain`] from the store.

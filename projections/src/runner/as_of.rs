@@ -10,14 +10,13 @@
 use std::any::Any;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use seguimiento_eventstore::{EventStore, LogFilter};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -89,67 +88,87 @@ pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<R
 /// `seguimiento rebuild`, a second server's runner) is seen within this bound.
 pub const RECHECK_INTERVAL: Duration = Duration::from_millis(100);
 
-/// The (generation, checkpoint) last read per (store handle, projection).
+/// What live reads keep per store handle ([`EventStore::shared`]): the (generation,
+/// checkpoint) last read of each projection, one refresh at a time per projection, the
+/// count of moves this process made, and the decoded live rows. One entry per registered
+/// projection at most, so its memory is bounded by the read models themselves.
+#[derive(Default)]
+struct LiveState {
+    seen: RwLock<HashMap<&'static str, Seen>>,
+    refreshing: Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<()>>>>,
+    /// Checkpoint and generation changes made through this handle.
+    moves: AtomicU64,
+    rows: Mutex<HashMap<&'static str, CacheEntry>>,
+}
+
+/// The (generation, checkpoint) last read of a projection.
 struct Seen {
     version: Option<(i64, u64)>,
-    /// [`MOVES`] when the read started: a move since then makes it untrustworthy.
+    /// [`LiveState::moves`] when the read started: a move since then makes it
+    /// untrustworthy.
     moves: u64,
     at: tokio::time::Instant,
 }
 
-static SEEN: LazyLock<RwLock<HashMap<CacheKey, Seen>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+impl LiveState {
+    /// The version last read for `name`, if it is recent and no move happened since.
+    fn trusted(&self, name: &str, moves: u64) -> Option<Option<(i64, u64)>> {
+        let seen = self.seen.read().ok()?;
+        let s = seen.get(name)?;
+        (s.moves == moves && s.at.elapsed() < RECHECK_INTERVAL).then_some(s.version)
+    }
 
-/// One refresh at a time per (store handle, projection): see [`live_version`].
-static REFRESHING: LazyLock<Mutex<HashMap<CacheKey, Arc<tokio::sync::Mutex<()>>>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-/// The version last read for `key`, if it is recent and no move happened since.
-fn trusted(key: &CacheKey, moves: u64) -> Option<Option<(i64, u64)>> {
-    let seen = SEEN.read().ok()?;
-    let s = seen.get(key)?;
-    (s.moves == moves && s.at.elapsed() < RECHECK_INTERVAL).then_some(s.version)
+    fn cached<P: Projector>(&self, current: (i64, u64)) -> Option<Arc<Rows<P::Row>>> {
+        let cache = self.rows.lock().ok()?;
+        let (at, rows) = cache.get(P::NAME)?;
+        if *at != current {
+            return None;
+        }
+        rows.clone().downcast::<Rows<P::Row>>().ok()
+    }
 }
 
-/// Counts the checkpoint and generation changes made by this process.
-static MOVES: AtomicU64 = AtomicU64::new(0);
-
-/// Tells live readers that a projection's stored checkpoint or active generation may
-/// have changed (called by `storage` after every flush and initialization, before the
-/// live runner reports its progress, so read-your-writes holds).
-pub fn live_rows_moved() {
-    MOVES.fetch_add(1, Ordering::AcqRel);
+/// Tells live readers of `store` that a projection's stored checkpoint or active
+/// generation may have changed (called by `storage` after every flush and
+/// initialization, before the live runner reports its progress, so read-your-writes
+/// holds).
+pub fn live_rows_moved(store: &EventStore) {
+    store
+        .shared::<LiveState>()
+        .moves
+        .fetch_add(1, Ordering::AcqRel);
 }
 
 /// The active (generation, checkpoint) of projection `name` (`None`: not initialized),
-/// read from storage at most every [`RECHECK_INTERVAL`] unless this process moved a
+/// read from storage at most every [`RECHECK_INTERVAL`] unless this handle moved a
 /// projection since. Live queries, and caches of their answers, key on this pair.
 pub async fn live_version(store: &EventStore, name: &'static str) -> Result<Option<(i64, u64)>> {
-    let key = (store.instance_id(), name);
-    if let Some(version) = trusted(&key, MOVES.load(Ordering::Acquire)) {
+    let state = store.shared::<LiveState>();
+    if let Some(version) = state.trusted(name, state.moves.load(Ordering::Acquire)) {
         return Ok(version);
     }
     // One reader refreshes; the others wait for it and take its answer. Without this,
     // every request arriving once the interval ran out read storage at once (64 clients:
     // 64 queries queued on the pool), and those requests made the p99 latency.
-    let refresh = REFRESHING
+    let refresh = state
+        .refreshing
         .lock()
-        .map(|mut locks| locks.entry(key).or_default().clone())
+        .map(|mut locks| locks.entry(name).or_default().clone())
         .unwrap_or_default();
     let _refreshing = refresh.lock().await;
-    let moves = MOVES.load(Ordering::Acquire);
-    if let Some(version) = trusted(&key, moves) {
+    let moves = state.moves.load(Ordering::Acquire);
+    if let Some(version) = state.trusted(name, moves) {
         return Ok(version);
     }
     let at = tokio::time::Instant::now();
     let version = storage::active_checkpoint(store.pool(), name).await?;
-    if let Ok(mut seen) = SEEN.write() {
+    if let Ok(mut seen) = state.seen.write() {
         // A slower read must not replace a newer one.
         let newer = seen
-            .get(&key)
+            .get(name)
             .is_some_and(|s| s.moves > moves || (s.moves == moves && s.at > at));
         if !newer {
-            seen.insert(key, Seen { version, moves, at });
+            seen.insert(name, Seen { version, moves, at });
         }
     }
     Ok(version)
@@ -167,11 +186,11 @@ pub async fn load<P: Projector>(store: &EventStore, view: View) -> Result<Arc<Ro
     if !view.is_live() {
         return Ok(Arc::new(fold_view::<P>(store, view).await?));
     }
-    let key = (store.instance_id(), P::NAME);
     let Some(current) = live_version(store, P::NAME).await? else {
         return Ok(Arc::new(Rows::new()));
     };
-    if let Some(rows) = cached::<P>(key, current) {
+    let state = store.shared::<LiveState>();
+    if let Some(rows) = state.cached::<P>(current) {
         return Ok(rows);
     }
     let Some((generation, checkpoint, docs)) = storage::load_active(store.pool(), P::NAME).await?
@@ -179,24 +198,11 @@ pub async fn load<P: Projector>(store: &EventStore, view: View) -> Result<Arc<Ro
         return Ok(Arc::new(Rows::new()));
     };
     let rows = Arc::new(rows_from_docs::<P>(docs)?);
-    if let Ok(mut cache) = LIVE_CACHE.lock() {
-        cache.insert(key, ((generation, checkpoint), rows.clone()));
+    if let Ok(mut cache) = state.rows.lock() {
+        cache.insert(P::NAME, ((generation, checkpoint), rows.clone()));
     }
     Ok(rows)
 }
 
-type CacheKey = (Uuid, &'static str);
+/// Decoded live rows, tagged with the (generation, checkpoint) they were read at.
 type CacheEntry = ((i64, u64), Arc<dyn Any + Send + Sync>);
-
-/// Decoded live rows per (store handle, projection), tagged with their checkpoint.
-static LIVE_CACHE: LazyLock<Mutex<HashMap<CacheKey, CacheEntry>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn cached<P: Projector>(key: CacheKey, current: (i64, u64)) -> Option<Arc<Rows<P::Row>>> {
-    let cache = LIVE_CACHE.lock().ok()?;
-    let (at, rows) = cache.get(&key)?;
-    if *at != current {
-        return None;
-    }
-    rows.clone().downcast::<Rows<P::Row>>().ok()
-}

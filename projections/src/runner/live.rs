@@ -143,7 +143,7 @@ impl LiveRunner {
             notify: notify.clone(),
         };
         for p in projectors {
-            storage::init_projection(store.pool(), p.name()).await?;
+            storage::init_projection(&store, p.name()).await?;
             let progress = Arc::new(Progress::default());
             runner.names.push(p.name());
             runner.progress.push(progress.clone());
@@ -400,10 +400,10 @@ async fn run_once(
 ) -> Result<()> {
     let name = projector.name();
     let pool = store.pool().clone();
-    let p = pool.clone();
+    let s = store.clone();
     let (generation, mut position, docs) = detached(async move {
-        storage::init_projection(&p, name).await?;
-        storage::load_active(&p, name).await
+        storage::init_projection(&s, name).await?;
+        storage::load_active(s.pool(), name).await
     })
     .await?
     .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
@@ -469,14 +469,14 @@ async fn run_once(
         }
         if last > position {
             let changes = state.drain_changes()?;
-            let p = pool.clone();
+            let s = store.clone();
             let from = position;
             // Detached: aborting the runner can never cancel a transaction half-way
             // (which could leave a connection holding a lock); the checkpoint
             // compare-and-set makes a flush that outlives its runner harmless.
             let flushed = detached(async move {
                 storage::flush(
-                    &p,
+                    &s,
                     name,
                     generation,
                     &changes,

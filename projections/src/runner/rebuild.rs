@@ -106,7 +106,7 @@ impl Rebuild {
         catch_up(std::slice::from_mut(&mut self), false).await?;
         let changes = self.state.drain_changes()?;
         storage::flush(
-            &pool,
+            &self.store,
             self.name,
             self.generation,
             &changes,
@@ -188,7 +188,7 @@ struct Flush {
 impl Flush {
     async fn run(self) -> Result<()> {
         storage::flush(
-            self.store.pool(),
+            &self.store,
             self.name,
             self.generation,
             &self.changes,
