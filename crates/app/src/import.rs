@@ -325,6 +325,12 @@ impl ImportLine {
             if wire.stream.trim().is_empty() {
                 return Err(reject(line, "event line without a stream"));
             }
+            if !seguimiento_eventstore::hash::storable_time(wire.effective_at) {
+                return Err(reject(
+                    line,
+                    "effectiveAt cannot be stored (years 0000 to 9999, no leap second)",
+                ));
+            }
             Ok(ImportLine {
                 line,
                 item: ImportItem::Event {

@@ -17,7 +17,39 @@ seguimiento_eventstore::store_tests!(
     lines_imported_under_earlier_ids_are_not_imported_again,
     a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_imports,
     a_command_id_reused_for_another_command_is_rejected_on_import,
+    an_exported_event_with_a_time_the_log_cannot_keep_is_rejected_with_its_number,
 );
+
+/// An exported event line is appended as it is, past the command checks: one whose
+/// effective time the log could not give back (a negative year, a leap second) would
+/// poison its stream for good, so it is rejected like any bad line and the rest imports.
+async fn an_exported_event_with_a_time_the_log_cannot_keep_is_rejected_with_its_number(
+    store: EventStore,
+) {
+    let app = App::from_store(store.clone());
+    let event = |id: u32, at: &str| {
+        format!(
+            r#"{{"id":"00000000-0000-4000-8000-{id:012}","stream":"agencies","eventType":"AgencyRegistered","schemaVersion":1,"payload":{{"acronym":"A{id}","name":"Agencia {id}","sectorHead":null}},"metadata":{{"actor":"admin"}},"effectiveAt":"{at}"}}"#
+        ) + "\n"
+    };
+    let text = [
+        event(1, "2023-01-02T00:00:00Z"),
+        event(2, "-0001-01-01T00:00:00Z"),
+        event(3, "2016-12-31T23:59:60Z"),
+        event(4, "2023-01-03T00:00:00Z"),
+    ]
+    .concat();
+    let report = import_text(&app, text).await;
+    assert_eq!(report.accepted, 2, "{report:?}");
+    let lines: Vec<usize> = report.rejected.iter().map(|r| r.line).collect();
+    assert_eq!(lines, vec![2, 3], "{report:?}");
+    assert!(
+        report.rejected[0].reason.contains("effectiveAt"),
+        "{report:?}"
+    );
+    assert_eq!(store.head_position().await.unwrap(), 2);
+    assert_eq!(store.verify(None).await.unwrap().first_broken, None);
+}
 
 async fn a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_imports(
     store: EventStore,

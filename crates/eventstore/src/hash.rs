@@ -236,6 +236,13 @@ fn check_exact_numbers(value: &Value) -> Result<bool, StoreError> {
     Ok(plain)
 }
 
+/// Whether the log can keep this time and give it back as it was: [`format_ts`] writes
+/// years 0000 to 9999 only, and PostgreSQL turns a leap second into the next minute.
+pub fn storable_time(t: DateTime<Utc>) -> bool {
+    use chrono::Datelike;
+    (0..=9999).contains(&t.year()) && t.nanosecond() < 1_000_000_000
+}
+
 /// Truncates to whole microseconds (both backends store microseconds exactly).
 pub fn truncate_micros(ts: DateTime<Utc>) -> DateTime<Utc> {
     let nanos = ts.nanosecond();

@@ -710,8 +710,7 @@ pub(crate) fn validate(batch: &[BatchEntry]) -> Result<(), StoreError> {
 /// forever. Domain commands are held to narrower ranges before they get here; this guards
 /// every other writer (an imported export, a tool).
 fn check_storable_time(id: uuid::Uuid, t: DateTime<Utc>) -> Result<(), StoreError> {
-    use chrono::{Datelike, Timelike};
-    if !(0..=9999).contains(&t.year()) || t.nanosecond() >= 1_000_000_000 {
+    if !hash::storable_time(t) {
         return Err(StoreError::InvalidInput(format!(
             "event {id}: effective time {} cannot be stored (years 0000 to 9999, no leap \
              second)",
