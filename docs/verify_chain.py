@@ -59,16 +59,19 @@ def format_float(x):
     return sign + body
 
 
-def legacy_canonical(value):
-    """Scheme v1's canonical JSON: keys sorted by UTF-8 bytes, compact, serde_json's
-    escaping and numbers."""
+def canonical(value, key_order, number):
+    """Compact JSON with object keys sorted by `key_order` and numbers written by `number`;
+    strings as Python escapes them, which is what both schemes do: quote, backslash, and
+    the characters below U+0020 (\\b \\t \\n \\f \\r by name, the rest as lowercase
+    \\u00xx)."""
     if isinstance(value, dict):
-        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-8"))
+        items = sorted(value.items(), key=lambda kv: key_order(kv[0]))
         return "{" + ",".join(
-            legacy_canonical(k) + ":" + legacy_canonical(v) for k, v in items
+            canonical(k, key_order, number) + ":" + canonical(v, key_order, number)
+            for k, v in items
         ) + "}"
     if isinstance(value, list):
-        return "[" + ",".join(legacy_canonical(v) for v in value) + "]"
+        return "[" + ",".join(canonical(v, key_order, number) for v in value) + "]"
     if isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
     if value is True:
@@ -77,11 +80,19 @@ def legacy_canonical(value):
         return "false"
     if value is None:
         return "null"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return format_float(value)
+    if isinstance(value, (int, float)):
+        return number(value)
     raise ValueError("not a JSON value: %r" % (value,))
+
+
+def legacy_number(x):
+    """Scheme v1's numbers: integers in decimal, floats as serde_json writes them."""
+    return str(x) if isinstance(x, int) else format_float(x)
+
+
+def legacy_canonical(value):
+    """Scheme v1's canonical JSON: keys sorted by UTF-8 bytes, serde_json's numbers."""
+    return canonical(value, lambda k: k.encode("utf-8"), legacy_number)
 
 
 def ecmascript_number(x):
@@ -111,25 +122,8 @@ def ecmascript_number(x):
 
 def jcs(value):
     """RFC 8785, the JSON Canonicalization Scheme (scheme v2): keys sorted by UTF-16 code
-    units, no whitespace, ECMAScript strings and numbers."""
-    if isinstance(value, dict):
-        items = sorted(value.items(), key=lambda kv: kv[0].encode("utf-16-be"))
-        return "{" + ",".join(jcs(k) + ":" + jcs(v) for k, v in items) + "}"
-    if isinstance(value, list):
-        return "[" + ",".join(jcs(v) for v in value) + "]"
-    if isinstance(value, str):
-        # Python escapes exactly what JCS does: quote, backslash, and the characters below
-        # U+0020 (\b \t \n \f \r by name, the rest as lowercase \u00xx).
-        return json.dumps(value, ensure_ascii=False)
-    if value is True:
-        return "true"
-    if value is False:
-        return "false"
-    if value is None:
-        return "null"
-    if isinstance(value, (int, float)):
-        return ecmascript_number(value)
-    raise ValueError("not a JSON value: %r" % (value,))
+    units, ECMAScript numbers."""
+    return canonical(value, lambda k: k.encode("utf-16-be"), ecmascript_number)
 
 
 # hashScheme (in each event's metadata) -> (domain tag, canonical form of payload and
