@@ -250,207 +250,126 @@ input! {
     pub struct RectifyCitizenContactInput { pub petition_id: Uuid, pub contact: CitizenContact }
 }
 
-/// Every command.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "command", content = "input", rename_all = "camelCase")]
-pub enum Command {
-    RegisterAgency(RegisterAgencyInput),
-    RenameAgency(RenameAgencyInput),
-    DeactivateAgency(DeactivateAgencyInput),
-    DesignateLiaison(DesignateLiaisonInput),
-    HoldCabinetMeeting(HoldCabinetMeetingInput),
-    CreateAgreement(CreateAgreementInput),
-    ChangeInstructionStage(ChangeInstructionStageInput),
-    ReportAgreementProgress(ReportAgreementProgressInput),
-    RecordFollowUpAction(RecordFollowUpActionInput),
-    ChangeAgreementStatus(ChangeAgreementStatusInput),
-    ReassignAgreement(ReassignAgreementInput),
-    CancelAgreement(CancelAgreementInput),
-    CorrectAgreementEvent(CorrectAgreementEventInput),
-    RegisterCommitment(RegisterCommitmentInput),
-    AssignCommitment(AssignCommitmentInput),
-    RegisterAction(RegisterActionInput),
-    ChangeActionStatus(ChangeActionStatusInput),
-    ReportActionProgress(ReportActionProgressInput),
-    CreateActivity(CreateActivityInput),
-    ReportActivity(ReportActivityInput),
-    CloseActivityResponsibility(CloseActivityResponsibilityInput),
-    ReceiveLetter(ReceiveLetterInput),
-    TurnLetter(TurnLetterInput),
-    OpenCaseFile(OpenCaseFileInput),
-    IssueOutgoingLetter(IssueOutgoingLetterInput),
-    RecordLetterFollowUp(RecordLetterFollowUpInput),
-    AnswerLetter(AnswerLetterInput),
-    ReceivePetition(ReceivePetitionInput),
-    TurnPetition(TurnPetitionInput),
-    RecordPetitionFollowUp(RecordPetitionFollowUpInput),
-    AttendPetition(AttendPetitionInput),
-    ClosePetition(ClosePetitionInput),
-    RectifyCitizenContact(RectifyCitizenContactInput),
+/// Declares every command once: its variant and input, its name in JSON and GraphQL with
+/// the name of its mutation's resolver, who may write it ([`Writer`]) and the aggregate it
+/// is decided against. The enum, [`Command::name`], [`Command::check`],
+/// [`Command::writer`], [`Command::aggregate_kind`], [`COMMAND_NAMES`] and, through
+/// [`for_each_command!`](crate::for_each_command), the API's mutations all come from this
+/// one list. (`$d` is a literal `$`, for the macro this one defines.)
+macro_rules! commands {
+    ($d:tt $(
+        $(#[$doc:meta])*
+        $variant:ident($input:ty) => $name:literal, $resolver:ident, $writer:ident, $kind:ident;
+    )*) => {
+        /// Every command.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(tag = "command", content = "input", rename_all = "camelCase")]
+        pub enum Command {
+            $( $(#[$doc])* $variant($input), )*
+        }
+
+        /// Every command's name, in declaration order.
+        pub const COMMAND_NAMES: &[&str] = &[$($name),*];
+
+        impl Command {
+            /// Checks the input against the policy of [`crate::validate`] (text classes and
+            /// lengths, amounts, years, numbers) before anything is decided or stored.
+            pub fn check(&self) -> Result<(), DomainError> {
+                match self {
+                    $( Command::$variant(i) => i.check("input"), )*
+                }
+            }
+
+            /// The command name as in JSON and GraphQL (`registerAgency`).
+            pub fn name(&self) -> &'static str {
+                match self {
+                    $( Command::$variant(_) => $name, )*
+                }
+            }
+
+            /// Who may run the command: the Office registers, assigns, routes and cancels;
+            /// an agency's liaison reports on what is assigned or turned to its own agency
+            /// (see [`Writer`]). The one table of write permissions; the README lists it.
+            pub fn writer(&self) -> Writer {
+                match self {
+                    $( Command::$variant(_) => Writer::$writer, )*
+                }
+            }
+
+            /// The aggregate the command is decided against.
+            pub fn aggregate_kind(&self) -> AggregateKind {
+                match self {
+                    $( Command::$variant(_) => AggregateKind::$kind, )*
+                }
+            }
+        }
+
+        /// Calls `$callback!` with every command as `resolver => Variant(Input);`, its doc
+        /// comments first: how a layer above (the GraphQL mutations) declares one item per
+        /// command without a list of its own.
+        #[macro_export]
+        macro_rules! for_each_command {
+            ($d callback:ident) => {
+                $d callback! {
+                    $( $(#[$doc])* $resolver => $variant($input); )*
+                }
+            };
+        }
+    };
+}
+
+commands! { $
+    /// Registrar dependencia (admin).
+    RegisterAgency(RegisterAgencyInput) => "registerAgency", register_agency, Office, AgencyCatalog;
+    RenameAgency(RenameAgencyInput) => "renameAgency", rename_agency, Office, AgencyCatalog;
+    DeactivateAgency(DeactivateAgencyInput) => "deactivateAgency", deactivate_agency, Office, AgencyCatalog;
+    /// Designar enlace.
+    DesignateLiaison(DesignateLiaisonInput) => "designateLiaison", designate_liaison, Office, AgencyCatalog;
+    /// Registrar reunión de gabinete.
+    HoldCabinetMeeting(HoldCabinetMeetingInput) => "holdCabinetMeeting", hold_cabinet_meeting, Office, CabinetMeeting;
+    /// Registrar acuerdo o instrucción.
+    CreateAgreement(CreateAgreementInput) => "createAgreement", create_agreement, Office, Agreement;
+    ChangeInstructionStage(ChangeInstructionStageInput) => "changeInstructionStage", change_instruction_stage, AssignedAgency, Agreement;
+    ReportAgreementProgress(ReportAgreementProgressInput) => "reportAgreementProgress", report_agreement_progress, AssignedAgency, Agreement;
+    /// Registrar "última acción realizada".
+    RecordFollowUpAction(RecordFollowUpActionInput) => "recordFollowUpAction", record_follow_up_action, AssignedAgency, Agreement;
+    ChangeAgreementStatus(ChangeAgreementStatusInput) => "changeAgreementStatus", change_agreement_status, AssignedAgency, Agreement;
+    ReassignAgreement(ReassignAgreementInput) => "reassignAgreement", reassign_agreement, Office, Agreement;
+    CancelAgreement(CancelAgreementInput) => "cancelAgreement", cancel_agreement, Office, Agreement;
+    /// Corregir un evento: the values given win over the corrected event's.
+    CorrectAgreementEvent(CorrectAgreementEventInput) => "correctAgreementEvent", correct_agreement_event, Office, Agreement;
+    /// Registrar compromiso de campaña.
+    RegisterCommitment(RegisterCommitmentInput) => "registerCommitment", register_commitment, Office, Commitment;
+    AssignCommitment(AssignCommitmentInput) => "assignCommitment", assign_commitment, Office, Commitment;
+    /// Registrar acción de una dependencia sobre un compromiso.
+    RegisterAction(RegisterActionInput) => "registerAction", register_action, AssignedAgency, Commitment;
+    ChangeActionStatus(ChangeActionStatusInput) => "changeActionStatus", change_action_status, AssignedAgency, Commitment;
+    ReportActionProgress(ReportActionProgressInput) => "reportActionProgress", report_action_progress, AssignedAgency, Commitment;
+    /// Registrar actividad.
+    CreateActivity(CreateActivityInput) => "createActivity", create_activity, Office, Activity;
+    ReportActivity(ReportActivityInput) => "reportActivity", report_activity, Office, Activity;
+    CloseActivityResponsibility(CloseActivityResponsibilityInput) => "closeActivityResponsibility", close_activity_responsibility, Office, Activity;
+    /// Recibir oficio (registrar folio).
+    ReceiveLetter(ReceiveLetterInput) => "receiveLetter", receive_letter, Office, Letter;
+    /// Turnar oficio.
+    TurnLetter(TurnLetterInput) => "turnLetter", turn_letter, Office, Letter;
+    /// Abrir expediente.
+    OpenCaseFile(OpenCaseFileInput) => "openCaseFile", open_case_file, AssignedAgency, Letter;
+    /// Emitir oficio de salida.
+    IssueOutgoingLetter(IssueOutgoingLetterInput) => "issueOutgoingLetter", issue_outgoing_letter, AssignedAgency, Letter;
+    RecordLetterFollowUp(RecordLetterFollowUpInput) => "recordLetterFollowUp", record_letter_follow_up, AssignedAgency, Letter;
+    AnswerLetter(AnswerLetterInput) => "answerLetter", answer_letter, AssignedAgency, Letter;
+    /// Recibir petición ciudadana.
+    ReceivePetition(ReceivePetitionInput) => "receivePetition", receive_petition, Office, Petition;
+    TurnPetition(TurnPetitionInput) => "turnPetition", turn_petition, Office, Petition;
+    RecordPetitionFollowUp(RecordPetitionFollowUpInput) => "recordPetitionFollowUp", record_petition_follow_up, AssignedAgency, Petition;
+    AttendPetition(AttendPetitionInput) => "attendPetition", attend_petition, AssignedAgency, Petition;
+    ClosePetition(ClosePetitionInput) => "closePetition", close_petition, AssignedAgency, Petition;
+    /// Rectificar datos de contacto (ARCO). Admin only.
+    RectifyCitizenContact(RectifyCitizenContactInput) => "rectifyCitizenContact", rectify_citizen_contact, Office, Petition;
 }
 
 impl Command {
-    /// Checks the input against the policy of [`crate::validate`] (text classes and
-    /// lengths, amounts, years, numbers) before anything is decided or stored.
-    pub fn check(&self) -> Result<(), DomainError> {
-        use Command::*;
-        match self {
-            RegisterAgency(i) => i.check("input"),
-            RenameAgency(i) => i.check("input"),
-            DeactivateAgency(i) => i.check("input"),
-            DesignateLiaison(i) => i.check("input"),
-            HoldCabinetMeeting(i) => i.check("input"),
-            CreateAgreement(i) => i.check("input"),
-            ChangeInstructionStage(i) => i.check("input"),
-            ReportAgreementProgress(i) => i.check("input"),
-            RecordFollowUpAction(i) => i.check("input"),
-            ChangeAgreementStatus(i) => i.check("input"),
-            ReassignAgreement(i) => i.check("input"),
-            CancelAgreement(i) => i.check("input"),
-            CorrectAgreementEvent(i) => i.check("input"),
-            RegisterCommitment(i) => i.check("input"),
-            AssignCommitment(i) => i.check("input"),
-            RegisterAction(i) => i.check("input"),
-            ChangeActionStatus(i) => i.check("input"),
-            ReportActionProgress(i) => i.check("input"),
-            CreateActivity(i) => i.check("input"),
-            ReportActivity(i) => i.check("input"),
-            CloseActivityResponsibility(i) => i.check("input"),
-            ReceiveLetter(i) => i.check("input"),
-            TurnLetter(i) => i.check("input"),
-            OpenCaseFile(i) => i.check("input"),
-            IssueOutgoingLetter(i) => i.check("input"),
-            RecordLetterFollowUp(i) => i.check("input"),
-            AnswerLetter(i) => i.check("input"),
-            ReceivePetition(i) => i.check("input"),
-            TurnPetition(i) => i.check("input"),
-            RecordPetitionFollowUp(i) => i.check("input"),
-            AttendPetition(i) => i.check("input"),
-            ClosePetition(i) => i.check("input"),
-            RectifyCitizenContact(i) => i.check("input"),
-        }
-    }
-    /// The command name as in JSON and GraphQL (`registerAgency`).
-    pub fn name(&self) -> &'static str {
-        use Command::*;
-        match self {
-            RegisterAgency(_) => "registerAgency",
-            RenameAgency(_) => "renameAgency",
-            DeactivateAgency(_) => "deactivateAgency",
-            DesignateLiaison(_) => "designateLiaison",
-            HoldCabinetMeeting(_) => "holdCabinetMeeting",
-            CreateAgreement(_) => "createAgreement",
-            ChangeInstructionStage(_) => "changeInstructionStage",
-            ReportAgreementProgress(_) => "reportAgreementProgress",
-            RecordFollowUpAction(_) => "recordFollowUpAction",
-            ChangeAgreementStatus(_) => "changeAgreementStatus",
-            ReassignAgreement(_) => "reassignAgreement",
-            CancelAgreement(_) => "cancelAgreement",
-            CorrectAgreementEvent(_) => "correctAgreementEvent",
-            RegisterCommitment(_) => "registerCommitment",
-            AssignCommitment(_) => "assignCommitment",
-            RegisterAction(_) => "registerAction",
-            ChangeActionStatus(_) => "changeActionStatus",
-            ReportActionProgress(_) => "reportActionProgress",
-            CreateActivity(_) => "createActivity",
-            ReportActivity(_) => "reportActivity",
-            CloseActivityResponsibility(_) => "closeActivityResponsibility",
-            ReceiveLetter(_) => "receiveLetter",
-            TurnLetter(_) => "turnLetter",
-            OpenCaseFile(_) => "openCaseFile",
-            IssueOutgoingLetter(_) => "issueOutgoingLetter",
-            RecordLetterFollowUp(_) => "recordLetterFollowUp",
-            AnswerLetter(_) => "answerLetter",
-            ReceivePetition(_) => "receivePetition",
-            TurnPetition(_) => "turnPetition",
-            RecordPetitionFollowUp(_) => "recordPetitionFollowUp",
-            AttendPetition(_) => "attendPetition",
-            ClosePetition(_) => "closePetition",
-            RectifyCitizenContact(_) => "rectifyCitizenContact",
-        }
-    }
-
-    /// Who may run the command: the Office registers, assigns, routes and cancels; an
-    /// agency's liaison reports on what is assigned or turned to its own agency (see
-    /// [`Writer`]). The one table of write permissions; the README lists it.
-    pub fn writer(&self) -> Writer {
-        use Command::*;
-        match self {
-            ChangeInstructionStage(_)
-            | ReportAgreementProgress(_)
-            | RecordFollowUpAction(_)
-            | ChangeAgreementStatus(_)
-            | RegisterAction(_)
-            | ChangeActionStatus(_)
-            | ReportActionProgress(_)
-            | OpenCaseFile(_)
-            | IssueOutgoingLetter(_)
-            | RecordLetterFollowUp(_)
-            | AnswerLetter(_)
-            | RecordPetitionFollowUp(_)
-            | AttendPetition(_)
-            | ClosePetition(_) => Writer::AssignedAgency,
-            RegisterAgency(_)
-            | RenameAgency(_)
-            | DeactivateAgency(_)
-            | DesignateLiaison(_)
-            | HoldCabinetMeeting(_)
-            | CreateAgreement(_)
-            | ReassignAgreement(_)
-            | CancelAgreement(_)
-            | CorrectAgreementEvent(_)
-            | RegisterCommitment(_)
-            | AssignCommitment(_)
-            | CreateActivity(_)
-            | ReportActivity(_)
-            | CloseActivityResponsibility(_)
-            | ReceiveLetter(_)
-            | TurnLetter(_)
-            | ReceivePetition(_)
-            | TurnPetition(_)
-            | RectifyCitizenContact(_) => Writer::Office,
-        }
-    }
-
-    /// The aggregate the command is decided against.
-    pub fn aggregate_kind(&self) -> AggregateKind {
-        use Command::*;
-        match self {
-            RegisterAgency(_) | RenameAgency(_) | DeactivateAgency(_) | DesignateLiaison(_) => {
-                AggregateKind::AgencyCatalog
-            }
-            HoldCabinetMeeting(_) => AggregateKind::CabinetMeeting,
-            CreateAgreement(_)
-            | ChangeInstructionStage(_)
-            | ReportAgreementProgress(_)
-            | RecordFollowUpAction(_)
-            | ChangeAgreementStatus(_)
-            | ReassignAgreement(_)
-            | CancelAgreement(_)
-            | CorrectAgreementEvent(_) => AggregateKind::Agreement,
-            RegisterCommitment(_)
-            | AssignCommitment(_)
-            | RegisterAction(_)
-            | ChangeActionStatus(_)
-            | ReportActionProgress(_) => AggregateKind::Commitment,
-            CreateActivity(_) | ReportActivity(_) | CloseActivityResponsibility(_) => {
-                AggregateKind::Activity
-            }
-            ReceiveLetter(_)
-            | TurnLetter(_)
-            | OpenCaseFile(_)
-            | IssueOutgoingLetter(_)
-            | RecordLetterFollowUp(_)
-            | AnswerLetter(_) => AggregateKind::Letter,
-            ReceivePetition(_)
-            | TurnPetition(_)
-            | RecordPetitionFollowUp(_)
-            | AttendPetition(_)
-            | ClosePetition(_)
-            | RectifyCitizenContact(_) => AggregateKind::Petition,
-        }
-    }
-
     /// The stream the command reads and appends to.
     pub fn stream_id(&self) -> String {
         use Command::*;

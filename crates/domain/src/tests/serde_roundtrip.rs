@@ -595,7 +595,13 @@ fn sample_commands() -> Vec<Command> {
 fn every_command_survives_a_json_round_trip_under_its_name() {
     let commands = sample_commands();
     let names: BTreeSet<_> = commands.iter().map(Command::name).collect();
-    assert_eq!(names.len(), 33, "one sample per command");
+    let declared: BTreeSet<_> = crate::command::COMMAND_NAMES.iter().copied().collect();
+    assert_eq!(names, declared, "one sample per declared command");
+    assert_eq!(
+        declared.len(),
+        crate::command::COMMAND_NAMES.len(),
+        "names are unique"
+    );
     for cmd in commands {
         let value = serde_json::to_value(&cmd).unwrap();
         assert_eq!(value["command"], cmd.name());
