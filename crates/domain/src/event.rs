@@ -45,8 +45,11 @@ impl AggregateKind {
     }
 }
 
-/// Every fact of every aggregate.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Every fact of every aggregate. The variant name is the stored type name
+/// ([`DomainEvent::event_type`], [`EVENT_TYPE_NAMES`]).
+#[derive(
+    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+)]
 #[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
 pub enum DomainEvent {
     // ----- Catálogo de dependencias (stream `agencies`) -----
@@ -242,50 +245,19 @@ pub enum DomainEvent {
     },
 }
 
-/// Every event type name with its current schema version.
-pub const EVENT_TYPES: &[(&str, i32)] = &[
-    ("AgencyRegistered", 1),
-    ("AgencyRenamed", 1),
-    ("AgencyDeactivated", 1),
-    ("LiaisonDesignated", 1),
-    ("CabinetMeetingHeld", 1),
-    ("AgreementCreated", 1),
-    ("InstructionStageChanged", 1),
-    ("ProgressReported", 1),
-    ("FollowUpActionRecorded", 1),
-    ("StatusChanged", 1),
-    ("AgreementReassigned", 1),
-    ("AgreementCancelled", 1),
-    ("EventCorrected", 1),
-    ("CommitmentRegistered", 1),
-    ("CommitmentAssigned", 1),
-    ("ActionRegistered", 2),
-    ("ActionStatusChanged", 1),
-    ("ActionProgressReported", 1),
-    ("ActivityCreated", 1),
-    ("ResponsibleReported", 1),
-    ("ResponsibleClosed", 1),
-    ("ActivityConcluded", 1),
-    ("LetterReceived", 1),
-    ("LetterTurned", 1),
-    ("CaseFileOpened", 1),
-    ("OutgoingLetterIssued", 1),
-    ("LetterFollowUpRecorded", 1),
-    ("LetterAnswered", 1),
-    ("PetitionReceived", 1),
-    ("PetitionTurned", 1),
-    ("PetitionFollowUpRecorded", 1),
-    ("PetitionAttended", 1),
-    ("PetitionClosed", 1),
-    ("PetitionContactRectified", 1),
-];
+/// Every stored event type: the variants of [`DomainEvent`], in declaration order.
+pub const EVENT_TYPE_NAMES: &[&str] = <DomainEvent as strum::VariantNames>::VARIANTS;
 
-/// The current schema version of an event type, if the type is known.
+/// The current schema version of an event type, if the type is known: 1, unless its
+/// stored shape changed since (each change has an upcaster in `from_stored`).
 pub fn current_schema_version(event_type: &str) -> Option<i32> {
-    EVENT_TYPES
-        .iter()
-        .find(|(name, _)| *name == event_type)
-        .map(|(_, v)| *v)
+    if !EVENT_TYPE_NAMES.contains(&event_type) {
+        return None;
+    }
+    Some(match event_type {
+        "ActionRegistered" => 2,
+        _ => 1,
+    })
 }
 
 /// Where an event keeps a citizen's personal data (see [`DomainEvent::personal_fields`]).
@@ -302,43 +274,7 @@ pub struct PersonalFields {
 impl DomainEvent {
     /// The stored type name: the variant name.
     pub fn event_type(&self) -> &'static str {
-        use DomainEvent::*;
-        match self {
-            AgencyRegistered { .. } => "AgencyRegistered",
-            AgencyRenamed { .. } => "AgencyRenamed",
-            AgencyDeactivated { .. } => "AgencyDeactivated",
-            LiaisonDesignated { .. } => "LiaisonDesignated",
-            CabinetMeetingHeld { .. } => "CabinetMeetingHeld",
-            AgreementCreated { .. } => "AgreementCreated",
-            InstructionStageChanged { .. } => "InstructionStageChanged",
-            ProgressReported { .. } => "ProgressReported",
-            FollowUpActionRecorded { .. } => "FollowUpActionRecorded",
-            StatusChanged { .. } => "StatusChanged",
-            AgreementReassigned { .. } => "AgreementReassigned",
-            AgreementCancelled { .. } => "AgreementCancelled",
-            EventCorrected { .. } => "EventCorrected",
-            CommitmentRegistered { .. } => "CommitmentRegistered",
-            CommitmentAssigned { .. } => "CommitmentAssigned",
-            ActionRegistered { .. } => "ActionRegistered",
-            ActionStatusChanged { .. } => "ActionStatusChanged",
-            ActionProgressReported { .. } => "ActionProgressReported",
-            ActivityCreated { .. } => "ActivityCreated",
-            ResponsibleReported { .. } => "ResponsibleReported",
-            ResponsibleClosed { .. } => "ResponsibleClosed",
-            ActivityConcluded {} => "ActivityConcluded",
-            LetterReceived { .. } => "LetterReceived",
-            LetterTurned { .. } => "LetterTurned",
-            CaseFileOpened { .. } => "CaseFileOpened",
-            OutgoingLetterIssued { .. } => "OutgoingLetterIssued",
-            LetterFollowUpRecorded { .. } => "LetterFollowUpRecorded",
-            LetterAnswered { .. } => "LetterAnswered",
-            PetitionReceived { .. } => "PetitionReceived",
-            PetitionTurned { .. } => "PetitionTurned",
-            PetitionFollowUpRecorded { .. } => "PetitionFollowUpRecorded",
-            PetitionAttended { .. } => "PetitionAttended",
-            PetitionClosed { .. } => "PetitionClosed",
-            PetitionContactRectified { .. } => "PetitionContactRectified",
-        }
+        self.into()
     }
 
     /// The personal data events of a stored type carry, by field name; `None` for types
