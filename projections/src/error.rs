@@ -14,9 +14,6 @@ pub enum ProjectionError {
     /// A read-model row or a payload could not be (de)serialized.
     #[error("serialization: {0}")]
     Serialization(#[from] serde_json::Error),
-    /// The domain rejected a command (demo dataset) or could not decode an event.
-    #[error("domain: {0}")]
-    Domain(#[from] seguimiento_domain::DomainError),
     /// A stored event could not be decoded: never skipped, the runner stops and retries.
     #[error("undecodable event at position {position} ({event_type} v{schema_version}): {reason}")]
     Undecodable {

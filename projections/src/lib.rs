@@ -31,8 +31,9 @@
 //!   (per meeting type + summary), `commitments`; `correspondence` (monthly DGGD/OEE
 //!   table, per-agency turn times); `petitions` (monthly, tours, goal). A stream's history is
 //!   read by the API (`crates/api/src/types/history.rs`), not projected.
-//! - `demo`: the deterministic 2023 dataset reproducing the published tables, and an
-//!   in-memory command runner ([`demo::events_for`]).
+//!
+//! The 2023 dataset whose folds reproduce the published tables lives in
+//! `seguimiento-fixtures`; the tests fold it (`tests/fixtures.rs`).
 //!
 //! # Adding a projection
 //! 1. Write `models/<name>.rs` with a unit struct implementing [`Projector`] (a `NAME`,
@@ -41,7 +42,6 @@
 //! 2. Add `pub mod <name>;` in `models/mod.rs` and one line `erase::<Name>()` in
 //!    [`registry::all`]. Live running, rebuild, as-of and status come for free.
 
-pub mod demo;
 pub mod error;
 pub mod event;
 pub mod models;

@@ -7,18 +7,19 @@ use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
 use seguimiento_domain::values::MeetingType;
-use seguimiento_projections::demo::{dataset_2023, recorded};
+use seguimiento_fixtures::demo::dataset_2023;
+use seguimiento_fixtures::simulator::run;
 use seguimiento_projections::models::compliance::{Compliance, ComplianceRow};
 use seguimiento_projections::models::correspondence::{Correspondence, MonthCounts};
 use seguimiento_projections::models::petitions::Petitions;
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
 use seguimiento_projections::{fold, ProjectedEvent, Projector, Rows, Scope};
 
-use common::assert_ignores_only_what_it_ignores;
+use common::{assert_ignores_only_what_it_ignores, projected};
 
 fn events() -> &'static Vec<ProjectedEvent> {
     static EVENTS: OnceLock<Vec<ProjectedEvent>> = OnceLock::new();
-    EVENTS.get_or_init(|| recorded(&dataset_2023()).expect("demo dataset passes the domain"))
+    EVENTS.get_or_init(|| projected(&run(&dataset_2023()).expect("demo dataset passes the domain")))
 }
 
 fn compliance() -> &'static Rows<ComplianceRow> {
@@ -203,7 +204,7 @@ fn commitments_report_covers_every_commitment() {
     let report = commitments::report(compliance());
     assert_eq!(report.commitments, 220);
     assert_eq!(report.actions, 620);
-    let total: Decimal = seguimiento_projections::demo::published_investment();
+    let total: Decimal = seguimiento_fixtures::demo::published_investment();
     assert_eq!(dec(report.investment_mxn.as_deref().unwrap_or("")), total);
 }
 

@@ -8,27 +8,10 @@ use rust_decimal::Decimal;
 use seguimiento_domain::command::*;
 use seguimiento_domain::values::Status;
 use seguimiento_domain::{agreement_stream, Command};
-use seguimiento_projections::demo::{DemoEvent, Simulator};
+use seguimiento_fixtures::{DemoEvent, Simulator};
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::{cabinet, semaforo};
-use seguimiento_projections::{fold, ProjectedEvent, Scope};
-
-fn projected(events: &[DemoEvent]) -> Vec<ProjectedEvent> {
-    events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| ProjectedEvent {
-            event: e.event.clone(),
-            id: e.id,
-            stream: e.stream.clone(),
-            version: e.version,
-            position: i as u64 + 1,
-            actor: e.actor.clone(),
-            recorded_at: e.effective_at,
-            effective_at: e.effective_at,
-        })
-        .collect()
-}
+use seguimiento_projections::{fold, Scope};
 
 fn exec(sim: &mut Simulator, cmd: Command) -> Vec<DemoEvent> {
     sim.execute(&c(cmd, t(3))).expect("valid")

@@ -15,7 +15,9 @@ use seguimiento_domain::values::Status;
 use seguimiento_domain::Command;
 use seguimiento_eventstore::testing::{run_on_postgres, run_on_sqlite};
 use seguimiento_eventstore::{on_pool, Backend, EventStore, ExpectedVersion, Metadata, NewEvent};
-use seguimiento_projections::demo::{dataset_2023, run, Simulator};
+use seguimiento_fixtures::demo::dataset_2023;
+use seguimiento_fixtures::simulator::run;
+use seguimiento_fixtures::Simulator;
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::semaforo::{self, Scope};
 use seguimiento_projections::{
@@ -212,7 +214,7 @@ async fn refused_write(store: EventStore) {
         .filter(|e| {
             !projector
                 .ignores()
-                .contains(&e.to_new_event().event_type.as_str())
+                .contains(&new_event(e).event_type.as_str())
         })
         .count();
     assert!(
@@ -362,7 +364,7 @@ fn bogus_event(id: &str) -> NewEvent {
 }
 
 /// Valid events of a fixed script, to append on both sides of a bad one.
-fn some_events() -> Vec<seguimiento_projections::demo::DemoEvent> {
+fn some_events() -> Vec<seguimiento_fixtures::DemoEvent> {
     let ops: Vec<(u8, u8, u8, u8)> = (0..60u8)
         .map(|i| (i, i.wrapping_mul(7), i.wrapping_mul(3), i.wrapping_mul(5)))
         .collect();

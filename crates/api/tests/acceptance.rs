@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use seguimiento_api::ApiConfig;
 use seguimiento_domain::AggregateKind;
-use seguimiento_projections::demo::dataset_2023;
+use seguimiento_fixtures::demo::dataset_2023;
 use serde_json::{json, Value};
 
 use common::{mutate, Backend, Server};

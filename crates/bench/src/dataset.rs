@@ -10,8 +10,8 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use seguimiento_app::import::ImportItem;
 use seguimiento_app::ImportLine;
-use seguimiento_eventstore::NewEvent;
-use seguimiento_projections::demo::{self, DemoCommand, Simulator};
+use seguimiento_eventstore::{Metadata, NewEvent};
+use seguimiento_fixtures::{demo, DemoCommand, DemoEvent, Simulator};
 
 use crate::config::Source;
 
@@ -50,6 +50,25 @@ impl Dataset {
     }
 }
 
+/// The event as a writer hands it to the store (same id, effective time and actor).
+fn new_event(e: &DemoEvent) -> NewEvent {
+    let (event_type, schema_version, payload) = e.event.to_stored();
+    NewEvent {
+        id: e.id,
+        event_type,
+        schema_version,
+        payload,
+        metadata: Metadata {
+            actor: e.actor.clone(),
+            correlation_id: None,
+            causation_id: None,
+            command_digest: None,
+            hash_scheme: None,
+        },
+        effective_at: Some(e.effective_at),
+    }
+}
+
 /// Runs commands through the in-memory simulator until `limit` events exist.
 fn decide_all(
     commands: impl Iterator<Item = (DemoCommand, Option<uuid::Uuid>)>,
@@ -66,7 +85,7 @@ fn decide_all(
             Ok(out) => events.extend(out.into_iter().map(|e| BenchEvent {
                 stream: e.stream.clone(),
                 version: e.version,
-                event: e.to_new_event(),
+                event: new_event(&e),
             })),
             Err(_) => rejected += 1,
         }

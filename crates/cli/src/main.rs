@@ -6,7 +6,7 @@
 //! - [`import`]: `import` (JSON Lines through `App::import`) and `export`.
 //! - [`maintenance`]: `rebuild`, `verify`, `projections`.
 //! - [`report`]: `report` in table, CSV, JSON or XLSX form.
-//! - [`gen`]: `gen`, synthetic command lines at Sonora-like volumes.
+//! - [`gen`]: `gen`, synthetic command lines at Sonora-like volumes (`seguimiento_fixtures::gen`).
 //! - [`token`]: `token create|revoke|list`.
 //! - [`progress`]: progress bars on a terminal, plain lines otherwise.
 //! - [`util`]: database URLs and time arguments shared by the commands.

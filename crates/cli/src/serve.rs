@@ -83,7 +83,7 @@ async fn load_demo(app: &App) -> anyhow::Result<()> {
         eprintln!("demo: the store already holds {head} events; not loading the demo dataset");
         return Ok(());
     }
-    let dataset = seguimiento_projections::demo::dataset_2023();
+    let dataset = seguimiento_fixtures::demo::dataset_2023();
     let lines: Vec<_> = dataset
         .into_iter()
         .enumerate()

@@ -6,12 +6,12 @@ use rust_decimal::Decimal;
 use seguimiento_domain::command::*;
 use seguimiento_domain::values::*;
 use seguimiento_domain::Command;
-use seguimiento_eventstore::{EventStore, ExpectedVersion};
-use seguimiento_projections::demo::{DemoCommand, DemoEvent, Simulator};
+use seguimiento_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent};
+use seguimiento_fixtures::{DemoCommand, DemoEvent, Simulator};
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::correspondence::Correspondence;
 use seguimiento_projections::models::petitions::Petitions;
-use seguimiento_projections::{fold_view, load, Projector, View};
+use seguimiento_projections::{fold_view, load, ProjectedEvent, Projector, View};
 use uuid::Uuid;
 
 pub const AGENCIES: [&str; 3] = ["SIDUR", "CEA", "SEC"];
@@ -37,6 +37,44 @@ pub fn uid(s: &str) -> Uuid {
 
 pub fn progress(p: u32) -> Progress {
     Progress::new(Decimal::from(p.min(100))).expect("progress")
+}
+
+/// The event as a writer hands it to the store (same id, effective time and actor).
+pub fn new_event(e: &DemoEvent) -> NewEvent {
+    let (event_type, schema_version, payload) = e.event.to_stored();
+    NewEvent {
+        id: e.id,
+        event_type,
+        schema_version,
+        payload,
+        metadata: Metadata {
+            actor: e.actor.clone(),
+            correlation_id: None,
+            causation_id: None,
+            command_digest: None,
+            hash_scheme: None,
+        },
+        effective_at: Some(e.effective_at),
+    }
+}
+
+/// The events as a projector sees them: positions 1.., recorded at their effective time
+/// (so as-of and effective views coincide).
+pub fn projected(events: &[DemoEvent]) -> Vec<ProjectedEvent> {
+    events
+        .iter()
+        .enumerate()
+        .map(|(i, e)| ProjectedEvent {
+            event: e.event.clone(),
+            id: e.id,
+            stream: e.stream.clone(),
+            version: e.version,
+            position: i as u64 + 1,
+            actor: e.actor.clone(),
+            recorded_at: e.effective_at,
+            effective_at: e.effective_at,
+        })
+        .collect()
 }
 
 /// Catalog, one meeting, one commitment assigned to every agency.
@@ -244,7 +282,7 @@ pub async fn append_all(store: &EventStore, events: &[DemoEvent], per_tx: usize)
             (
                 g[0].stream.clone(),
                 ExpectedVersion::Any,
-                g.iter().map(DemoEvent::to_new_event).collect(),
+                g.iter().map(new_event).collect(),
             )
         })
         .collect();
