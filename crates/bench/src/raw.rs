@@ -5,7 +5,7 @@ use anyhow::Context as _;
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt as _;
 use seguimiento_eventstore::hash::{canonical_json, format_ts, truncate_micros};
-use seguimiento_eventstore::write::copy_escape;
+use seguimiento_eventstore::testing::copy_escape;
 use seguimiento_eventstore::DbPool;
 use sqlx::Row as _;
 use uuid::Uuid;

@@ -12,7 +12,7 @@
 //! - **Global order.** Positions are 1-based, dense and strictly increasing *in commit order*
 //!   on both backends, so a reader tailing `position > n` never skips an event that commits
 //!   later with a smaller number (PostgreSQL: positions are assigned under a
-//!   transaction-scoped advisory lock, see [`write`](mod@write); SQLite: one writer at a time;
+//!   transaction-scoped advisory lock, see `write`; SQLite: one writer at a time;
 //!   small appends planned from cached heads insert only if the log head has not moved, and
 //!   collide on the primary key with any concurrent writer).
 //! - **Atomicity.** An [`append`](EventStore::append) or a whole
@@ -45,44 +45,45 @@
 //! ## Layout
 //!
 //! - [`types`] — the envelope contract (`NewEvent`, `RecordedEvent`, ...).
-//! - `store` — [`EventStore`], [`Backend`], [`DbPool`]: connect, reads, subscriptions.
-//! - [`write`](mod@write) — the append path (planning, locking, multi-row insert).
-//! - `heads` — small appends planned from cached heads, one statement each.
-//! - [`hash`] — canonical JSON, timestamp format, the event hash.
-//! - `sqlite_pages` — page reads of a SQLite file through rusqlite (not sqlx's rows).
-//! - `verify` — hash-chain verification.
+//! - `store` — [`EventStore`], the façade every operation goes through.
+//! - `pool` — [`Backend`], [`DbPool`]: opening either database with its migrations.
+//! - `commit` — group commit: the queue of appends and the leader that writes them.
+//! - `write` — one write: `prepare` (validation, canonical JSON), `tx` (the log lock,
+//!   lookup, inserts), `plan` (versions, positions, hashes, links in memory), `sql`
+//!   (statements and `COPY`), `cached` (small appends planned from cached heads).
+//! - `read`, `page` — paged reads fetched and decoded ahead; `sqlite_pages` reads a
+//!   SQLite file through rusqlite (not sqlx's rows); `row` decodes a stored row.
+//! - `subscribe` — catch-up then live, and PostgreSQL's `LISTEN` loop.
+//! - `verify` — hash-chain and log-chain verification.
+//! - [`hash`] — canonical JSON, timestamp format, the event hash and log link.
 //! - [`error`] — [`StoreError`].
-//! - `testing` (feature `testing`) — throw-away SQLite/PostgreSQL stores for tests.
+//! - `testing` (feature `testing`) — throw-away SQLite/PostgreSQL stores for tests, and
+//!   what benchmarks share with the store.
 
+mod commit;
 pub mod error;
 pub mod hash;
-mod heads;
+mod page;
+mod pool;
+mod read;
 mod row;
 mod sqlite_pages;
 mod store;
+mod subscribe;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod types;
 mod verify;
-pub mod write;
+mod write;
 
 pub use error::StoreError;
-pub use store::{Backend, DbPool, EventStore};
+pub use pool::{keep_prepared, Backend, DbPool};
+pub use store::EventStore;
 pub use types::{
     AppendResult, BrokenLink, ExpectedVersion, LogAnchor, LogFilter, Metadata, NewEvent, RawEvent,
     RecordedEvent, VerifyReport,
 };
 pub use write::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
-
-/// Whether a statement built for one batch, with `binds` parameters, should stay prepared
-/// in the connection's statement cache (sqlx `Query::persistent`). A multi-row `VALUES` or
-/// an `IN` list shaped by its batch's size rarely comes back with exactly that size, and a
-/// big one is expensive to keep: SQLite holds each prepared statement's program in the
-/// process, and a bulk import used to fill the cache with statements of thousands of
-/// parameters (tens of MB). Small shapes are cheap and repeat (single-event appends).
-pub fn keep_prepared(binds: usize) -> bool {
-    binds <= 128
-}
 
 /// Runs the same sqlx code on whichever pool a [`DbPool`] holds. With runtime-checked
 /// queries and `$n` placeholders (which SQLite accepts too) most statements are identical

@@ -119,7 +119,7 @@ mod tests {
     use uuid::Uuid;
 
     use super::*;
-    use crate::row::{fetch_page, Cursor, Fields, Source};
+    use crate::page::{fetch_page, Cursor, Fields, Source};
     use crate::types::{ExpectedVersion, LogFilter};
     use crate::write::test_event;
 

@@ -24,6 +24,10 @@ use uuid::Uuid;
 
 use crate::{EventStore, StoreError};
 
+/// PostgreSQL `COPY` text escaping exactly as the store writes its rows, for benchmarks
+/// whose baselines load the same table.
+pub use crate::write::copy_escape;
+
 /// Environment variable naming the PostgreSQL server used for tests.
 pub const TEST_DATABASE_URL: &str = "TEST_DATABASE_URL";
 

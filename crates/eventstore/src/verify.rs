@@ -5,8 +5,9 @@ use std::collections::{HashMap, VecDeque};
 
 use crate::error::StoreError;
 use crate::hash;
-use crate::row::{fetch_page, to_i64, Cursor, Fields, Source, StoredRow};
-use crate::store::{DbPool, PAGE};
+use crate::page::{fetch_page, Cursor, Fields, Source, PAGE};
+use crate::pool::DbPool;
+use crate::row::{to_i64, StoredRow};
 use crate::types::{BrokenLink, LogFilter, VerifyReport};
 
 /// Up to `limit` rows of `log_chain` after `after`, in position order.

@@ -27,12 +27,14 @@ use std::collections::HashMap;
 use sqlx::{Postgres, QueryBuilder, Sqlite};
 
 use crate::error::StoreError;
+use crate::pool::DbPool;
 use crate::row::{to_i64, COLUMNS};
-use crate::store::DbPool;
 use crate::types::{AppendResult, ExpectedVersion};
-use crate::write::{
-    bind_pg_row, bind_sqlite_row, insert_sqlite_links, sql_ints, CachedHeads, GroupOutcome, Known,
-    LogHead, LogState, Prepared, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
+
+use super::plan::{CachedHeads, GroupOutcome, Known, LogHead, LogState, BULK_EVENTS};
+use super::prepare::Prepared;
+use super::sql::{
+    bind_pg_row, bind_sqlite_row, insert_sqlite_links, sql_ints, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
 };
 
 /// Stream heads kept. An entry is a stream name and a 64-character hash: ~6 MB in all.
@@ -41,7 +43,7 @@ use crate::write::{
 const CACHED_STREAMS: usize = 65_536;
 
 /// Largest group written by the cached path: bulk writes take the locked one.
-const MAX_ROWS: usize = crate::write::BULK_EVENTS;
+const MAX_ROWS: usize = BULK_EVENTS;
 
 /// What this process knows of the log's heads. Invariant: every cached stream head is
 /// exact whenever the database's log head equals `log`'s position.
@@ -160,7 +162,7 @@ impl CachedPlan {
         let positions: Vec<i64> = ints.iter().map(|(p, _)| *p).collect();
         let head = to_i64(self.expected_log_head)?;
         let binds = rows.len() * 12 + 1;
-        let keep = crate::keep_prepared(binds);
+        let keep = crate::pool::keep_prepared(binds);
         let inserted = match pool {
             DbPool::Sqlite(pool) => {
                 let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
