@@ -211,6 +211,34 @@ async fn retries_of_cached_appends_stay_idempotent(a: EventStore, _b: EventStore
     assert_log_sound(&a, 3).await;
 }
 
+/// A retry the cached path sends to the database anyway (expecting any version) is refused
+/// there by the unique id: the transaction that statement began is ended, so every pooled
+/// connection goes on writing.
+async fn retries_refused_by_the_database_leave_no_transaction_open(a: EventStore, _b: EventStore) {
+    let event = ev(0);
+    let first = a
+        .append("s", ExpectedVersion::Any, vec![event.clone()])
+        .await
+        .expect("first");
+    for _ in 0..20 {
+        let retry = a
+            .append("s", ExpectedVersion::Any, vec![event.clone()])
+            .await
+            .expect("retry");
+        assert_eq!(retry, first);
+    }
+    for i in 1..30 {
+        let stream = format!("t{i}");
+        assert_eq!(
+            append(&a, &stream, ExpectedVersion::NoStream, i)
+                .await
+                .expect("append after retries"),
+            0
+        );
+    }
+    assert_log_sound(&a, 30).await;
+}
+
 /// A bulk batch (an import) names more streams than the cached path takes: the full path
 /// plans the streams cached by the previous batch without looking them up. After another
 /// handle wrote one of them, the log head has moved, so every head is looked up again.
@@ -302,5 +330,6 @@ two_handle_tests!(
     a_group_never_answers_from_heads_another_handle_changed,
     streams_created_elsewhere_are_not_taken_for_new,
     retries_of_cached_appends_stay_idempotent,
+    retries_refused_by_the_database_leave_no_transaction_open,
     bulk_batches_plan_from_cached_heads_only_while_exact,
 );

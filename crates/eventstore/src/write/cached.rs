@@ -33,9 +33,7 @@ use crate::types::{AppendResult, ExpectedVersion};
 
 use super::plan::{CachedHeads, GroupOutcome, Known, LogHead, LogState, BULK_EVENTS};
 use super::prepare::Prepared;
-use super::sql::{
-    bind_pg_row, bind_sqlite_row, insert_sqlite_links, sql_ints, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL,
-};
+use super::sql::{bind_pg_row, bind_sqlite_row, sql_ints, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
 
 /// Stream heads kept. An entry is a stream name and a 64-character hash: ~6 MB in all.
 /// Sized for bulk imports, whose batches touch thousands of streams each: the streams
@@ -151,10 +149,8 @@ impl CachedPlan {
     }
 
     /// Inserts the planned rows and their links if the log head is still the expected one:
-    /// on PostgreSQL in one autocommit statement, on SQLite in one transaction (it cannot
-    /// insert into two tables in one statement; the database is in process, so its extra
-    /// statements cost no round trips, and the commit is still one). `Ok(false)`: nothing
-    /// written (nor when it fails).
+    /// on PostgreSQL in one autocommit statement, on SQLite in one transaction sent as one
+    /// text. `Ok(false)`: nothing written (nor when it fails).
     pub async fn insert_if_unchanged(&self, pool: &DbPool) -> Result<bool, StoreError> {
         let rows = &self.state.rows;
         let links = &self.state.links;
@@ -165,21 +161,43 @@ impl CachedPlan {
         let keep = crate::pool::keep_prepared(binds);
         let inserted = match pool {
             DbPool::Sqlite(pool) => {
-                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                // SQLite cannot insert into two tables in one statement, so the text holds
+                // the whole transaction: each statement sent on its own cost a round trip
+                // to sqlx's connection thread. The links go in only if every event did.
+                let n = i64::try_from(rows.len())
+                    .map_err(|_| StoreError::InvalidInput("too many rows".into()))?;
                 let mut qb = QueryBuilder::<Sqlite>::new(format!(
-                    "INSERT INTO events ({COLUMNS}) SELECT * FROM ("
+                    "BEGIN IMMEDIATE; INSERT INTO events ({COLUMNS}) SELECT * FROM ("
                 ));
                 qb.push_values(rows.iter().zip(ints), bind_sqlite_row);
                 qb.push(") WHERE COALESCE((SELECT MAX(position) FROM events), 0) = ")
-                    .push_bind(head);
-                let done = qb.build().persistent(keep).execute(&mut *tx).await?;
-                if usize::try_from(done.rows_affected()).ok() != Some(rows.len()) {
-                    tx.rollback().await?;
-                    return Ok(false);
+                    .push_bind(head)
+                    .push("; INSERT INTO log_chain (position, link) SELECT * FROM (");
+                qb.push_values(positions.iter().zip(links), |mut b, (p, l)| {
+                    b.push_bind(*p).push_bind(l.as_str());
+                });
+                qb.push(") WHERE changes() = ")
+                    .push_bind(n)
+                    .push("; SELECT changes(); COMMIT");
+                let mut conn = pool.acquire().await?;
+                let linked: Result<Vec<i64>, sqlx::Error> = qb
+                    .build_query_scalar()
+                    .persistent(keep)
+                    .fetch_all(&mut *conn)
+                    .await;
+                match linked {
+                    Ok(linked) => u64::try_from(linked.first().copied().unwrap_or(0)).unwrap_or(0),
+                    Err(e) => {
+                        // A statement failed inside the transaction the text began (an id
+                        // already stored, say): end it here, or the connection would go
+                        // back to the pool inside it. If it cannot even do that, it is
+                        // closed instead of reused.
+                        if sqlx::query("ROLLBACK").execute(&mut *conn).await.is_err() {
+                            let _ = sqlx::Connection::close(conn.detach()).await;
+                        }
+                        return Err(e.into());
+                    }
                 }
-                insert_sqlite_links(&mut tx, &positions, links).await?;
-                tx.commit().await?;
-                done.rows_affected()
             }
             DbPool::Postgres(pool) => {
                 // The statement takes the log lock before inserting and holds it until its
