@@ -8,7 +8,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use seguimiento_app::commands::event_ids;
+use seguimiento_domain::ids::command_event_ids;
 use seguimiento_system_tests::*;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -175,7 +175,7 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
             } => {
                 acked += 1;
                 assert!(!positions.is_empty());
-                let ids = event_ids(Some(*command_id), positions.len());
+                let ids = command_event_ids(*command_id, positions.len());
                 for (p, id) in positions.iter().zip(&ids) {
                     let row = by_position
                         .get(p)
@@ -190,7 +190,7 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
             }
             Outcome::Rejected { command_id, code } => {
                 *rejected.entry(code.clone()).or_default() += 1;
-                let id = event_ids(Some(*command_id), 1)[0].to_string();
+                let id = command_event_ids(*command_id, 1)[0].to_string();
                 assert!(
                     !rows.iter().any(|r| r.id == id),
                     "a rejected mutation ({code}) was stored"

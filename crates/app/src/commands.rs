@@ -1,11 +1,17 @@
 //! Executing one command: the single write path.
 //!
-//! 1. Load the command's stream and the facts it needs (agency catalog, meeting).
-//! 2. Check the caller may write there.
-//! 3. Let the pure domain decide the events.
+//! 1. Load the command's stream.
+//! 2. Check the caller may write there, then whether the command was applied before
+//!    ([`admit`]).
+//! 3. Load the facts it needs (agency catalog, meeting) and let the domain's executor
+//!    ([`domain::executor::execute`]) decide the events, their ids and the version the
+//!    append expects.
 //! 4. Append them expecting the version read in step 1: a concurrent writer makes the
 //!    store answer `Conflict`; when the client did not pin a version we decide again on
 //!    the fresh state, a bounded number of times.
+//!
+//! The importer runs steps 2 and 3 through the same two functions on its cache of stream
+//! history, so a line is refused, skipped or decided as this path would.
 //!
 //! A client `commandId` makes retries safe: event ids are derived from it, so a retry after
 //! a timeout finds its events already stored and gets the original positions back.
@@ -18,6 +24,7 @@ use seguimiento_domain::{
     cabinet::{CabinetState, MeetingState},
     command::Writer,
     commitment::CommitmentState,
+    executor::{Decision, Loaded},
     validate::Check,
     Command, Context, DomainEvent,
 };
@@ -57,31 +64,35 @@ pub struct CommandOutcome {
     pub replayed: bool,
 }
 
-/// The ids of the events a command produces: derived from the command id when there is
-/// one, so the same command always yields the same ids (see
-/// [`seguimiento_domain::ids::command_event_ids`]); otherwise fresh UUID v7s, which sort
-/// by time and keep the log's id index local.
-pub fn event_ids(command_id: Option<Uuid>, n: usize) -> Vec<Uuid> {
-    match command_id {
-        Some(c) => seguimiento_domain::ids::command_event_ids(c, n),
-        None => (0..n).map(|_| Uuid::now_v7()).collect(),
+/// The id of an event whose command has no id (the domain's executor derives the others
+/// from the command id): a fresh UUID v7, which sorts by time and keeps the log's id index
+/// local.
+pub fn fresh_event_id(_version: u64) -> Uuid {
+    Uuid::now_v7()
+}
+
+/// What an append expects of a stream whose last version is `version` (`None`: no events).
+pub fn expected_version(version: Option<u64>) -> ExpectedVersion {
+    match version {
+        Some(v) => ExpectedVersion::Exact(v),
+        None => ExpectedVersion::NoStream,
     }
 }
 
-/// The stored form of a command's events. `digest` (see [`command_digest`]) goes on the
-/// first event only: that is the one a retry finds.
+/// The stored form of a command's decided events. `digest` (see [`command_digest`]) goes
+/// on the first event only: that is the one a retry finds.
 pub fn to_new_events(
-    events: &[DomainEvent],
-    ids: &[Uuid],
+    decided: &Decision,
     actor: &str,
     correlation_id: Uuid,
     effective_at: Option<DateTime<Utc>>,
     digest: Option<String>,
 ) -> Vec<NewEvent> {
     let mut digest = digest;
-    events
+    decided
+        .events
         .iter()
-        .zip(ids)
+        .zip(&decided.ids)
         .map(|(e, id)| {
             let (event_type, schema_version, payload) = e.to_stored();
             NewEvent {
@@ -125,7 +136,7 @@ pub fn command_digest(command: &Command, effective_at: Option<DateTime<Utc>>) ->
 
 /// Whether a stored command (its first event's digest) is the one being retried. Events
 /// stored before digests were kept have none and are taken as the same command.
-pub fn check_same_command(
+fn check_same_command(
     stored: Option<&str>,
     digest: &str,
     command_id: Uuid,
@@ -140,11 +151,22 @@ pub fn check_same_command(
 pub fn decode(events: &[RecordedEvent]) -> Result<Vec<DomainEvent>, AppError> {
     events
         .iter()
-        .map(|e| {
-            DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload.clone())
-                .map_err(AppError::from)
-        })
+        .map(|e| decode_event(&e.event_type, e.schema_version, &e.payload))
         .collect()
+}
+
+/// Decodes one stored (or exported) event. A sealed or redacted contact decodes as such
+/// (`PersonalData`); nothing is decided from it.
+pub fn decode_event(
+    event_type: &str,
+    schema_version: i32,
+    payload: &serde_json::Value,
+) -> Result<DomainEvent, AppError> {
+    Ok(DomainEvent::from_stored(
+        event_type,
+        schema_version,
+        payload.clone(),
+    )?)
 }
 
 /// Refuses a business time outside the years of the input policy, like every instant of a
@@ -168,7 +190,7 @@ pub fn check_effective_at(
 }
 
 /// Checks that `principal` may run `command` on a stream with this history.
-pub fn authorize(
+fn authorize(
     principal: &Principal,
     command: &Command,
     history: &[DomainEvent],
@@ -213,6 +235,41 @@ pub fn authorize(
     }
 }
 
+/// A command id as a retry is recognised by: the ids the command's first event may carry
+/// (most likely first) and the digest of the command it names.
+#[derive(Debug, Clone, Copy)]
+pub struct Retry<'a> {
+    pub command_id: Uuid,
+    pub first_ids: &'a [Uuid],
+    pub digest: &'a str,
+}
+
+/// Lets `principal` run `command` on its stream (`history`, whose stored events have the
+/// ids `stored`), and tells whether a retried command was applied before: the position in
+/// `stored` where its events start, once the digest stored there (`stored_digest` of that
+/// position) shows it is this same command ([`AppError::IdempotencyConflict`] otherwise).
+///
+/// Authorization comes first: a caller who may not run the command learns nothing from a
+/// replay answer.
+pub fn admit<'s>(
+    principal: &Principal,
+    command: &Command,
+    history: &[DomainEvent],
+    stored: &[Uuid],
+    retry: Option<Retry<'_>>,
+    stored_digest: impl FnOnce(usize) -> Option<&'s str>,
+) -> Result<Option<usize>, AppError> {
+    authorize(principal, command, history)?;
+    let Some(retry) = retry else {
+        return Ok(None);
+    };
+    let Some(start) = domain::executor::first_stored(retry.first_ids, stored) else {
+        return Ok(None);
+    };
+    check_same_command(stored_digest(start), retry.digest, retry.command_id)?;
+    Ok(Some(start))
+}
+
 impl App {
     /// Reads and decodes a whole stream (streams are small: one agreement, one letter).
     pub async fn load_stream(&self, stream: &str) -> Result<Vec<RecordedEvent>, AppError> {
@@ -242,15 +299,30 @@ impl App {
         let correlation_id = req.command_id.unwrap_or_else(Uuid::now_v7);
         check_effective_at(req.effective_at, Utc::now())?;
         let digest = command_digest(&req.command, req.effective_at);
+        let first_ids = req
+            .command_id
+            .map(domain::ids::first_event_id_candidates)
+            .unwrap_or_default();
+        let retry = req.command_id.map(|command_id| Retry {
+            command_id,
+            first_ids: &first_ids,
+            digest: &digest,
+        });
         let mut attempt = 0;
         loop {
             attempt += 1;
             let recorded = self.load_stream(&stream).await?;
             let history = decode(&recorded)?;
-            // Authorization comes first: a caller who may not run the command learns
-            // nothing from a replay answer.
-            authorize(&req.principal, &req.command, &history)?;
-            if let Some(outcome) = replayed(&stream, &recorded, req.command_id, &digest)? {
+            let stored_ids: Vec<Uuid> = recorded.iter().map(|e| e.id).collect();
+            let applied = admit(
+                &req.principal,
+                &req.command,
+                &history,
+                &stored_ids,
+                retry,
+                |i| recorded[i].metadata.command_digest.as_deref(),
+            )?;
+            if let Some(outcome) = applied.and_then(|start| replayed(&stream, &recorded[start..])) {
                 return Ok(outcome);
             }
             let current = recorded.last().map(|e| e.version);
@@ -265,26 +337,32 @@ impl App {
             }
             let agencies = self.agency_catalog().await?;
             let meeting = self.meeting(&req.command).await?;
-            let stored_ids: Vec<Uuid> = recorded.iter().map(|e| e.id).collect();
-            let ctx = Context::new(&agencies, Utc::now())
-                .with_meeting(meeting.as_ref())
-                .with_event_ids(&stored_ids);
-            let events = domain::decide(&history, &req.command, &ctx)?;
-            let ids = event_ids(req.command_id, events.len());
+            let loaded = Loaded {
+                history: &history,
+                ids: &stored_ids,
+                version: current,
+            };
+            let ctx = Context::new(&agencies, Utc::now()).with_meeting(meeting.as_ref());
+            let decided = domain::executor::execute(
+                &req.command,
+                loaded,
+                ctx,
+                req.command_id,
+                fresh_event_id,
+            )?;
             let mut new = to_new_events(
-                &events,
-                &ids,
+                &decided,
                 &req.principal.subject,
                 correlation_id,
                 req.effective_at,
                 req.command_id.map(|_| digest.clone()),
             );
             self.vault().seal_all(&mut new).await?;
-            let expected = match current {
-                Some(v) => ExpectedVersion::Exact(v),
-                None => ExpectedVersion::NoStream,
-            };
-            match self.store().append(&stream, expected, new).await {
+            match self
+                .store()
+                .append(&stream, expected_version(decided.expected), new)
+                .await
+            {
                 Ok(r) => {
                     return Ok(CommandOutcome {
                         stream,
@@ -295,10 +373,10 @@ impl App {
                 }
                 Err(e) => {
                     let err = AppError::from(e);
-                    let retry = matches!(err, AppError::Conflict { .. })
+                    let again = matches!(err, AppError::Conflict { .. })
                         && req.expected_version.is_none()
                         && attempt < MAX_ATTEMPTS;
-                    if !retry {
+                    if !again {
                         return Err(err);
                     }
                 }
@@ -307,40 +385,20 @@ impl App {
     }
 }
 
-/// When the command's first event id is already in the stream, the command was applied
-/// before: answer with what it appended then, if it was this same command
-/// ([`AppError::IdempotencyConflict`] otherwise).
-fn replayed(
-    stream: &str,
-    recorded: &[RecordedEvent],
-    command_id: Option<Uuid>,
-    digest: &str,
-) -> Result<Option<CommandOutcome>, AppError> {
-    let Some(command_id) = command_id else {
-        return Ok(None);
-    };
-    let Some(start) = seguimiento_domain::ids::first_event_id_candidates(command_id)
-        .into_iter()
-        .find_map(|first| recorded.iter().position(|e| e.id == first))
-    else {
-        return Ok(None);
-    };
-    check_same_command(
-        recorded[start].metadata.command_digest.as_deref(),
-        digest,
-        command_id,
-    )?;
-    let correlation = recorded[start].metadata.correlation_id;
-    let mine: Vec<&RecordedEvent> = recorded[start..]
+/// What a command applied before appended (`from` its first event on): the events of its
+/// correlation that follow one another there.
+fn replayed(stream: &str, from: &[RecordedEvent]) -> Option<CommandOutcome> {
+    let correlation = from.first()?.metadata.correlation_id;
+    let mine: Vec<&RecordedEvent> = from
         .iter()
         .take_while(|e| e.metadata.correlation_id == correlation)
         .collect();
-    Ok(mine.last().map(|last| CommandOutcome {
+    mine.last().map(|last| CommandOutcome {
         stream: stream.to_string(),
         positions: mine.iter().map(|e| e.position).collect(),
         version: last.version,
         replayed: true,
-    }))
+    })
 }
 
 #[cfg(test)]

@@ -20,7 +20,10 @@
 //! 2. **Validate** in file order, in memory: each touched stream's history is loaded from
 //!    the store once, then every accepted line's events are folded into that cache (and into
 //!    the agency catalog and meetings), so later lines see earlier lines' effects, appended
-//!    or not yet. A command is authorized and decided exactly as [`App::execute`] would.
+//!    or not yet. A command is authorized, recognised as a re-run and decided by the
+//!    functions [`App::execute`] runs ([`admit`], then the domain's
+//!    [`executor::execute`](domain::executor::execute)), on the cached history instead of
+//!    a fresh read: exactly as `App::execute` would, by construction.
 //! 3. **Append** the accepted lines with `append_batch` as soon as they make a chunk of
 //!    about [`DEFAULT_CHUNK_EVENTS`] events, one transaction per chunk, each entry carrying
 //!    the exact version its stream had before it. A chunk is appended on a task of its own
@@ -50,13 +53,15 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use seguimiento_domain::{
-    self as domain, agency::AgencyCatalog, cabinet::CabinetState, Command, Context, DomainEvent,
+    self as domain, agency::AgencyCatalog, cabinet::CabinetState, executor::Loaded, Command,
+    Context, DomainEvent,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, StoreError};
 
 use crate::auth::{Principal, Role};
 use crate::commands::{
-    authorize, check_effective_at, check_same_command, command_digest, event_ids, to_new_events,
+    admit, check_effective_at, command_digest, decode, decode_event, expected_version,
+    fresh_event_id, to_new_events, Retry,
 };
 use crate::error::AppError;
 use crate::App;
@@ -511,10 +516,7 @@ impl<'a> Workspace<'a> {
                 version: recorded.last().map(|e| e.version),
                 ids: recorded.iter().map(|e| e.id).collect(),
                 stored: recorded.len(),
-                history: recorded
-                    .iter()
-                    .map(|e| decode_one(&e.event_type, e.schema_version, &e.payload))
-                    .collect::<Result<_, _>>()?,
+                history: decode(&recorded)?,
                 digests: recorded
                     .iter()
                     .filter_map(|e| Some((e.id, e.metadata.command_digest.clone()?)))
@@ -594,13 +596,6 @@ struct Accepted {
 enum Verdict {
     Accepted(Accepted),
     AlreadyImported,
-}
-
-fn expected_from(version: Option<u64>) -> ExpectedVersion {
-    match version {
-        Some(v) => ExpectedVersion::Exact(v),
-        None => ExpectedVersion::NoStream,
-    }
 }
 
 /// Accepted lines waiting for their append transaction.
@@ -815,20 +810,6 @@ async fn settle(
     Ok(())
 }
 
-/// Decodes a stored (or exported) event for validation. A sealed or redacted contact
-/// decodes as such (`PersonalData`); nothing is decided from it.
-fn decode_one(
-    event_type: &str,
-    schema_version: i32,
-    payload: &Value,
-) -> Result<DomainEvent, AppError> {
-    Ok(DomainEvent::from_stored(
-        event_type,
-        schema_version,
-        payload.clone(),
-    )?)
-}
-
 enum LineError {
     /// The line is refused; the import goes on.
     Rejected(String),
@@ -881,16 +862,24 @@ async fn validate(
                     "same commandId as line {earlier}"
                 )));
             }
-            let cached = ws.cached(&stream)?;
-            authorize(principal, &command, &cached.history).map_err(refusal)?;
             let digest = command_digest(&command, effective_at);
-            if let Some(id) = first.iter().find(|id| cached.is_stored(**id)) {
-                check_same_command(
-                    cached.digests.get(id).map(String::as_str),
-                    &digest,
-                    command_id,
-                )
-                .map_err(refusal)?;
+            let cached = ws.cached(&stream)?;
+            let stored = &cached.ids[..cached.stored];
+            let retry = Retry {
+                command_id,
+                first_ids: &first,
+                digest: &digest,
+            };
+            let applied = admit(
+                principal,
+                &command,
+                &cached.history,
+                stored,
+                Some(retry),
+                |i| cached.digests.get(&stored[i]).map(String::as_str),
+            )
+            .map_err(refusal)?;
+            if applied.is_some() {
                 return Ok(Verdict::AlreadyImported);
             }
             let meeting = match command.meeting_ref() {
@@ -902,29 +891,25 @@ async fn validate(
                 None => None,
             };
             let cached = ws.cached(&stream)?;
-            let ctx = Context::new(&ws.catalog, now)
-                .with_meeting(meeting.as_ref())
-                .with_event_ids(&cached.ids);
-            let events = domain::decide(&cached.history, &command, &ctx)
-                .map_err(|e| refusal(AppError::from(e)))?;
-            let expected = expected_from(cached.version);
-            if events.is_empty() {
+            let loaded = Loaded {
+                history: &cached.history,
+                ids: &cached.ids,
+                version: cached.version,
+            };
+            let ctx = Context::new(&ws.catalog, now).with_meeting(meeting.as_ref());
+            let decided =
+                domain::executor::execute(&command, loaded, ctx, Some(command_id), fresh_event_id)
+                    .map_err(|e| refusal(AppError::from(e)))?;
+            if decided.events.is_empty() {
                 return Ok(Verdict::AlreadyImported);
             }
-            let ids = event_ids(Some(command_id), events.len());
             let actor = match (principal.role, actor) {
                 (Role::Admin, Some(a)) if !a.trim().is_empty() => a,
                 _ => principal.subject.clone(),
             };
-            let new = to_new_events(
-                &events,
-                &ids,
-                &actor,
-                command_id,
-                effective_at,
-                Some(digest),
-            );
-            ws.accept(line.line, &stream, &ids, events);
+            let new = to_new_events(&decided, &actor, command_id, effective_at, Some(digest));
+            let expected = expected_version(decided.expected);
+            ws.accept(line.line, &stream, &decided.ids, decided.events);
             Ok(Verdict::Accepted(Accepted {
                 stream,
                 expected,
@@ -947,7 +932,7 @@ async fn validate(
             if cached.is_stored(event.id) {
                 return Ok(Verdict::AlreadyImported);
             }
-            let decoded = decode_one(&event.event_type, event.schema_version, &event.payload)
+            let decoded = decode_event(&event.event_type, event.schema_version, &event.payload)
                 .map_err(|e| LineError::Rejected(e.to_string()))?;
             if let Some(first) = cached.history.first() {
                 if first.aggregate_kind() != decoded.aggregate_kind() {
@@ -958,7 +943,7 @@ async fn validate(
                     )));
                 }
             }
-            let expected = expected_from(cached.version);
+            let expected = expected_version(cached.version);
             ws.accept(line.line, &stream, &[event.id], vec![decoded]);
             Ok(Verdict::Accepted(Accepted {
                 stream,

@@ -115,7 +115,7 @@ async fn a_retried_command_id_appends_nothing_twice(store: EventStore) {
         let ids = commitment_ids_from(&app, first.version).await;
         assert_eq!(
             ids,
-            seguimiento_app::commands::event_ids(Some(command_id), 1)
+            seguimiento_domain::ids::command_event_ids(command_id, 1)
         );
         let expected = match command_id.get_version() {
             Some(uuid::Version::SortRand) => uuid::Version::SortRand,

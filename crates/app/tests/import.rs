@@ -7,7 +7,7 @@ use std::io::{BufReader, Cursor, Read};
 use std::sync::Mutex;
 
 use seguimiento_app::import::{ImportOptions, ImportProgress};
-use seguimiento_app::{App, AppError, Principal};
+use seguimiento_app::{App, AppError, CommandRequest, Principal};
 use seguimiento_eventstore::EventStore;
 
 seguimiento_eventstore::store_tests!(
@@ -18,6 +18,7 @@ seguimiento_eventstore::store_tests!(
     a_line_that_is_not_utf8_is_rejected_with_its_number_and_the_rest_imports,
     a_command_id_reused_for_another_command_is_rejected_on_import,
     an_exported_event_with_a_time_the_log_cannot_keep_is_rejected_with_its_number,
+    the_write_path_and_the_import_recognise_each_others_commands,
 );
 
 /// An exported event line is appended as it is, past the command checks: one whose
@@ -106,6 +107,51 @@ async fn a_command_id_reused_for_another_command_is_rejected_on_import(store: Ev
         "{other:?}"
     );
     assert_eq!(store.head_position().await.unwrap(), 1);
+}
+
+/// The write path and the importer admit and decide through the same functions: a command
+/// applied through [`App::execute`] under a commandId is already imported when a line
+/// brings it, and a line's command sent again through `App::execute` is a replay of it.
+async fn the_write_path_and_the_import_recognise_each_others_commands(store: EventStore) {
+    let app = App::from_store(store.clone());
+    let line = |id: uuid::Uuid, n: u32| {
+        format!(
+            "{{\"command\": \"registerCommitment\", \"commandId\": \"{id}\", \"input\": {{\"number\": {n}, \"text\": \"Compromiso {n}\"}}}}\n"
+        )
+    };
+    let request = |id: uuid::Uuid, n: u32| CommandRequest {
+        command: serde_json::from_value(serde_json::json!({
+            "command": "registerCommitment",
+            "input": {"number": n, "text": format!("Compromiso {n}")},
+        }))
+        .unwrap(),
+        principal: Principal::system("import"),
+        effective_at: None,
+        expected_version: None,
+        command_id: Some(id),
+    };
+    let through_api = uuid::Uuid::now_v7();
+    assert!(!app.execute(request(through_api, 1)).await.unwrap().replayed);
+    let report = import_text(&app, line(through_api, 1)).await;
+    assert_eq!(report.already_imported, 1, "{report:?}");
+
+    let through_import = uuid::Uuid::now_v7();
+    let report = import_text(&app, line(through_import, 2)).await;
+    assert_eq!(report.accepted, 1, "{report:?}");
+    let again = app.execute(request(through_import, 2)).await.unwrap();
+    assert!(again.replayed, "{again:?}");
+    let stored: Vec<uuid::Uuid> = app
+        .load_stream("commitment-2")
+        .await
+        .unwrap()
+        .iter()
+        .map(|e| e.id)
+        .collect();
+    assert_eq!(
+        stored,
+        seguimiento_domain::ids::command_event_ids(through_import, 1)
+    );
+    assert_eq!(store.head_position().await.unwrap(), 2);
 }
 
 /// One event per line: commitment `n` registered.

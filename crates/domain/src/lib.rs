@@ -2,8 +2,9 @@
 //!
 //! The pure domain of the follow-up system of the Oficina del Ejecutivo del Estado de
 //! Sonora: commands in, events out. No SQL, no HTTP, no clock, no I/O. The application
-//! layer loads a stream's events, calls [`decide`] with a [`Context`] of outside facts,
-//! and appends the returned events; projections fold the same events into reports.
+//! layer loads a stream's events, hands them to [`executor::execute`] (which calls
+//! [`decide`] with a [`Context`] of outside facts and gives the events their ids), and
+//! appends the returned events; projections fold the same events into reports.
 //!
 //! ## Layout
 //! - [`values`]: newtypes and vocabularies (`Mxn`, `Progress`, `Status`, `MeetingType`…).
@@ -14,6 +15,9 @@
 //! - [`error`]: [`DomainError`], one variant per rule.
 //! - [`validate`]: the input policy (text classes and lengths, amount and year ranges)
 //!   every command passes before it is decided.
+//! - [`executor`]: a command decided on its stream as some source loaded it, with the ids
+//!   and expected version of its events: the one path of the app, the importer and the
+//!   fixtures' simulator.
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - [`time`]: Sonora's clock (UTC−7 all year): local dates, months, a bare date's instant.
 //! - One module per aggregate, each with its state (`apply`) and `decide`:
@@ -40,6 +44,7 @@ pub mod commitment;
 pub mod correspondence;
 pub mod error;
 pub mod event;
+pub mod executor;
 pub mod ids;
 pub mod petition;
 mod rules;
