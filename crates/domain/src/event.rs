@@ -47,8 +47,15 @@ impl AggregateKind {
 
 /// Every fact of every aggregate. The variant name is the stored type name
 /// ([`DomainEvent::event_type`], [`EVENT_TYPE_NAMES`]).
-#[derive(
-    Debug, Clone, PartialEq, Serialize, Deserialize, strum::IntoStaticStr, strum::VariantNames,
+///
+/// What belongs to a type rather than to one event (its name, its aggregate kind) is
+/// declared on [`EventType`], the variants without their fields, so that an event and the
+/// name of its type cannot disagree about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
+#[strum_discriminants(
+    name(EventType),
+    vis(pub(crate)),
+    derive(strum::IntoStaticStr, strum::VariantNames, strum::EnumString)
 )]
 #[serde(tag = "type", content = "data", rename_all_fields = "camelCase")]
 pub enum DomainEvent {
@@ -246,7 +253,49 @@ pub enum DomainEvent {
 }
 
 /// Every stored event type: the variants of [`DomainEvent`], in declaration order.
-pub const EVENT_TYPE_NAMES: &[&str] = <DomainEvent as strum::VariantNames>::VARIANTS;
+pub const EVENT_TYPE_NAMES: &[&str] = <EventType as strum::VariantNames>::VARIANTS;
+
+impl EventType {
+    /// The one declaration of which aggregate's stream holds the events of each type: both
+    /// [`DomainEvent::aggregate_kind`] and [`DomainEvent::kind_of_type`] read it.
+    fn aggregate_kind(self) -> AggregateKind {
+        use EventType::*;
+        match self {
+            AgencyRegistered | AgencyRenamed | AgencyDeactivated | LiaisonDesignated => {
+                AggregateKind::AgencyCatalog
+            }
+            CabinetMeetingHeld => AggregateKind::CabinetMeeting,
+            AgreementCreated
+            | InstructionStageChanged
+            | ProgressReported
+            | FollowUpActionRecorded
+            | StatusChanged
+            | AgreementReassigned
+            | AgreementCancelled
+            | EventCorrected => AggregateKind::Agreement,
+            CommitmentRegistered
+            | CommitmentAssigned
+            | ActionRegistered
+            | ActionStatusChanged
+            | ActionProgressReported => AggregateKind::Commitment,
+            ActivityCreated | ResponsibleReported | ResponsibleClosed | ActivityConcluded => {
+                AggregateKind::Activity
+            }
+            LetterReceived
+            | LetterTurned
+            | CaseFileOpened
+            | OutgoingLetterIssued
+            | LetterFollowUpRecorded
+            | LetterAnswered => AggregateKind::Letter,
+            PetitionReceived
+            | PetitionTurned
+            | PetitionFollowUpRecorded
+            | PetitionAttended
+            | PetitionClosed
+            | PetitionContactRectified => AggregateKind::Petition,
+        }
+    }
+}
 
 /// The current schema version of an event type, if the type is known: 1, unless its
 /// stored shape changed since (each change has an upcaster in `from_stored`).
@@ -274,7 +323,7 @@ pub struct PersonalFields {
 impl DomainEvent {
     /// The stored type name: the variant name.
     pub fn event_type(&self) -> &'static str {
-        self.into()
+        EventType::from(self).into()
     }
 
     /// The personal data events of a stored type carry, by field name; `None` for types
@@ -298,43 +347,17 @@ impl DomainEvent {
 
     /// The aggregate whose stream holds this event.
     pub fn aggregate_kind(&self) -> AggregateKind {
-        use DomainEvent::*;
-        match self {
-            AgencyRegistered { .. }
-            | AgencyRenamed { .. }
-            | AgencyDeactivated { .. }
-            | LiaisonDesignated { .. } => AggregateKind::AgencyCatalog,
-            CabinetMeetingHeld { .. } => AggregateKind::CabinetMeeting,
-            AgreementCreated { .. }
-            | InstructionStageChanged { .. }
-            | ProgressReported { .. }
-            | FollowUpActionRecorded { .. }
-            | StatusChanged { .. }
-            | AgreementReassigned { .. }
-            | AgreementCancelled { .. }
-            | EventCorrected { .. } => AggregateKind::Agreement,
-            CommitmentRegistered { .. }
-            | CommitmentAssigned { .. }
-            | ActionRegistered { .. }
-            | ActionStatusChanged { .. }
-            | ActionProgressReported { .. } => AggregateKind::Commitment,
-            ActivityCreated { .. }
-            | ResponsibleReported { .. }
-            | ResponsibleClosed { .. }
-            | ActivityConcluded {} => AggregateKind::Activity,
-            LetterReceived { .. }
-            | LetterTurned { .. }
-            | CaseFileOpened { .. }
-            | OutgoingLetterIssued { .. }
-            | LetterFollowUpRecorded { .. }
-            | LetterAnswered { .. } => AggregateKind::Letter,
-            PetitionReceived { .. }
-            | PetitionTurned { .. }
-            | PetitionFollowUpRecorded { .. }
-            | PetitionAttended { .. }
-            | PetitionClosed { .. }
-            | PetitionContactRectified { .. } => AggregateKind::Petition,
-        }
+        EventType::from(self).aggregate_kind()
+    }
+
+    /// The aggregate whose stream holds the events of a stored type, without an event at
+    /// hand (e.g. to tell which types a reader of some kinds can leave unread); `None` for
+    /// a type the domain does not know.
+    pub fn kind_of_type(event_type: &str) -> Option<AggregateKind> {
+        event_type
+            .parse::<EventType>()
+            .ok()
+            .map(EventType::aggregate_kind)
     }
 
     /// The business instant the event reports, when its payload carries one. A bare date

@@ -207,6 +207,22 @@ fn the_samples_cover_every_event_type() {
 }
 
 #[test]
+fn a_type_name_maps_to_the_aggregate_kind_of_its_events() {
+    // The samples cover every type (above), so this holds for every variant.
+    for event in sample_events() {
+        assert_eq!(
+            DomainEvent::kind_of_type(event.event_type()),
+            Some(event.aggregate_kind()),
+            "{}",
+            event.event_type()
+        );
+    }
+    assert_eq!(DomainEvent::kind_of_type("Nope"), None);
+    assert_eq!(DomainEvent::kind_of_type(""), None);
+    assert_eq!(DomainEvent::kind_of_type("agencyRegistered"), None);
+}
+
+#[test]
 fn every_event_survives_to_stored_and_from_stored() {
     for event in sample_events() {
         let (event_type, version, payload) = event.to_stored();
