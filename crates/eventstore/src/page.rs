@@ -85,7 +85,7 @@ enum Arg<'a> {
 pub(crate) async fn fetch_page(
     source: Source<'_>,
     cursor: &Cursor,
-    filter: LogFilter,
+    filter: &LogFilter,
     limit: usize,
     fields: Fields,
 ) -> Result<Vec<StoredRow>, StoreError> {
@@ -129,7 +129,7 @@ pub(crate) async fn fetch_page(
             sql.push_str(&format!(" AND {column} <= ${}", args.len()));
         }
     }
-    let types = filter.skip_types;
+    let types = &filter.skip_types;
     if !types.is_empty() {
         let first = args.len() + 1;
         args.extend(types.iter().map(|t| Arg::Text(t)));

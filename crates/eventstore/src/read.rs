@@ -52,13 +52,13 @@ impl Reader {
             while let Some(mut at) = cursor.take() {
                 if let (Cursor::All { after }, true, false) = (&at, may_range, first) {
                     may_range = false;
-                    match read_ranges(&reader, *after, filter, limit, decode, fields, &tx).await {
+                    match read_ranges(&reader, *after, &filter, limit, decode, fields, &tx).await {
                         Some(head) => at = Cursor::All { after: head },
                         None => return,
                     }
                 }
                 first = false;
-                let items = match fetch_page(reader.source(), &at, filter, limit, fields).await {
+                let items = match fetch_page(reader.source(), &at, &filter, limit, fields).await {
                     Ok(rows) => {
                         if rows.len() >= limit {
                             cursor = rows.last().map(|r| at.after_row(r));
@@ -145,7 +145,7 @@ impl Reader {
 async fn read_ranges<T: Send + 'static>(
     reader: &Reader,
     after: u64,
-    filter: LogFilter,
+    filter: &LogFilter,
     limit: usize,
     decode: fn(StoredRow) -> Result<T, StoreError>,
     fields: Fields,
@@ -169,8 +169,9 @@ async fn read_ranges<T: Send + 'static>(
     let mut pages = stream::iter(ranges)
         .map(|at| {
             let reader = reader.clone();
+            let filter = filter.clone();
             tokio::spawn(async move {
-                match fetch_page(reader.source(), &at, filter, limit, fields).await {
+                match fetch_page(reader.source(), &at, &filter, limit, fields).await {
                     Ok(rows) => decode_all(rows, decode),
                     Err(e) => (vec![Err(e)], true),
                 }

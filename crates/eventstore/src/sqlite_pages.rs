@@ -153,7 +153,7 @@ mod tests {
             pages: None,
         };
         let first = Cursor::All { after: 0 };
-        let head = fetch_page(pooled, &first, LogFilter::default(), 6, Fields::All).await;
+        let head = fetch_page(pooled, &first, &LogFilter::default(), 6, Fields::All).await;
         let recorded_mid = head.expect("read").last().map(|r| r.recorded_at);
         let cursors = [
             Cursor::All { after: 0 },
@@ -167,20 +167,20 @@ mod tests {
         let filters = [
             LogFilter::default(),
             LogFilter {
-                skip_types: &["Other"],
+                skip_types: ["Other"].into(),
                 ..LogFilter::default()
             },
             LogFilter {
                 recorded_until: recorded_mid,
                 effective_until: effective.get(8).copied(),
-                skip_types: &[],
+                skip_types: [].into(),
             },
         ];
         let direct = store.source();
         assert!(direct.pages.is_some(), "a SQLite file store reads directly");
         let mut compared = 0;
         for cursor in &cursors {
-            for filter in filters {
+            for filter in &filters {
                 for fields in [Fields::All, Fields::WithoutHashes] {
                     for limit in [3, 100] {
                         let a = fetch_page(direct, cursor, filter, limit, fields).await;
@@ -202,10 +202,10 @@ mod tests {
         let db = crate::testing::sqlite_store().await.expect("store");
         let source = db.store().source();
         let first = Cursor::All { after: 0 };
-        let open = fetch_page(source, &first, LogFilter::default(), 10, Fields::All).await;
+        let open = fetch_page(source, &first, &LogFilter::default(), 10, Fields::All).await;
         assert_eq!(open.expect("an open store reads").len(), 0);
         db.store().close().await;
-        let closed = fetch_page(source, &first, LogFilter::default(), 10, Fields::All).await;
+        let closed = fetch_page(source, &first, &LogFilter::default(), 10, Fields::All).await;
         assert!(
             matches!(closed, Err(StoreError::Database(sqlx::Error::PoolClosed))),
             "{closed:?}"

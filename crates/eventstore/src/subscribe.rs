@@ -103,7 +103,7 @@ pub(crate) fn follow(
             let page = fetch_page(
                 st.reader.source(),
                 &cursor,
-                LogFilter::default(),
+                &LogFilter::default(),
                 PAGE,
                 Fields::All,
             )

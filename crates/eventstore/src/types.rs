@@ -1,6 +1,8 @@
 //! The envelope types shared by every backend. This file is the contract the other crates
 //! code against: keep field names stable.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -98,7 +100,7 @@ pub struct RawEvent {
 }
 
 /// Which part of the log a full read returns; `None` bounds are open.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LogFilter {
     /// Only events recorded at or before this instant (what the system knew then).
     pub recorded_until: Option<DateTime<Utc>>,
@@ -107,7 +109,8 @@ pub struct LogFilter {
     /// Leave out events of these types (a reader that provably ignores them lets the
     /// database skip them). A list of what to skip rather than what to read, so an event of
     /// a type the reader does not know is still read, and refused, never silently dropped.
-    pub skip_types: &'static [&'static str],
+    /// Shared, not copied, by the tasks that read a log's pages.
+    pub skip_types: Arc<[&'static str]>,
 }
 
 /// Where an append landed.

@@ -211,7 +211,7 @@ pub(crate) async fn verify(
     let mut last_position = 0u64;
     let mut checked = 0u64;
     loop {
-        let rows = fetch_page(source, &cursor, LogFilter::default(), PAGE, Fields::All).await?;
+        let rows = fetch_page(source, &cursor, &LogFilter::default(), PAGE, Fields::All).await?;
         let Some(tail) = rows.last() else {
             break;
         };

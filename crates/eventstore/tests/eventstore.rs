@@ -375,7 +375,7 @@ async fn raw_reads_match_full_reads_and_apply_both_time_bounds(store: EventStore
             LogFilter {
                 recorded_until: Some(recorded),
                 effective_until: Some(cut),
-                skip_types: &[],
+                skip_types: [].into(),
             },
             100,
         )
@@ -390,12 +390,12 @@ async fn raw_reads_match_full_reads_and_apply_both_time_bounds(store: EventStore
         .collect();
     assert_eq!(both, expected);
     // Skipped types are left out; an empty list skips nothing.
-    let skipping = |types: &'static [&'static str]| {
+    let skipping = |types: &[&'static str]| {
         store
             .read_all_raw(
                 0,
                 LogFilter {
-                    skip_types: types,
+                    skip_types: types.into(),
                     ..LogFilter::default()
                 },
                 3,

@@ -68,7 +68,7 @@ pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<R
     let filter = LogFilter {
         recorded_until: view.as_of,
         effective_until: view.effective_at,
-        skip_types: P::IGNORES,
+        skip_types: P::IGNORES.into(),
     };
     let mut batches = super::scan::decoded(store, 0, filter);
     while let Some(batch) = batches.next().await {

@@ -153,8 +153,8 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
     // (together they ignore almost nothing).
     let filter = LogFilter {
         skip_types: match builds {
-            [only] => only.ignores,
-            _ => &[],
+            [only] => only.ignores.into(),
+            _ => Default::default(),
         },
         ..LogFilter::default()
     };
