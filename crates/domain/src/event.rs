@@ -20,7 +20,7 @@ use crate::values::{
 };
 
 /// Which aggregate (and so which kind of stream) an event or command belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray)]
 pub enum AggregateKind {
     AgencyCatalog,
     CabinetMeeting,
@@ -32,6 +32,9 @@ pub enum AggregateKind {
 }
 
 impl AggregateKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [AggregateKind] = <Self as strum::VariantArray>::VARIANTS;
+
     pub fn name(self) -> &'static str {
         match self {
             AggregateKind::AgencyCatalog => "agency catalog",
