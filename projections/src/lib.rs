@@ -37,8 +37,8 @@
 //!
 //! # Adding a projection
 //! 1. Write `models/<name>.rs` with a unit struct implementing [`Projector`] (a `NAME`,
-//!    a serde `Row` type, a pure `apply`), plus query functions over `Rows<Row>` and an
-//!    async `query(store, view, ..)` calling [`load`].
+//!    the aggregate kinds it `READS`, a serde `Row` type, a pure `apply`), plus query
+//!    functions over `Rows<Row>` and an async `query(store, view, ..)` calling [`load`].
 //! 2. Add `pub mod <name>;` in `models/mod.rs` and one line `erase::<Name>()` in
 //!    [`registry::all`]. Live running, rebuild, as-of and status come for free.
 
@@ -54,7 +54,7 @@ pub mod storage;
 pub use error::{ProjectionError, Result};
 pub use event::ProjectedEvent;
 pub use models::semaforo::Scope;
-pub use projector::{fold, DynProjector, DynState, Projector};
+pub use projector::{fold, skipped_types, DynProjector, DynState, Projector};
 pub use rows::Rows;
 pub use runner::as_of::{fold_view, live_rows_moved, live_version, load, View, RECHECK_INTERVAL};
 pub use runner::live::{status_of, Advanced, Fault, LiveConfig, LiveRunner, ProjectionStatus};

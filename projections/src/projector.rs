@@ -4,6 +4,8 @@ use std::collections::BTreeMap;
 use std::fmt::Debug;
 use std::marker::PhantomData;
 
+use seguimiento_domain::event::EVENT_TYPE_NAMES;
+use seguimiento_domain::{AggregateKind, DomainEvent};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -21,12 +23,14 @@ pub trait Projector: Send + Sync + 'static {
     /// One stored document (serialized as JSON per key).
     type Row: Serialize + DeserializeOwned + Clone + Debug + PartialEq + Send + Sync + 'static;
 
-    /// Known event types `apply` ignores. Folds of one projection over the whole log
-    /// (as-of views, single rebuilds) let the database skip them. A list of what to skip,
-    /// not of what to read: a type added to the domain later is read until listed here,
-    /// and an unknown type is read and refused, never dropped. Checked by tests: folding
-    /// without them equals folding everything.
-    const IGNORES: &'static [&'static str] = &[];
+    /// The aggregate kinds whose events `apply` may fold; the events of every other kind
+    /// must leave the state unchanged. Folds of one projection over the whole log (as-of
+    /// views, single rebuilds) let the database skip those ([`skipped_types`]), so a new
+    /// event type of a kind read here is read with no change to the projection. No
+    /// default: a projection that forgot it would either skip what it folds or read the
+    /// whole log for nothing. Checked by tests: folding without the skipped types equals
+    /// folding everything.
+    const READS: &'static [AggregateKind];
 
     /// Folds one event into the state.
     fn apply(rows: &mut Rows<Self::Row>, event: &ProjectedEvent) -> Result<()>;
@@ -36,6 +40,18 @@ pub trait Projector: Send + Sync + 'static {
     fn scopes(_event: &ProjectedEvent) -> Vec<String> {
         Vec::new()
     }
+}
+
+/// The event types a fold that reads only the aggregate kinds `reads` lets the database
+/// skip: every type the domain knows whose kind is not read. Only known types are listed,
+/// so an event of a type the domain does not know is still read, and refused by the
+/// decoder, never silently dropped.
+pub fn skipped_types(reads: &[AggregateKind]) -> Vec<&'static str> {
+    EVENT_TYPE_NAMES
+        .iter()
+        .copied()
+        .filter(|t| DomainEvent::kind_of_type(t).is_some_and(|kind| !reads.contains(&kind)))
+        .collect()
 }
 
 /// Folds a sequence of events into a fresh state (the pure, in-memory runner).
@@ -65,8 +81,8 @@ pub type RowChange = (String, Option<String>);
 /// A projector behind a vtable, so runners handle every registered projection alike.
 pub trait DynProjector: Send + Sync {
     fn name(&self) -> &'static str;
-    /// [`Projector::IGNORES`].
-    fn ignores(&self) -> &'static [&'static str];
+    /// [`Projector::READS`].
+    fn reads(&self) -> &'static [AggregateKind];
     /// Empty state (position 0).
     fn empty(&self) -> Box<dyn DynState>;
     /// State loaded from stored rows.
@@ -99,8 +115,8 @@ impl<P: Projector> DynProjector for Erased<P> {
     fn name(&self) -> &'static str {
         P::NAME
     }
-    fn ignores(&self) -> &'static [&'static str] {
-        P::IGNORES
+    fn reads(&self) -> &'static [AggregateKind] {
+        P::READS
     }
     fn empty(&self) -> Box<dyn DynState> {
         Box::new(TypedState::<P> { rows: Rows::new() })
@@ -136,5 +152,21 @@ impl<P: Projector> DynState for TypedState<P> {
             .iter()
             .map(|(k, v)| Ok((k.clone(), serde_json::to_string(v)?)))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fold_skips_exactly_the_known_types_of_the_kinds_it_does_not_read() {
+        assert!(skipped_types(AggregateKind::ALL).is_empty());
+        assert_eq!(skipped_types(&[]), EVENT_TYPE_NAMES);
+        let letters = skipped_types(&[AggregateKind::Letter]);
+        for t in EVENT_TYPE_NAMES {
+            let letter = DomainEvent::kind_of_type(t) == Some(AggregateKind::Letter);
+            assert_eq!(letters.contains(t), !letter, "{t}");
+        }
     }
 }

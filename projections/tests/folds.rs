@@ -96,8 +96,8 @@ fn corrections_override_the_corrected_event_and_later_reports_still_win() {
         (r.total.pending, r.total.compliance_pct),
         (1, Decimal::ZERO)
     );
-    // Corrections are not among the types the compliance projection declares it ignores.
-    assert_ignores_only_what_it_ignores::<Compliance>(&projected(&events));
+    // Corrections are of a kind the compliance projection reads.
+    assert_reads_every_kind_it_folds::<Compliance>(&projected(&events));
 }
 
 #[test]

@@ -21,8 +21,8 @@ use seguimiento_fixtures::Simulator;
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::semaforo::{self, Scope};
 use seguimiento_projections::{
-    fold_view, load, rebuild_all, registry, storage, LiveConfig, LiveRunner, Projector, Rebuild,
-    View,
+    fold_view, load, rebuild_all, registry, skipped_types, storage, LiveConfig, LiveRunner,
+    Projector, Rebuild, View,
 };
 
 fn rt() -> tokio::runtime::Runtime {
@@ -209,13 +209,10 @@ async fn refused_write(store: EventStore) {
     // writes several times at a flush every 2 events.
     let events = run(&dataset_2023()).expect("dataset");
     let projector = registry::by_name("correspondence").expect("registered");
+    let skipped = skipped_types(projector.reads());
     let folded = events
         .iter()
-        .filter(|e| {
-            !projector
-                .ignores()
-                .contains(&new_event(e).event_type.as_str())
-        })
+        .filter(|e| !skipped.contains(&new_event(e).event_type.as_str()))
         .count();
     assert!(
         folded > seguimiento_projections::runner::SCAN_BATCH,
@@ -430,6 +427,8 @@ struct Picky;
 
 impl seguimiento_projections::Projector for Picky {
     const NAME: &'static str = "picky";
+    const READS: &'static [seguimiento_domain::AggregateKind] =
+        seguimiento_domain::AggregateKind::ALL;
     type Row = u64;
 
     fn apply(

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use seguimiento_domain::values::{ItemKind, MeetingType, Origin, Status};
-use seguimiento_domain::DomainEvent;
+use seguimiento_domain::{AggregateKind, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -156,21 +156,12 @@ fn activity_mut<'a>(
 
 impl Projector for Compliance {
     const NAME: &'static str = "compliance";
-    const IGNORES: &'static [&'static str] = &[
-        "LiaisonDesignated",
-        "InstructionStageChanged",
-        "FollowUpActionRecorded",
-        "LetterReceived",
-        "LetterTurned",
-        "CaseFileOpened",
-        "OutgoingLetterIssued",
-        "LetterFollowUpRecorded",
-        "LetterAnswered",
-        "PetitionReceived",
-        "PetitionTurned",
-        "PetitionFollowUpRecorded",
-        "PetitionAttended",
-        "PetitionClosed",
+    const READS: &'static [AggregateKind] = &[
+        AggregateKind::AgencyCatalog,
+        AggregateKind::CabinetMeeting,
+        AggregateKind::Agreement,
+        AggregateKind::Commitment,
+        AggregateKind::Activity,
     ];
     type Row = ComplianceRow;
 

@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use seguimiento_domain::values::{Classification, Unit};
-use seguimiento_domain::DomainEvent;
+use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
@@ -104,42 +104,14 @@ fn letter_unit(rows: &Rows<CorrespondenceRow>, stream: &str) -> Option<Unit> {
 
 impl Projector for Correspondence {
     const NAME: &'static str = "correspondence";
-    const IGNORES: &'static [&'static str] = &[
-        "AgencyRegistered",
-        "AgencyRenamed",
-        "AgencyDeactivated",
-        "LiaisonDesignated",
-        "CabinetMeetingHeld",
-        "AgreementCreated",
-        "InstructionStageChanged",
-        "ProgressReported",
-        "FollowUpActionRecorded",
-        "StatusChanged",
-        "AgreementReassigned",
-        "AgreementCancelled",
-        "EventCorrected",
-        "CommitmentRegistered",
-        "CommitmentAssigned",
-        "ActionRegistered",
-        "ActionStatusChanged",
-        "ActionProgressReported",
-        "ActivityCreated",
-        "ResponsibleReported",
-        "ResponsibleClosed",
-        "ActivityConcluded",
-        "PetitionReceived",
-        "PetitionTurned",
-        "PetitionFollowUpRecorded",
-        "PetitionAttended",
-        "PetitionClosed",
-    ];
+    const READS: &'static [AggregateKind] = &[AggregateKind::Letter];
     type Row = CorrespondenceRow;
 
     fn apply(rows: &mut Rows<CorrespondenceRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
         // A rebuild folds every event into every projection: other aggregates' events
         // leave before this projection's key is built for them.
-        if ev.event.aggregate_kind() != seguimiento_domain::AggregateKind::Letter {
+        if ev.event.aggregate_kind() != AggregateKind::Letter {
             return Ok(());
         }
         let key = format!("letter/{}", ev.stream);
@@ -215,7 +187,7 @@ impl Projector for Correspondence {
 
     fn scopes(ev: &ProjectedEvent) -> Vec<String> {
         match ev.event.aggregate_kind() {
-            seguimiento_domain::AggregateKind::Letter => vec!["CORRESPONDENCE".to_owned()],
+            AggregateKind::Letter => vec!["CORRESPONDENCE".to_owned()],
             _ => Vec::new(),
         }
     }

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
 use seguimiento_domain::values::{Channel, Topic};
-use seguimiento_domain::DomainEvent;
+use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
@@ -88,43 +88,14 @@ fn bump(rows: &mut Rows<PetitionRow>, t: DateTime<Utc>, f: impl FnOnce(&mut Peti
 
 impl Projector for Petitions {
     const NAME: &'static str = "petitions";
-    const IGNORES: &'static [&'static str] = &[
-        "AgencyRegistered",
-        "AgencyRenamed",
-        "AgencyDeactivated",
-        "LiaisonDesignated",
-        "CabinetMeetingHeld",
-        "AgreementCreated",
-        "InstructionStageChanged",
-        "ProgressReported",
-        "FollowUpActionRecorded",
-        "StatusChanged",
-        "AgreementReassigned",
-        "AgreementCancelled",
-        "EventCorrected",
-        "CommitmentRegistered",
-        "CommitmentAssigned",
-        "ActionRegistered",
-        "ActionStatusChanged",
-        "ActionProgressReported",
-        "ActivityCreated",
-        "ResponsibleReported",
-        "ResponsibleClosed",
-        "ActivityConcluded",
-        "LetterReceived",
-        "LetterTurned",
-        "CaseFileOpened",
-        "OutgoingLetterIssued",
-        "LetterFollowUpRecorded",
-        "LetterAnswered",
-    ];
+    const READS: &'static [AggregateKind] = &[AggregateKind::Petition];
     type Row = PetitionRow;
 
     fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
         // A rebuild folds every event into every projection: other aggregates' events
         // leave before this projection's key is built for them.
-        if ev.event.aggregate_kind() != seguimiento_domain::AggregateKind::Petition {
+        if ev.event.aggregate_kind() != AggregateKind::Petition {
             return Ok(());
         }
         let key = format!("petition/{}", ev.stream);
@@ -185,7 +156,7 @@ impl Projector for Petitions {
 
     fn scopes(ev: &ProjectedEvent) -> Vec<String> {
         match ev.event.aggregate_kind() {
-            seguimiento_domain::AggregateKind::Petition => vec!["PETITIONS".to_owned()],
+            AggregateKind::Petition => vec!["PETITIONS".to_owned()],
             _ => Vec::new(),
         }
     }

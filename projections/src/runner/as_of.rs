@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
 use crate::event::ProjectedEvent;
-use crate::projector::{rows_from_docs, Projector};
+use crate::projector::{rows_from_docs, skipped_types, Projector};
 use crate::rows::Rows;
 use crate::storage;
 
@@ -63,12 +63,12 @@ impl View {
 /// Folds projection `P` from the whole log for `view`, in memory.
 pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<Rows<P::Row>> {
     let mut rows = Rows::new();
-    // The database applies both bounds and skips the types the fold ignores: those events
-    // are never read or decoded.
+    // The database applies both bounds and skips the types of the kinds the fold does not
+    // read: those events are never read or decoded.
     let filter = LogFilter {
         recorded_until: view.as_of,
         effective_until: view.effective_at,
-        skip_types: P::IGNORES.into(),
+        skip_types: skipped_types(P::READS).into(),
     };
     let mut batches = super::scan::decoded(store, 0, filter);
     while let Some(batch) = batches.next().await {

@@ -4,11 +4,12 @@
 //! ever see a complete generation.
 
 use futures::StreamExt;
+use seguimiento_domain::AggregateKind;
 use seguimiento_eventstore::{EventStore, LogFilter};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
-use crate::projector::{DynProjector, DynState};
+use crate::projector::{skipped_types, DynProjector, DynState};
 use crate::storage::{self, Guard};
 
 /// Outcome of a rebuild.
@@ -35,8 +36,8 @@ pub struct Rebuild {
     events: u64,
     /// Events folded between two writes to the new generation.
     flush_every: u64,
-    /// Event types the projection ignores ([`crate::Projector::IGNORES`]).
-    ignores: &'static [&'static str],
+    /// [`crate::Projector::READS`].
+    reads: &'static [AggregateKind],
 }
 
 impl Rebuild {
@@ -69,7 +70,7 @@ impl Rebuild {
             flushed: 0,
             events: 0,
             flush_every: flush_every.max(1),
-            ignores: projector.ignores(),
+            reads: projector.reads(),
         })
     }
 
@@ -149,13 +150,10 @@ async fn catch_up(builds: &mut [Rebuild], write: bool) -> Result<()> {
         return Ok(());
     };
     let store = builds[0].store.clone();
-    // One projection skips the types it ignores; several (rebuild_all) read everything
-    // (together they ignore almost nothing).
+    // The database skips the types of the kinds no build reads.
+    let reads: Vec<AggregateKind> = builds.iter().flat_map(|b| b.reads).copied().collect();
     let filter = LogFilter {
-        skip_types: match builds {
-            [only] => only.ignores.into(),
-            _ => Default::default(),
-        },
+        skip_types: skipped_types(&reads).into(),
         ..LogFilter::default()
     };
     // Every event up to this head is committed, so the read below sees all of them: a
