@@ -8,11 +8,13 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
+use seguimiento_eventstore::EventStore;
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::correspondence::Correspondence;
 use seguimiento_projections::models::petitions::Petitions;
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
-use seguimiento_projections::Projector;
+use seguimiento_projections::{Projector, View};
+use tokio::sync::SemaphorePermit;
 
 use super::{view, Services};
 use crate::auth::{
@@ -35,6 +37,35 @@ pub struct QueryRoot;
 
 fn services<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Services> {
     Ok(ctx.data::<Services>()?)
+}
+
+/// What a read-model resolver reads through. The fold permit is held for as long as the
+/// resolver keeps this, so that an as-of or effective-at fold counts against the limit
+/// of concurrent folds until its answer is built.
+struct ReadView<'a> {
+    store: &'a EventStore,
+    view: View,
+    _fold: Option<SemaphorePermit<'a>>,
+}
+
+/// The steps every read of `projection` takes before querying it: the view asked for, a
+/// fold permit when that view folds the log, and the dependency on the projection
+/// recorded for the response cache.
+async fn read_view<'a>(
+    ctx: &'a Context<'_>,
+    as_of: Option<DateTime<Utc>>,
+    effective_at: Option<DateTime<Utc>>,
+    projection: &'static str,
+) -> ApiResult<ReadView<'a>> {
+    let s = services(ctx)?;
+    let view = view(as_of, effective_at);
+    let fold = s.fold_permit(!view.is_live()).await?;
+    depends_on(ctx, s.app.store(), projection, view).await?;
+    Ok(ReadView {
+        store: s.app.store(),
+        view,
+        _fold: fold,
+    })
 }
 
 /// Parses a numeric cursor.
@@ -85,12 +116,9 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<ComplianceReport> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        depends_on_today(ctx, view);
-        let report = semaforo::query(s.app.store(), scope.into(), view, None).await?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        depends_on_today(ctx, read.view);
+        let report = semaforo::query(read.store, scope.into(), read.view, None).await?;
         Ok(report.into())
     }
 
@@ -110,7 +138,6 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<ExplainedItem>> {
         let who = require_records(ctx)?;
-        let s = services(ctx)?;
         let key = match scope {
             ComplianceScope::Activities => key,
             _ => domain::values::normalize_acronym(&key),
@@ -122,11 +149,10 @@ impl QueryRoot {
             }
             ComplianceScope::Activities => require_office_work(&who)?,
         }
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        depends_on_today(ctx, view);
-        let items = semaforo::query_explain(s.app.store(), scope.into(), &key, view, None).await?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        depends_on_today(ctx, read.view);
+        let items =
+            semaforo::query_explain(read.store, scope.into(), &key, read.view, None).await?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
@@ -143,11 +169,8 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<CabinetReport> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        let report = cabinet::query(s.app.store(), view, year).await?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        let report = cabinet::query(read.store, read.view, year).await?;
         Ok(report.into())
     }
 
@@ -168,10 +191,8 @@ impl QueryRoot {
         let s = services(ctx)?;
         let first = s.config.page_size(first)?;
         let after = cursor(after)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        let report = commitments::query(s.app.store(), view).await?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        let report = commitments::query(read.store, read.view).await?;
         let totals = CommitmentsTotals {
             commitments: report.commitments,
             actions: report.actions,
@@ -205,11 +226,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<CorrespondenceMonthly> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
-        let r = correspondence::query(s.app.store(), view, year).await?;
+        let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
+        let r = correspondence::query(read.store, read.view, year).await?;
         Ok(CorrespondenceMonthly {
             year: r.year,
             months: r
@@ -233,11 +251,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<AgencyTurns>> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
-        let r = correspondence::query(s.app.store(), view, year).await?;
+        let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
+        let r = correspondence::query(read.store, read.view, year).await?;
         Ok(r.agencies.into_iter().map(Into::into).collect())
     }
 
@@ -250,11 +265,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<PetitionsMonthly> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await?;
-        depends_on(ctx, s.app.store(), Petitions::NAME, view).await?;
-        let r = petitions::query(s.app.store(), view, year).await?;
+        let read = read_view(ctx, as_of, None, Petitions::NAME).await?;
+        let r = petitions::query(read.store, read.view, year).await?;
         Ok(r.into())
     }
 
