@@ -16,7 +16,7 @@ use async_graphql::Context;
 use axum::http::HeaderMap;
 use seguimiento_app::{App, Principal, Role};
 
-use crate::error::{gql, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, GqlError};
 
 /// The token in an `Authorization: Bearer <token>` value, if well formed.
 pub fn bearer_token(value: &str) -> Option<&str> {
@@ -48,14 +48,11 @@ pub async fn authenticate(app: &App, token: Option<&str>) -> Result<Principal, A
 /// The caller of the current request.
 pub fn principal<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Principal> {
     ctx.data_opt::<Principal>()
-        .ok_or_else(|| gql(ApiError::Unauthenticated))
+        .ok_or_else(|| ApiError::Unauthenticated.into())
 }
 
-fn forbidden(p: &Principal, what: &str) -> async_graphql::Error {
-    gql(ApiError::Forbidden(format!(
-        "role {} cannot read {what}",
-        p.role.as_str()
-    )))
+fn forbidden(p: &Principal, what: &str) -> GqlError {
+    ApiError::Forbidden(format!("role {} cannot read {what}", p.role.as_str())).into()
 }
 
 /// History, hash-chain verification, event subscriptions: admin and auditor.
@@ -91,9 +88,10 @@ pub fn require_records(ctx: &Context<'_>) -> ApiResult<Principal> {
 /// The Office's internal work (activities): everyone who reads records but capturistas.
 pub fn require_office_work(who: &Principal) -> ApiResult<()> {
     if who.role == Role::Capturista {
-        return Err(gql(ApiError::Forbidden(
+        return Err(ApiError::Forbidden(
             "a capturista does not read the Office's activities".into(),
-        )));
+        )
+        .into());
     }
     Ok(())
 }
@@ -114,9 +112,7 @@ pub fn require_own_record<'a>(
     if agencies.any(|a| Some(seguimiento_domain::values::normalize_acronym(a)) == own) {
         return Ok(());
     }
-    Err(gql(ApiError::Forbidden(
-        "a capturista reads only its own agency's records".into(),
-    )))
+    Err(ApiError::Forbidden("a capturista reads only its own agency's records".into()).into())
 }
 
 #[cfg(test)]

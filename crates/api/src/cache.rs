@@ -36,7 +36,7 @@ use seguimiento_eventstore::EventStore;
 use seguimiento_projections::models::semaforo;
 use seguimiento_projections::{live_version, View};
 
-use crate::error::{gql, ApiResult};
+use crate::error::ApiResult;
 
 /// Root query fields whose resolvers record their dependencies; every other root field
 /// makes the request uncacheable (`__typename` never reaches extensions and reads
@@ -157,7 +157,7 @@ pub async fn depends_on(
         recorder.uncacheable();
         return Ok(());
     }
-    let version = live_version(store, name).await.map_err(gql)?;
+    let version = live_version(store, name).await?;
     recorder.projection(name, version);
     Ok(())
 }

@@ -80,11 +80,59 @@ impl ErrorExtensions for ApiError {
     }
 }
 
-/// Result of resolvers: errors carry their code (convert with [`gql`], not `?` on a raw
-/// error, which would lose the code).
-pub type ApiResult<T> = Result<T, async_graphql::Error>;
+/// A GraphQL error that already carries its `extensions.code`: what resolvers return.
+///
+/// It deliberately has no `Display`, so async-graphql's blanket conversion from any
+/// displayable error (which keeps the message and drops the code) cannot apply to it,
+/// and `?` on an application, projection or store error goes through [`ApiError`] and
+/// keeps its code. An error without a matching `From` here does not compile.
+#[derive(Debug, Clone)]
+pub struct GqlError(async_graphql::Error);
 
-/// Shorthand used by resolvers: converts any `Into<ApiError>` into an extended error.
+impl From<GqlError> for async_graphql::Error {
+    fn from(e: GqlError) -> Self {
+        e.0
+    }
+}
+
+/// Errors async-graphql builds itself (missing context data, a loader's error) already
+/// are GraphQL errors and pass through unchanged.
+impl From<async_graphql::Error> for GqlError {
+    fn from(e: async_graphql::Error) -> Self {
+        GqlError(e)
+    }
+}
+
+impl From<ApiError> for GqlError {
+    fn from(e: ApiError) -> Self {
+        GqlError(e.extend())
+    }
+}
+
+impl From<AppError> for GqlError {
+    fn from(e: AppError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<StoreError> for GqlError {
+    fn from(e: StoreError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+impl From<ProjectionError> for GqlError {
+    fn from(e: ProjectionError) -> Self {
+        ApiError::from(e).into()
+    }
+}
+
+/// Result of resolvers: `?` converts application, projection and store errors with
+/// their code (see [`GqlError`]).
+pub type ApiResult<T> = Result<T, GqlError>;
+
+/// Converts any `Into<ApiError>` into an extended error, for the places that hand
+/// async-graphql its own error type (subscription streams, the data loader).
 pub fn gql<E: Into<ApiError>>(e: E) -> async_graphql::Error {
     e.into().extend()
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::Services;
 use crate::auth::principal;
-use crate::error::{gql, ApiResult};
+use crate::error::ApiResult;
 use crate::types::outcome::CommandResult;
 
 pub struct MutationRoot;
@@ -36,8 +36,7 @@ async fn run(
             expected_version,
             command_id,
         })
-        .await
-        .map_err(gql)?;
+        .await?;
     if !outcome.replayed {
         s.metrics.events_appended(outcome.positions.len());
     }

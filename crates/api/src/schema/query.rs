@@ -8,11 +8,13 @@ use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
+use seguimiento_eventstore::EventStore;
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::correspondence::Correspondence;
 use seguimiento_projections::models::petitions::Petitions;
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
-use seguimiento_projections::Projector;
+use seguimiento_projections::{Projector, View};
+use tokio::sync::SemaphorePermit;
 
 use super::{view, Services};
 use crate::auth::{
@@ -20,7 +22,7 @@ use crate::auth::{
     require_records,
 };
 use crate::cache::{depends_on, depends_on_today};
-use crate::error::{gql, ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult};
 use crate::limits::read_model_complexity;
 use crate::types::agency::{load_agency, Agency};
 use crate::types::history::{reveal, HistoryEvent, LogHead, VerifyResult};
@@ -34,7 +36,36 @@ use crate::types::two_decimals;
 pub struct QueryRoot;
 
 fn services<'a>(ctx: &'a Context<'_>) -> ApiResult<&'a Services> {
-    ctx.data::<Services>()
+    Ok(ctx.data::<Services>()?)
+}
+
+/// What a read-model resolver reads through. The fold permit is held for as long as the
+/// resolver keeps this, so that an as-of or effective-at fold counts against the limit
+/// of concurrent folds until its answer is built.
+struct ReadView<'a> {
+    store: &'a EventStore,
+    view: View,
+    _fold: Option<SemaphorePermit<'a>>,
+}
+
+/// The steps every read of `projection` takes before querying it: the view asked for, a
+/// fold permit when that view folds the log, and the dependency on the projection
+/// recorded for the response cache.
+async fn read_view<'a>(
+    ctx: &'a Context<'_>,
+    as_of: Option<DateTime<Utc>>,
+    effective_at: Option<DateTime<Utc>>,
+    projection: &'static str,
+) -> ApiResult<ReadView<'a>> {
+    let s = services(ctx)?;
+    let view = view(as_of, effective_at);
+    let fold = s.fold_permit(!view.is_live()).await?;
+    depends_on(ctx, s.app.store(), projection, view).await?;
+    Ok(ReadView {
+        store: s.app.store(),
+        view,
+        _fold: fold,
+    })
 }
 
 /// Parses a numeric cursor.
@@ -42,7 +73,7 @@ fn cursor(after: Option<String>) -> ApiResult<Option<u64>> {
     after
         .map(|a| {
             a.parse::<u64>()
-                .map_err(|_| gql(ApiError::Validation(format!("invalid cursor {a:?}"))))
+                .map_err(|_| ApiError::Validation(format!("invalid cursor {a:?}")).into())
         })
         .transpose()
 }
@@ -56,7 +87,7 @@ impl QueryRoot {
         #[graphql(default = false)] include_inactive: bool,
     ) -> ApiResult<Vec<Agency>> {
         principal(ctx)?;
-        let catalog = services(ctx)?.app.agency_catalog().await.map_err(gql)?;
+        let catalog = services(ctx)?.app.agency_catalog().await?;
         Ok(catalog
             .agencies
             .values()
@@ -85,14 +116,9 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<ComplianceReport> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        depends_on_today(ctx, view);
-        let report = semaforo::query(s.app.store(), scope.into(), view, None)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        depends_on_today(ctx, read.view);
+        let report = semaforo::query(read.store, scope.into(), read.view, None).await?;
         Ok(report.into())
     }
 
@@ -112,7 +138,6 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<ExplainedItem>> {
         let who = require_records(ctx)?;
-        let s = services(ctx)?;
         let key = match scope {
             ComplianceScope::Activities => key,
             _ => domain::values::normalize_acronym(&key),
@@ -124,13 +149,10 @@ impl QueryRoot {
             }
             ComplianceScope::Activities => require_office_work(&who)?,
         }
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        depends_on_today(ctx, view);
-        let items = semaforo::query_explain(s.app.store(), scope.into(), &key, view, None)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        depends_on_today(ctx, read.view);
+        let items =
+            semaforo::query_explain(read.store, scope.into(), &key, read.view, None).await?;
         Ok(items.into_iter().map(Into::into).collect())
     }
 
@@ -147,13 +169,8 @@ impl QueryRoot {
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<CabinetReport> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        let report = cabinet::query(s.app.store(), view, year)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        let report = cabinet::query(read.store, read.view, year).await?;
         Ok(report.into())
     }
 
@@ -172,12 +189,10 @@ impl QueryRoot {
     ) -> ApiResult<Connection<String, CommitmentSummary, CommitmentsTotals, EmptyFields>> {
         principal(ctx)?;
         let s = services(ctx)?;
-        let first = s.config.page_size(first).map_err(gql)?;
+        let first = s.config.page_size(first)?;
         let after = cursor(after)?;
-        let view = view(as_of, effective_at);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Compliance::NAME, view).await?;
-        let report = commitments::query(s.app.store(), view).await.map_err(gql)?;
+        let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
+        let report = commitments::query(read.store, read.view).await?;
         let totals = CommitmentsTotals {
             commitments: report.commitments,
             actions: report.actions,
@@ -211,13 +226,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<CorrespondenceMonthly> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
-        let r = correspondence::query(s.app.store(), view, year)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
+        let r = correspondence::query(read.store, read.view, year).await?;
         Ok(CorrespondenceMonthly {
             year: r.year,
             months: r
@@ -241,13 +251,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<AgencyTurns>> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Correspondence::NAME, view).await?;
-        let r = correspondence::query(s.app.store(), view, year)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
+        let r = correspondence::query(read.store, read.view, year).await?;
         Ok(r.agencies.into_iter().map(Into::into).collect())
     }
 
@@ -260,13 +265,8 @@ impl QueryRoot {
         as_of: Option<DateTime<Utc>>,
     ) -> ApiResult<PetitionsMonthly> {
         principal(ctx)?;
-        let s = services(ctx)?;
-        let view = view(as_of, None);
-        let _fold = s.fold_permit(!view.is_live()).await.map_err(gql)?;
-        depends_on(ctx, s.app.store(), Petitions::NAME, view).await?;
-        let r = petitions::query(s.app.store(), view, year)
-            .await
-            .map_err(gql)?;
+        let read = read_view(ctx, as_of, None, Petitions::NAME).await?;
+        let r = petitions::query(read.store, read.view, year).await?;
         Ok(r.into())
     }
 
@@ -281,15 +281,14 @@ impl QueryRoot {
     ) -> ApiResult<Connection<String, HistoryEvent>> {
         let who = require_history(ctx)?;
         let s = services(ctx)?;
-        let first = s.config.page_size(first).map_err(gql)?;
+        let first = s.config.page_size(first)?;
         let after = cursor(after)?;
         let events: Vec<_> = s
             .app
             .store()
             .read_stream(stream.as_str(), 0, as_of)
             .try_collect()
-            .await
-            .map_err(gql)?;
+            .await?;
         let known: HashMap<uuid::Uuid, (u64, String)> = events
             .iter()
             .map(|e| (e.id, (e.version, e.event_type.clone())))
@@ -304,7 +303,7 @@ impl QueryRoot {
         let personal = who.role.can_read_personal_data();
         let mut conn = Connection::new(after.is_some(), has_next);
         for mut e in page {
-            reveal(&s.app, &mut e, personal).await.map_err(gql)?;
+            reveal(&s.app, &mut e, personal).await?;
             let cursor = e.version.to_string();
             conn.edges.push(Edge::new(
                 cursor,
@@ -320,13 +319,12 @@ impl QueryRoot {
     async fn verify(&self, ctx: &Context<'_>, stream: Option<ID>) -> ApiResult<VerifyResult> {
         require_history(ctx)?;
         let s = services(ctx)?;
-        let _fold = s.fold_permit(stream.is_none()).await.map_err(gql)?;
+        let _fold = s.fold_permit(stream.is_none()).await?;
         let report = s
             .app
             .store()
             .verify(stream.as_ref().map(|s| s.as_str()))
-            .await
-            .map_err(gql)?;
+            .await?;
         Ok(report.into())
     }
 
@@ -335,7 +333,7 @@ impl QueryRoot {
     async fn log_head(&self, ctx: &Context<'_>) -> ApiResult<LogHead> {
         require_history(ctx)?;
         let s = services(ctx)?;
-        let head = s.app.store().log_head().await.map_err(gql)?;
+        let head = s.app.store().log_head().await?;
         Ok(head.into())
     }
 
@@ -343,11 +341,7 @@ impl QueryRoot {
     async fn agreement(&self, ctx: &Context<'_>, id: uuid::Uuid) -> ApiResult<Option<Agreement>> {
         let who = require_records(ctx)?;
         let stream = domain::agreement_stream(id);
-        let (state, version) = services(ctx)?
-            .app
-            .stream_state(&stream)
-            .await
-            .map_err(gql)?;
+        let (state, version) = services(ctx)?.app.stream_state(&stream).await?;
         let record = Agreement::from_state(state, stream, version);
         if let Some(r) = &record {
             require_own_record(&who, r.agency_acronyms.iter().map(String::as_str))?;
@@ -359,17 +353,14 @@ impl QueryRoot {
     async fn commitment(&self, ctx: &Context<'_>, number: u32) -> ApiResult<Option<Commitment>> {
         require_records(ctx)?;
         if !(1..=domain::validate::MAX_COMMITMENT_NUMBER).contains(&number) {
-            return Err(gql(ApiError::Validation(format!(
+            return Err(ApiError::Validation(format!(
                 "field number: a commitment number is from 1 to {}, found {number}",
                 domain::validate::MAX_COMMITMENT_NUMBER
-            ))));
+            ))
+            .into());
         }
         let stream = domain::commitment_stream(number);
-        let (state, version) = services(ctx)?
-            .app
-            .stream_state(&stream)
-            .await
-            .map_err(gql)?;
+        let (state, version) = services(ctx)?.app.stream_state(&stream).await?;
         Ok(Commitment::from_state(state, stream, version))
     }
 
@@ -378,11 +369,7 @@ impl QueryRoot {
     async fn letter(&self, ctx: &Context<'_>, folio: String) -> ApiResult<Option<Letter>> {
         let who = require_records(ctx)?;
         let stream = domain::letter_stream(&folio);
-        let (state, version) = services(ctx)?
-            .app
-            .stream_state(&stream)
-            .await
-            .map_err(gql)?;
+        let (state, version) = services(ctx)?.app.stream_state(&stream).await?;
         let record = Letter::from_state(state, stream, version);
         if let Some(r) = &record {
             require_own_record(&who, r.turns.iter().map(|t| t.agency_acronym.as_str()))?;
@@ -395,14 +382,14 @@ impl QueryRoot {
         let who = require_personal_data(ctx)?;
         let stream = domain::petition_stream(id);
         let app = &services(ctx)?.app;
-        let recorded = app.load_stream(&stream).await.map_err(gql)?;
+        let recorded = app.load_stream(&stream).await?;
         let version = recorded.last().map(|e| e.version);
         let personal = who.role.can_read_personal_data();
         let mut events = Vec::with_capacity(recorded.len());
         for mut e in recorded {
-            reveal(app, &mut e, personal).await.map_err(gql)?;
+            reveal(app, &mut e, personal).await?;
             let ev = DomainEvent::from_stored(&e.event_type, e.schema_version, e.payload)
-                .map_err(|err| gql(seguimiento_app::AppError::from(err)))?;
+                .map_err(seguimiento_app::AppError::from)?;
             events.push(ev);
         }
         // The latest contact: a rectification replaces the one received.

@@ -9,7 +9,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::Services;
 use crate::auth::{principal, require_history};
-use crate::error::{gql, ApiResult};
+use crate::error::gql;
 use crate::types::history::{reveal, HistoryEvent};
 use crate::types::reports::{ComplianceReport, ComplianceScope};
 
@@ -26,7 +26,7 @@ impl SubscriptionRoot {
         ctx: &Context<'_>,
         #[graphql(default)] stream_prefix: String,
         after: Option<u64>,
-    ) -> async_graphql::Result<impl Stream<Item = ApiResult<HistoryEvent>>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<HistoryEvent>>> {
         let who = require_history(ctx)?;
         let app = ctx.data::<Services>()?.app.clone();
         let store = app.store().clone();
@@ -60,7 +60,7 @@ impl SubscriptionRoot {
         &self,
         ctx: &Context<'_>,
         scope: ComplianceScope,
-    ) -> async_graphql::Result<impl Stream<Item = ApiResult<ComplianceReport>>> {
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ComplianceReport>>> {
         principal(ctx)?;
         let s = ctx.data::<Services>()?;
         let store = s.app.store().clone();

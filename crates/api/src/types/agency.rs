@@ -70,9 +70,9 @@ pub async fn load_agency(ctx: &Context<'_>, acronym: &str) -> ApiResult<Option<A
     // The catalog is read from the log, not from a versioned read model.
     crate::cache::uncacheable(ctx);
     let loader = ctx.data::<AgencyDataLoader>()?;
-    loader
+    Ok(loader
         .load_one(seguimiento_domain::values::normalize_acronym(acronym))
-        .await
+        .await?)
 }
 
 /// Several agencies through the request's loader, in the given order (unknown acronyms

@@ -6,7 +6,7 @@ use seguimiento_app::CommandOutcome;
 use seguimiento_domain::StreamState;
 
 use crate::auth::require_records;
-use crate::error::{gql, ApiResult};
+use crate::error::ApiResult;
 use crate::schema::Services;
 use crate::types::records::{Agreement, Commitment, Letter};
 
@@ -62,10 +62,10 @@ impl CommandResult {
 impl CommandResult {
     async fn state(&self, ctx: &Context<'_>) -> ApiResult<(StreamState, Option<u64>)> {
         require_records(ctx)?;
-        ctx.data::<Services>()?
+        Ok(ctx
+            .data::<Services>()?
             .app
             .stream_state(&self.stream)
-            .await
-            .map_err(gql)
+            .await?)
     }
 }
