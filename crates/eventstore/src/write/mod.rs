@@ -56,7 +56,9 @@ pub(crate) use cached::HeadCache;
 pub(crate) use plan::test_event;
 pub(crate) use plan::{CachedHeads, GroupOutcome, IdLookup, BULK_EVENTS};
 pub(crate) use prepare::{prepare, Prepared};
-pub use sql::{copy_escape, ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
+#[cfg(feature = "testing")]
+pub use sql::copy_escape;
+pub use sql::{ADVISORY_LOCK_KEY, NOTIFY_CHANNEL};
 pub(crate) use tx::WriteTx;
 
 use plan::{streams_to_look_up, LogState};
