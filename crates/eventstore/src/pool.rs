@@ -52,8 +52,9 @@ impl DbPool {
 /// in the connection's statement cache (sqlx `Query::persistent`). A multi-row `VALUES` or
 /// an `IN` list shaped by its batch's size rarely comes back with exactly that size, and a
 /// big one is expensive to keep: SQLite holds each prepared statement's program in the
-/// process, and a bulk import used to fill the cache with statements of thousands of
-/// parameters (tens of MB). Small shapes are cheap and repeat (single-event appends).
+/// process, and a bulk import kept that way would fill the cache with statements of
+/// thousands of parameters (tens of MB). Small shapes are cheap and repeat (single-event
+/// appends).
 pub fn keep_prepared(binds: usize) -> bool {
     binds <= 128
 }
