@@ -283,7 +283,6 @@ impl WriteTx {
     /// Links the events past the end of `log_chain` (the caller holds the log lock), in
     /// chunks; returns how many.
     pub async fn backfill_links(&mut self) -> Result<u64, StoreError> {
-        use sqlx::Row;
         let chain_head = "SELECT position, link FROM log_chain ORDER BY position DESC LIMIT 1";
         let next_events = "SELECT position, stream, version, hash FROM events \
                            WHERE position > $1 ORDER BY position LIMIT $2";
@@ -297,24 +296,18 @@ impl WriteTx {
         loop {
             let rows: Vec<(i64, String, i64, String)> = match self {
                 WriteTx::Sqlite(tx) => {
-                    let rows = sqlx::query(next_events)
+                    sqlx::query_as(next_events)
                         .bind(position)
                         .bind(limit)
                         .fetch_all(&mut **tx)
-                        .await?;
-                    rows.iter()
-                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-                        .collect::<Result<_, sqlx::Error>>()?
+                        .await?
                 }
                 WriteTx::Postgres(tx) => {
-                    let rows = sqlx::query(next_events)
+                    sqlx::query_as(next_events)
                         .bind(position)
                         .bind(limit)
                         .fetch_all(&mut **tx)
-                        .await?;
-                    rows.iter()
-                        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
-                        .collect::<Result<_, sqlx::Error>>()?
+                        .await?
                 }
             };
             let Some(last) = rows.last() else {
