@@ -6,7 +6,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use rust_decimal::Decimal;
-use seguimiento_domain::values::MeetingType;
 use seguimiento_fixtures::demo::dataset_2023;
 use seguimiento_fixtures::simulator::run;
 use seguimiento_projections::models::compliance::{Compliance, ComplianceRow};
@@ -111,7 +110,12 @@ fn semaforo_of_commitment_actions_matches_every_published_row() {
 fn cabinet_report_matches_every_published_row_and_the_summary() {
     let (_, rows) = fixture("gabinetes_2023.csv");
     let report = cabinet::report(compliance(), Some(2023));
-    assert_eq!(report.rows.len(), MeetingType::ALL.len());
+    // Every type the demo registers (the ten published ones, in published order), zeros
+    // included; the published table lists the first eight.
+    assert_eq!(
+        report.rows.len(),
+        seguimiento_fixtures::catalogues::MEETING_TYPES.len()
+    );
     for (i, r) in rows.iter().enumerate() {
         let got = &report.rows[i];
         assert_eq!(got.label, r[0]);
@@ -189,12 +193,24 @@ fn petitions_report_is_consistent_and_holds_no_personal_data() {
     let state = fold::<Petitions>(events().iter()).expect("fold");
     let report = petitions::report(&state, 2023);
     assert_eq!(report.total.received, 2400);
-    let by_topic: u64 = report.total.by_topic.values().sum();
-    let by_channel: u64 = report.total.by_channel.values().sum();
+    let by_topic: u64 = report.total.by_topic.iter().map(|c| c.count).sum();
+    let by_channel: u64 = report.total.by_channel.iter().map(|c| c.count).sum();
     assert_eq!((by_topic, by_channel), (2400, 2400));
     assert!(report.total.tours > 0 && report.total.tour_follow_ups > 0);
     assert!(report.total.follow_ups >= report.total.tour_follow_ups);
-    assert!(report.goal_pct > Decimal::ZERO);
+    // The demo sets the published goal; every topic and channel is one of the catalogue's,
+    // listed in its order with its label.
+    assert_eq!(report.annual_goal, Some(40_000));
+    assert!(report.goal_pct.is_some_and(|p| p > Decimal::ZERO));
+    let topics: Vec<&str> = report
+        .total
+        .by_topic
+        .iter()
+        .map(|c| c.code.as_str())
+        .collect();
+    assert_eq!(topics[..2], ["LEGAL_ADVICE", "IMMEDIATE_ATTENTION"]);
+    assert_eq!(report.total.by_topic[0].label, "Asesoría jurídica");
+    assert!(report.total.by_topic.iter().all(|c| c.label != c.code));
     let json = serde_json::to_string(&state.as_map()).expect("json");
     assert!(!json.contains("Ciudadano de prueba") && !json.contains("662000"));
 }

@@ -727,10 +727,31 @@ pub const CITIZEN_NAME: &str = "Zacarías Quintero";
 pub const CITIZEN_EMAIL: &str = "zq.test@example.org";
 pub const CITIZEN_PHONE: &str = "6629876543";
 
-/// A small world: SIDUR and CEA, commitment 1 with an action of each, a meeting with an
-/// agreement for CEA and one for SIDUR, letter DGGD-0001 turned to CEA, and a petition of
-/// Zacarías Quintero.
+/// The standard catalogues (tipos de gabinete, canales, temas, tipos de seguimiento), as
+/// the demo registers them, through the API.
+pub async fn seed_catalogues(s: &Server) {
+    let a = s.admin.clone();
+    for command in seguimiento_fixtures::catalogues::standard() {
+        let v = serde_json::to_value(&command).expect("a command serializes");
+        let name = v["command"].as_str().expect("command name").to_owned();
+        must(s, &a, &name, v["input"].clone()).await;
+    }
+}
+
+/// The standard catalogues as import lines (the `receivePetition` of [`petition_input`]
+/// names codes of them).
+pub fn catalogue_lines() -> Vec<Value> {
+    seguimiento_fixtures::catalogues::standard()
+        .iter()
+        .map(|c| serde_json::to_value(c).expect("a command serializes"))
+        .collect()
+}
+
+/// A small world: the standard catalogues, SIDUR and CEA, commitment 1 with an action of
+/// each, a meeting with an agreement for CEA and one for SIDUR, letter DGGD-0001 turned to
+/// CEA, and a petition of Zacarías Quintero.
 pub async fn seed(s: &Server) {
+    seed_catalogues(s).await;
     let a = s.admin.clone();
     must(s, &a, "registerAgency", json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null})).await;
     must(
@@ -967,7 +988,22 @@ pub fn writes() -> Vec<WriteCase> {
         // Last: it deactivates its target's agency, which every row above may write for.
         w("deactivateAgency",             nothing,
           |t| json!({"acronym": t.agency})),
+        w("registerCatalogueEntry",       nothing,
+          |t| json!({"catalogue": "PETITION_TOPIC", "code": t.new_acronym, "label": "Nuevo tema"})),
+        w("renameCatalogueEntry",         a_catalogue_entry,
+          |t| json!({"catalogue": "MEETING_TYPE", "code": t.new_acronym, "label": "Gabinete renombrado"})),
+        w("retireCatalogueEntry",         a_catalogue_entry,
+          |t| json!({"catalogue": "MEETING_TYPE", "code": t.new_acronym})),
+        w("setAnnualGoal",                nothing,
+          |t| json!({"goal": "PETITIONS_ATTENDED", "year": 2000 + t.number % 100, "target": 40_000})),
     ]
+}
+
+fn a_catalogue_entry(t: &Target) -> Steps {
+    vec![(
+        "registerCatalogueEntry",
+        json!({"catalogue": "MEETING_TYPE", "code": t.new_acronym, "label": "Gabinete nuevo"}),
+    )]
 }
 
 fn nothing(_: &Target) -> Steps {
@@ -1182,6 +1218,9 @@ pub fn reads() -> Vec<ReadCase> {
     vec![
         // query
         r("agencies",                 |_| "{ agencies { acronym } }".into()),
+        r("catalogue",
+          |_| "{ catalogue(kind: PETITION_CHANNEL) { code label active } }".into()),
+        r("annualGoals",              |_| "{ annualGoals { goal year target } }".into()),
         r("agency",
           |x| format!("{{ agency(acronym: \"{}\") {{ acronym name }} }}", x.agency)),
         r("compliance",

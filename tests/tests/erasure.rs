@@ -58,11 +58,12 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 
 /// Receives a petition for each of two citizens through the import path.
 async fn receive_two_petitions(app: &App) {
-    let lines = [
+    let mut lines = catalogue_lines();
+    lines.extend([
         json!({"command": "registerAgency", "input": {"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": null}}),
         json!({"command": "receivePetition", "input": petition_input(PETITION_ID, CITIZEN_ID)}),
         json!({"command": "receivePetition", "input": petition_input(OTHER_PETITION, OTHER_CITIZEN)}),
-    ];
+    ]);
     let parsed = lines
         .iter()
         .enumerate()

@@ -37,8 +37,10 @@ enum Kind {
     Progress,
     /// A campaign-commitment number: 1 to 9,999.
     CommitmentNumber,
-    /// The year of a budget line: 1900 to 2100.
+    /// The year of a budget line or of an annual goal: 1900 to 2100.
     BudgetYear,
+    /// An annual goal (meta anual): 0 to 1,000,000,000.
+    GoalTarget,
     /// The day a fact took effect: years 1900 to 2100, and not after today.
     BusinessDate,
     /// A due date: years 1900 to 2100 (it may lie in the future).
@@ -70,6 +72,7 @@ fn scalar_of(kind: Kind) -> &'static str {
         Kind::Cursor => "String",
         Kind::CommitmentNumber
         | Kind::BudgetYear
+        | Kind::GoalTarget
         | Kind::ExpectedVersion
         | Kind::ReportYear
         | Kind::PageSize => "Int",
@@ -79,7 +82,18 @@ fn scalar_of(kind: Kind) -> &'static str {
 /// The scalars that hold numbers, dates or instants; every other scalar of the schema must
 /// be in [`OTHER_SCALARS`], so a new scalar fails here until it is classified.
 const NUMERIC_SCALARS: &[&str] = &["Int", "Float", "Mxn", "Progress", "NaiveDate", "DateTime"];
-const OTHER_SCALARS: &[&str] = &["String", "Boolean", "ID", "UUID", "JSON"];
+/// The catalogue codes are strings too: their shape is checked, never read as a number.
+const OTHER_SCALARS: &[&str] = &[
+    "String",
+    "Boolean",
+    "ID",
+    "UUID",
+    "JSON",
+    "MeetingType",
+    "Channel",
+    "Topic",
+    "FollowUpKind",
+];
 
 /// One value to send: as JSON (a string, or a JSON number as the client writes it) and a
 /// short label for reports.
@@ -154,6 +168,12 @@ fn probes(kind: Kind) -> Vec<Probe> {
         ]
         .concat(),
         Kind::CommitmentNumber => [numbers(&["9999", "10000"]), numbers(INTEGERS), strings(&["1"])].concat(),
+        Kind::GoalTarget => [
+            numbers(&["40000", "1000000000", "1000000001"]),
+            numbers(INTEGERS),
+            strings(&["40000"]),
+        ]
+        .concat(),
         Kind::BudgetYear | Kind::ReportYear => [
             numbers(&["1899", "1900", "2023", "2100", "2101", "9999", "10000"]),
             numbers(INTEGERS),
@@ -232,6 +252,7 @@ fn policy(kind: Kind, probe: &Probe, version: Option<u64>, now: DateTime<Utc>) -
             })),
         Kind::CommitmentNumber => yes(integer(probe).is_some_and(|i| (1..=9_999).contains(&i))),
         Kind::BudgetYear => yes(integer(probe).is_some_and(|i| (1900..=2100).contains(&i))),
+        Kind::GoalTarget => yes(integer(probe).is_some_and(|i| (0..=1_000_000_000).contains(&i))),
         Kind::DueDate => yes(date(probe).is_some()),
         Kind::BusinessDate => yes(date(probe).is_some_and(|d| {
             // The day's start in Sonora (UTC−7), the instant a dated fact takes effect.
@@ -396,6 +417,8 @@ const SWEEP: &[(&str, Kind)] = &[
     ("recordPetitionFollowUp.input.at",            Kind::Instant),
     ("attendPetition.input.at",                    Kind::Instant),
     ("closePetition.input.at",                     Kind::Instant),
+    ("setAnnualGoal.input.year",                   Kind::BudgetYear),
+    ("setAnnualGoal.input.target",                 Kind::GoalTarget),
 ];
 
 /// Values a row stores nothing for although the policy allows them, because the world of
@@ -757,7 +780,7 @@ fn same(kind: Kind, sent: &Probe, stored: &Value) -> bool {
             .is_none_or(|sent| Some(sent) == decimal_parts(&stored.text)),
         Kind::BusinessDate | Kind::DueDate => date(sent).is_none_or(|d| Some(d) == date(&stored)),
         Kind::Instant => instant(sent).is_none_or(|t| Some(t) == instant(&stored)),
-        Kind::CommitmentNumber | Kind::BudgetYear => {
+        Kind::CommitmentNumber | Kind::BudgetYear | Kind::GoalTarget => {
             integer(sent).map(|i| i.to_string()) == Some(stored.text)
         }
         _ => true,

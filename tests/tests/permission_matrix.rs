@@ -89,6 +89,10 @@ const WRITE_CELLS: &[(&str, [Cell; 5])] = &[
     ("closePetition",                 [YES, YES, NO,  NO,  NO]),
     ("rectifyCitizenContact",         [YES, NO,  NO,  NO,  NO]),
     ("deactivateAgency",              [YES, NO,  NO,  NO,  NO]),
+    ("registerCatalogueEntry",        [YES, NO,  NO,  NO,  NO]),
+    ("renameCatalogueEntry",          [YES, NO,  NO,  NO,  NO]),
+    ("retireCatalogueEntry",          [YES, NO,  NO,  NO,  NO]),
+    ("setAnnualGoal",                 [YES, NO,  NO,  NO,  NO]),
 ];
 
 /// Runs every cell of [`writes`]. Per row, the refused calls come first, so none of them
@@ -193,6 +197,8 @@ const READ_CELLS: &[(&str, [Cell; 5])] = &[
     // query                      admin own other aud. viewer
     ("agencies",                  [YES, YES, YES, YES, YES]),
     ("agency",                    [YES, YES, YES, YES, YES]),
+    ("catalogue",                 [YES, YES, YES, YES, YES]),
+    ("annualGoals",               [YES, YES, YES, YES, YES]),
     ("compliance",                [YES, YES, YES, YES, YES]),
     // Its items are the agreements of the agency asked about: read as those records.
     ("complianceExplain",         [YES, YES, NO,  YES, NO ]),

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use seguimiento_app::import::ImportOptions;
+use seguimiento_app::import::{ImportItem, ImportOptions};
 use seguimiento_app::{ImportLine, Principal};
 use seguimiento_system_tests::*;
 use serde_json::{json, Value};
@@ -294,6 +294,13 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     };
     let admin = token("admin", "admin@test");
     let viewer = token("viewer", "viewer@test");
+    let mut seed_catalogues = cli();
+    seed_catalogues
+        .env("RUST_LOG", "debug")
+        .args(["seed-catalogues", "--db", &db.url]);
+    let out = run_command(&mut seed_catalogues, LIMIT);
+    let seeded = expect_success("seed-catalogues", &out);
+    assert!(seeded.contains("entries registered"), "{seeded}");
 
     // Import a petition (and a bad line carrying the name) with debug logging.
     let dir = std::env::temp_dir().join(format!("seg_pd_{}", Uuid::new_v4().simple()));
@@ -485,8 +492,9 @@ on_both_backends!(
     graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field
 );
 
-/// An import line with a citizen's data in the wrong field (an enum, a date, a uuid) is
-/// rejected with a reason that does not quote the value (the reason is printed and logged).
+/// An import line with a citizen's data in the wrong field (a catalogue code, a date, a
+/// uuid) is rejected with a reason that does not quote the value (the reason is printed
+/// and logged).
 #[test]
 fn an_import_rejection_never_quotes_the_personal_data_it_refused() {
     for (field, value) in [
@@ -502,13 +510,26 @@ fn an_import_rejection_never_quotes_the_personal_data_it_refused() {
         let mut input = petition_input(PETITION_ID, CITIZEN_ID);
         input[field] = value;
         let line = json!({"command": "receivePetition", "input": input}).to_string();
-        let err = ImportLine::parse(7, &line).expect_err("a bad line parses");
-        assert_eq!(err.line, 7);
-        let found = shows_personal_data(&err.reason);
+        let reason = match ImportLine::parse(7, &line) {
+            Err(err) => {
+                assert_eq!(err.line, 7);
+                err.reason
+            }
+            // A catalogue code is a string: the line parses, and the input check every
+            // command passes before it is decided refuses it.
+            Ok(ImportLine {
+                item: ImportItem::Command { command, .. },
+                ..
+            }) => command
+                .check()
+                .expect_err("a bad code passes the check")
+                .to_string(),
+            Ok(other) => panic!("a bad {field} parsed as {other:?}"),
+        };
+        let found = shows_personal_data(&reason);
         assert!(
             found.is_empty(),
-            "the reason for a bad {field} quotes {found:?}: {}",
-            err.reason
+            "the reason for a bad {field} quotes {found:?}: {reason}"
         );
     }
 }

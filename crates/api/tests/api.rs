@@ -196,8 +196,32 @@ async fn every_query_answers_over_seeded_data(s: &Server) {
         "Comisión Estatal del Agua"
     );
 
-    let d = s.ok(&s.viewer, r#"{ petitionsMonthly(year: 2023) { year annualGoal goalPct total { received byTopic { topic count } byChannel { channel count } tours }
+    let d = s
+        .ok(
+            &s.viewer,
+            "{ petitionsMonthly(year: 2023) { annualGoal goalPct } }",
+            json!({}),
+        )
+        .await;
+    assert!(
+        d["petitionsMonthly"]["annualGoal"].is_null(),
+        "no goal set yet: {d}"
+    );
+    assert!(d["petitionsMonthly"]["goalPct"].is_null(), "{d}");
+    must(
+        s,
+        &s.admin,
+        "setAnnualGoal",
+        "SetAnnualGoalInput",
+        json!({"goal": "PETITIONS_ATTENDED", "year": 2023, "target": 40000}),
+    )
+    .await;
+    let d = s.ok(&s.viewer, r#"{ petitionsMonthly(year: 2023) { year annualGoal goalPct total { received byTopic { topic label count } byChannel { channel label count } tours }
         months { month received } } }"#, json!({})).await;
+    assert_eq!(
+        d["petitionsMonthly"]["total"]["byChannel"][0]["label"],
+        "Centro de atención telefónica"
+    );
     assert_eq!(d["petitionsMonthly"]["total"]["received"], 1);
     assert_eq!(
         d["petitionsMonthly"]["total"]["byChannel"][0]["channel"],
@@ -727,7 +751,7 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
             &petition,
             "topic",
             json!(EMAIL),
-            "Topic",
+            "field topic",
         ),
         (
             "receivePetition",
@@ -735,7 +759,7 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
             &petition,
             "channel",
             json!(NAME),
-            "Channel",
+            "field channel",
         ),
         (
             "receivePetition",
@@ -913,3 +937,143 @@ on_both_backends!(
     affected_object,
     a_mutation_can_return_the_object_it_affected
 );
+
+/// The Office adds a cabinet without a release: registered, used, renamed, retired; codes
+/// outside the catalogue are refused naming the field and the valid codes.
+async fn catalogues_are_data_the_office_changes(s: &Server) {
+    seed(s).await;
+    let d = s
+        .ok(
+            &s.viewer,
+            "{ catalogue(kind: MEETING_TYPE) { code label active } }",
+            json!({}),
+        )
+        .await;
+    let types = d["catalogue"].as_array().expect("a list");
+    assert_eq!(types.len(), 10);
+    assert_eq!(types[0]["code"], "LEGAL_AMPLIADO");
+    assert_eq!(types[0]["label"], "GABINETE LEGAL Y AMPLIADO");
+
+    let hold = |id: &str, meeting_type: &str| {
+        json!({"meetingId": id, "meetingType": meeting_type, "date": "2023-03-01",
+               "agencies": ["SIDUR"]})
+    };
+    let first = "00000000-0000-4000-8000-0000000001a1";
+    let (_, body) = mutate(
+        s,
+        &s.admin,
+        "holdCabinetMeeting",
+        "HoldCabinetMeetingInput",
+        hold(first, "PRIORITY_SECURITY"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
+    let ext = &body["errors"][0]["extensions"];
+    assert_eq!(ext["field"], "meetingType", "{body}");
+    let valid = ext["validValues"].as_array().expect("valid values");
+    assert_eq!(valid.len(), 10, "{body}");
+    assert!(valid.contains(&json!("PRIORITY_WATER")), "{body}");
+
+    must(
+        s,
+        &s.admin,
+        "registerCatalogueEntry",
+        "RegisterCatalogueEntryInput",
+        json!({"catalogue": "MEETING_TYPE", "code": "PRIORITY_SECURITY",
+               "label": "GABINETE PRIORITARIO DE SEGURIDAD"}),
+    )
+    .await;
+    must(
+        s,
+        &s.admin,
+        "holdCabinetMeeting",
+        "HoldCabinetMeetingInput",
+        hold(first, "PRIORITY_SECURITY"),
+    )
+    .await;
+    // The bare literal clients wrote when meeting types were an enum is still read.
+    let second = "00000000-0000-4000-8000-0000000001a2";
+    s.ok(
+        &s.admin,
+        &format!(
+            r#"mutation {{ holdCabinetMeeting(input: {{meetingId: "{second}",
+               meetingType: PRIORITY_SECURITY, date: "2023-04-01", agencies: ["SIDUR"]}}) {{ stream }} }}"#
+        ),
+        json!({}),
+    )
+    .await;
+    must(
+        s,
+        &s.admin,
+        "renameCatalogueEntry",
+        "RenameCatalogueEntryInput",
+        json!({"catalogue": "MEETING_TYPE", "code": "PRIORITY_SECURITY",
+               "label": "GABINETE DE SEGURIDAD PÚBLICA"}),
+    )
+    .await;
+    must(
+        s,
+        &s.admin,
+        "retireCatalogueEntry",
+        "RetireCatalogueEntryInput",
+        json!({"catalogue": "MEETING_TYPE", "code": "PRIORITY_SECURITY"}),
+    )
+    .await;
+
+    let d = s
+        .ok(
+            &s.viewer,
+            "{ cabinetReport(year: 2023) { meetingTypes { meetingType label meetingsHeld } } }",
+            json!({}),
+        )
+        .await;
+    let rows = d["cabinetReport"]["meetingTypes"].as_array().expect("rows");
+    let security = rows.last().expect("a row");
+    assert_eq!(security["meetingType"], "PRIORITY_SECURITY", "{d}");
+    assert_eq!(security["label"], "GABINETE DE SEGURIDAD PÚBLICA");
+    assert_eq!(security["meetingsHeld"], 2, "retiring keeps what was held");
+
+    let third = "00000000-0000-4000-8000-0000000001a3";
+    let (_, body) = mutate(
+        s,
+        &s.admin,
+        "holdCabinetMeeting",
+        "HoldCabinetMeetingInput",
+        hold(third, "PRIORITY_SECURITY"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
+    assert!(
+        body["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("retired"),
+        "{body}"
+    );
+    let d = s
+        .ok(
+            &s.viewer,
+            "{ catalogue(kind: MEETING_TYPE, includeRetired: true) { code active } }",
+            json!({}),
+        )
+        .await;
+    assert!(d["catalogue"]
+        .as_array()
+        .expect("a list")
+        .contains(&json!({"code": "PRIORITY_SECURITY", "active": false})));
+
+    // Only the Office changes catalogues.
+    let (_, body) = mutate(
+        s,
+        &s.viewer,
+        "registerCatalogueEntry",
+        "RegisterCatalogueEntryInput",
+        json!({"catalogue": "PETITION_TOPIC", "code": "WATER", "label": "Agua"}),
+        json!({}),
+    )
+    .await;
+    assert_eq!(code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
+}
+on_both_backends!(catalogues, catalogues_are_data_the_office_changes);

@@ -3,9 +3,10 @@
 use chrono::NaiveDate;
 use futures::TryStreamExt as _;
 use seguimiento_app::{App, AppError, CommandRequest, Principal, Role};
+use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::command::{
     AssignCommitmentInput, Command, RegisterActionInput, RegisterAgencyInput,
-    RegisterCommitmentInput,
+    RegisterCatalogueEntryInput, RegisterCommitmentInput,
 };
 use seguimiento_domain::values::{Mxn, Status};
 use seguimiento_eventstore::EventStore;
@@ -37,6 +38,22 @@ fn req(command: Command, principal: Principal) -> CommandRequest {
 }
 
 async fn seed(app: &App) {
+    for (catalogue, code) in [
+        (Catalogue::PetitionChannel, "CALL_CENTER"),
+        (Catalogue::PetitionTopic, "HEALTH"),
+        (Catalogue::MeetingType, "LEGAL"),
+    ] {
+        app.execute(req(
+            Command::RegisterCatalogueEntry(RegisterCatalogueEntryInput {
+                catalogue,
+                code: code.into(),
+                label: code.into(),
+            }),
+            admin(),
+        ))
+        .await
+        .expect("catalogue entry registered");
+    }
     for (acronym, name) in [
         ("SEC", "Secretaría de Educación y Cultura"),
         ("SH", "Secretaría de Hacienda"),

@@ -67,6 +67,10 @@ pub enum Command {
     /// Print everything held about one citizen as JSON (a data-protection access request):
     /// their petitions with every event and the contact opened. Recorded.
     CitizenExport(CitizenExportArgs),
+    /// Register the standard catalogue entries (tipos de gabinete, canales, temas, tipos
+    /// de seguimiento) the log does not hold yet; entries already there are left as the
+    /// Office left them. Run once on a log written before catalogues were data.
+    SeedCatalogues(DbOnly),
     /// Print the GraphQL schema (SDL).
     Schema,
 }
@@ -340,6 +344,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(a) => crate::token::run(a).await,
         Command::ForgetCitizen(a) => crate::token::forget_citizen(a).await,
         Command::CitizenExport(a) => crate::token::citizen_export(a).await,
+        Command::SeedCatalogues(a) => crate::catalogues::seed(a).await,
         Command::Schema => {
             print!("{}", seguimiento_api::sdl());
             Ok(ExitCode::SUCCESS)

@@ -11,6 +11,7 @@
 //! - [`progress`]: progress bars on a terminal, plain lines otherwise.
 //! - [`util`]: database URLs and time arguments shared by the commands.
 
+mod catalogues;
 mod cli;
 mod gen;
 mod import;

@@ -341,14 +341,6 @@ fn correspondence_tables(r: &correspondence::CorrespondenceReport) -> Vec<Table>
     ]
 }
 
-/// The SCREAMING_SNAKE_CASE name of a vocabulary value.
-fn vocab<T: Serialize>(v: &T) -> String {
-    match serde_json::to_value(v) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => "?".to_owned(),
-    }
-}
-
 fn petitions_tables(r: &petitions::PetitionsReport) -> Vec<Table> {
     let row = |label: Cell, m: &petitions::PetitionMonthRow| {
         vec![
@@ -369,14 +361,17 @@ fn petitions_tables(r: &petitions::PetitionsReport) -> Vec<Table> {
         .collect();
     rows.push(row(t("TOTAL"), &r.total));
     let mut breakdown: Vec<Vec<Cell>> = Vec::new();
-    for (k, v) in &r.total.by_topic {
-        breakdown.push(vec![t("tema"), t(vocab(k)), Cell::Int(*v)]);
+    for c in &r.total.by_topic {
+        breakdown.push(vec![t("tema"), t(&c.code), Cell::Int(c.count)]);
     }
-    for (k, v) in &r.total.by_channel {
-        breakdown.push(vec![t("canal"), t(vocab(k)), Cell::Int(*v)]);
+    for c in &r.total.by_channel {
+        breakdown.push(vec![t("canal"), t(&c.code), Cell::Int(c.count)]);
     }
-    breakdown.push(vec![t("meta"), t("ATENDIDAS"), Cell::Int(r.annual_goal)]);
-    breakdown.push(vec![t("meta"), t("AVANCE_PCT"), Cell::Num(r.goal_pct)]);
+    // Without a goal for the year the two rows say so rather than show a zero.
+    let goal = r.annual_goal.map_or_else(|| t("N/D"), Cell::Int);
+    let pct = r.goal_pct.map_or_else(|| t("N/D"), Cell::Num);
+    breakdown.push(vec![t("meta"), t("ATENDIDAS"), goal]);
+    breakdown.push(vec![t("meta"), t("AVANCE_PCT"), pct]);
     vec![
         Table {
             title: format!("Peticiones {}", r.year),

@@ -180,7 +180,8 @@ const P1: &str = "00000000-0000-4000-8000-0000000000b1";
 const C1: &str = "00000000-0000-4000-8000-0000000000c1";
 
 /// Agencies, one commitment assigned to both, one action each (SIDUR in progress at 40 %,
-/// CEA pending), a letter and a petition: 11 lines, 11 events.
+/// CEA pending), a letter, the channel and topic of a petition, and the petition: 13 lines,
+/// 13 events.
 fn good_file() -> String {
     [
         r#"{"command":"registerAgency","input":{"acronym":"SIDUR","name":"Secretaría de Infraestructura y Desarrollo Urbano","sectorHead":null},"actor":"admin","effectiveAt":"2023-01-02T15:00:00Z"}"#.to_owned(),
@@ -191,6 +192,8 @@ fn good_file() -> String {
         format!(r#"{{"command":"registerAction","input":{{"number":1,"actionId":"{A2}","agency":"CEA","description":"Licitación","status":"PENDING","progress":null,"investmentMxn":"0","date":"2023-03-01"}},"actor":"enlace.cea","effectiveAt":"2023-03-01T17:30:00Z"}}"#),
         r#"{"command":"receiveLetter","input":{"folio":"DGGD-2023-00001","unit":"DGGD","classification":"RELEVANT","sender":"Presidencia municipal","subject":"Solicitud","receivedAt":"2023-02-01T16:00:00Z"},"actor":"oficialia","effectiveAt":"2023-02-01T16:00:00Z"}"#.to_owned(),
         r#"{"command":"turnLetter","input":{"folio":"DGGD-2023-00001","agency":"SIDUR","turnedAt":"2023-02-02T16:00:00Z"},"actor":"oficialia","effectiveAt":"2023-02-02T16:00:00Z"}"#.to_owned(),
+        r#"{"command":"registerCatalogueEntry","input":{"catalogue":"PETITION_CHANNEL","code":"CALL_CENTER","label":"Centro de atención telefónica"},"actor":"admin","effectiveAt":"2023-01-02T15:02:00Z"}"#.to_owned(),
+        r#"{"command":"registerCatalogueEntry","input":{"catalogue":"PETITION_TOPIC","code":"HEALTH","label":"Salud"},"actor":"admin","effectiveAt":"2023-01-02T15:03:00Z"}"#.to_owned(),
         format!(r#"{{"command":"receivePetition","input":{{"petitionId":"{P1}","channel":"CALL_CENTER","topic":"HEALTH","municipality":"Hermosillo","citizenId":"{C1}","contact":{{"name":"Juana Pérez","phone":"6621234567","email":null,"address":null}},"tourId":null,"receivedAt":"2023-04-03T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-03T18:00:00Z"}}"#),
         format!(r#"{{"command":"turnPetition","input":{{"petitionId":"{P1}","target":{{"agency":"SIDUR"}},"turnedAt":"2023-04-04T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-04T18:00:00Z"}}"#),
         format!(r#"{{"command":"attendPetition","input":{{"petitionId":"{P1}","at":"2023-04-10T18:00:00Z"}},"actor":"atencion","effectiveAt":"2023-04-10T18:00:00Z"}}"#),
@@ -269,12 +272,12 @@ async fn importing_a_good_file_stores_every_line(db: &Db) {
     let file = TempFile::with("jsonl", &good_file());
     let out = ok(db, &["import", file.path()]);
     assert!(
-        out.stdout.contains("11 lines: 11 imported"),
+        out.stdout.contains("13 lines: 13 imported"),
         "{}",
         out.stdout
     );
     assert!(out.stdout.contains("0 rejected"), "{}", out.stdout);
-    assert_eq!(event_count(db), 11);
+    assert_eq!(event_count(db), 13);
     // The actor of a line is the events' actor; effective times are kept.
     let export = ok(db, &["export", "--stream", "commitment-1"]).stdout;
     let first: serde_json::Value =
@@ -324,10 +327,10 @@ async fn a_file_with_bad_lines_is_reported_and_only_good_lines_are_stored(db: &D
         "personal data in: {}",
         out.stdout
     );
-    assert!(out.stdout.contains("11 imported"), "{}", out.stdout);
+    assert!(out.stdout.contains("13 imported"), "{}", out.stdout);
     assert!(out.stdout.contains("4 rejected"), "{}", out.stdout);
     // The good lines are stored, nothing else.
-    assert_eq!(event_count(db), 11);
+    assert_eq!(event_count(db), 13);
     let streams: std::collections::BTreeSet<String> = ok(db, &["export"])
         .stdout
         .lines()
@@ -348,7 +351,7 @@ async fn rerunning_an_import_appends_nothing_twice(db: &Db) {
     let again = ok(db, &["import", file.path(), "--json"]);
     let report: serde_json::Value = serde_json::from_str(&again.stdout).expect("json report");
     assert_eq!(report["accepted"], 0, "{}", again.stdout);
-    assert_eq!(report["alreadyImported"], 11, "{}", again.stdout);
+    assert_eq!(report["alreadyImported"], 13, "{}", again.stdout);
     assert_eq!(report["eventsAppended"], 0, "{}", again.stdout);
     assert_eq!(
         ok(db, &["export"]).stdout,
@@ -364,18 +367,18 @@ async fn export_then_import_into_an_empty_store_gives_the_same_projections(db: &
     ok(db, &["import", later.path()]);
     let exported = TempFile::empty("jsonl");
     ok(db, &["export", "--out", exported.path()]);
-    assert_eq!(exported.read().lines().count(), 14);
+    assert_eq!(exported.read().lines().count(), 16);
 
     let target = match db {
         Db::Sqlite(_) => Db::sqlite(),
         Db::Postgres { .. } => Db::postgres().await.expect("PostgreSQL is configured"),
     };
     let out = ok(&target, &["import", exported.path()]);
-    assert!(out.stdout.contains("14 imported"), "{}", out.stdout);
+    assert!(out.stdout.contains("16 imported"), "{}", out.stdout);
     // Importing the export again appends nothing (idempotent by event id).
     let again = ok(&target, &["import", exported.path()]);
     assert!(
-        again.stdout.contains("14 already imported"),
+        again.stdout.contains("16 already imported"),
         "{}",
         again.stdout
     );
@@ -688,7 +691,7 @@ async fn an_export_and_an_anchor_verify_independently_in_python(db: &Db) {
     let printed = ok(db, &["anchor", "--out", anchor.path()]).stdout;
     assert_eq!(printed, anchor.read());
     let head: serde_json::Value = serde_json::from_str(printed.trim()).expect("anchor JSON");
-    assert_eq!(head["position"], 11);
+    assert_eq!(head["position"], 13);
     assert_eq!(head["link"].as_str().map(str::len), Some(64));
     let out = ok(db, &["verify", "--anchor", anchor.path()]);
     assert!(out.stdout.contains("anchor extended"), "{}", out.stdout);
@@ -709,7 +712,7 @@ async fn an_export_and_an_anchor_verify_independently_in_python(db: &Db) {
     let py = verify_chain_py(&[export.path(), "--anchor", anchor.path()]);
     assert_eq!(py.code, 0, "{}\n{}", py.stdout, py.stderr);
     let lines: Vec<String> = export.read().lines().map(str::to_owned).collect();
-    assert_eq!(lines.len(), 14);
+    assert_eq!(lines.len(), 16);
 
     // An edited payload in the export.
     let mut edited = lines.clone();
@@ -803,7 +806,7 @@ async fn verify_exits_zero_when_intact_and_one_after_tampering() {
     let file = TempFile::with("jsonl", &good_file());
     ok(&db, &["import", file.path()]);
     let out = ok(&db, &["verify"]);
-    assert!(out.stdout.contains("intact: 11 events"), "{}", out.stdout);
+    assert!(out.stdout.contains("intact: 13 events"), "{}", out.stdout);
     ok(&db, &["verify", "--stream", "commitment-1"]);
 
     // Tamper with one payload behind the store's back.

@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::catalogue::{self, Catalogues};
 use crate::command::Command;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
@@ -32,10 +33,11 @@ pub struct Agency {
     pub liaison: Option<Liaison>,
 }
 
-/// State of the `agencies` stream.
+/// State of the `agencies` stream: the agencies and the Office's other catalogues.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgencyCatalog {
     pub agencies: BTreeMap<String, Agency>,
+    pub catalogues: Catalogues,
 }
 
 impl AgencyCatalog {
@@ -109,13 +111,16 @@ impl AgencyCatalog {
                     });
                 }
             }
-            _ => {}
+            other => self.catalogues.apply(other),
         }
     }
 }
 
 /// Decides an agency-catalog command against the folded catalog.
 pub fn decide(state: &AgencyCatalog, cmd: &Command) -> Result<Vec<DomainEvent>, DomainError> {
+    if let Some(decided) = catalogue::decide(&state.catalogues, cmd) {
+        return decided;
+    }
     match cmd {
         Command::RegisterAgency(i) => {
             let acr = acronym(&i.acronym)?;

@@ -78,7 +78,7 @@ impl AgreementState {
                 kind: *kind,
                 origin: *origin,
                 meeting_id: *meeting_id,
-                meeting_type: *meeting_type,
+                meeting_type: meeting_type.clone(),
                 description: description.clone(),
                 agencies: agencies.clone(),
                 responsible_person: responsible_person.clone(),
@@ -176,7 +176,7 @@ pub fn decide(
                         .meeting
                         .filter(|m| m.meeting_id == id)
                         .ok_or(DomainError::UnknownMeeting(id))?;
-                    (Some(id), Some(m.meeting_type))
+                    (Some(id), Some(m.meeting_type.clone()))
                 }
                 (Origin::CabinetMeeting, None) => return Err(DomainError::EmptyField("meetingId")),
                 (_, None) => (None, None),

@@ -46,7 +46,7 @@ impl CabinetState {
         {
             self.meeting = Some(MeetingState {
                 meeting_id: *meeting_id,
-                meeting_type: *meeting_type,
+                meeting_type: meeting_type.clone(),
                 date: *date,
                 agencies: agencies.clone(),
             });
@@ -65,9 +65,14 @@ pub fn decide(
                 return Err(DomainError::AlreadyExists(cmd.stream_id()));
             }
             let agencies = active_agencies("agencies", ctx.agencies, &i.agencies)?;
+            ctx.agencies.catalogues.require(
+                MeetingType::CATALOGUE,
+                "meetingType",
+                i.meeting_type.as_str(),
+            )?;
             Ok(vec![DomainEvent::CabinetMeetingHeld {
                 meeting_id: i.meeting_id,
-                meeting_type: i.meeting_type,
+                meeting_type: i.meeting_type.clone(),
                 date: i.date,
                 agencies,
             }])

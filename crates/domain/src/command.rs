@@ -9,6 +9,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::error::DomainError;
 use crate::event::{AggregateKind, DomainEvent};
 use crate::validate::Check;
@@ -59,6 +60,20 @@ input! {
         pub contact: String,
         pub designation_letter: String,
     }
+}
+input! {
+    /// Registrar una entrada de catálogo: a new code, stable forever, and its label.
+    pub struct RegisterCatalogueEntryInput { pub catalogue: Catalogue, pub code: String, pub label: String }
+}
+input! {
+    pub struct RenameCatalogueEntryInput { pub catalogue: Catalogue, pub code: String, pub label: String }
+}
+input! {
+    pub struct RetireCatalogueEntryInput { pub catalogue: Catalogue, pub code: String }
+}
+input! {
+    /// Fijar la meta anual: replaces an earlier goal for the same year.
+    pub struct SetAnnualGoalInput { pub goal: AnnualGoal, pub year: i32, pub target: u64 }
 }
 input! {
     /// Registrar reunión de gabinete.
@@ -325,6 +340,14 @@ commands! { $
     DeactivateAgency(DeactivateAgencyInput) => "deactivateAgency", deactivate_agency, Office, AgencyCatalog;
     /// Designar enlace.
     DesignateLiaison(DesignateLiaisonInput) => "designateLiaison", designate_liaison, Office, AgencyCatalog;
+    /// Registrar una entrada de catálogo (tipo de gabinete, canal, tema, tipo de seguimiento).
+    RegisterCatalogueEntry(RegisterCatalogueEntryInput) => "registerCatalogueEntry", register_catalogue_entry, Office, AgencyCatalog;
+    /// Cambiar la etiqueta de una entrada de catálogo (its code stays).
+    RenameCatalogueEntry(RenameCatalogueEntryInput) => "renameCatalogueEntry", rename_catalogue_entry, Office, AgencyCatalog;
+    /// Retirar una entrada de catálogo: no new fact may name it.
+    RetireCatalogueEntry(RetireCatalogueEntryInput) => "retireCatalogueEntry", retire_catalogue_entry, Office, AgencyCatalog;
+    /// Fijar una meta anual.
+    SetAnnualGoal(SetAnnualGoalInput) => "setAnnualGoal", set_annual_goal, Office, AgencyCatalog;
     /// Registrar reunión de gabinete.
     HoldCabinetMeeting(HoldCabinetMeetingInput) => "holdCabinetMeeting", hold_cabinet_meeting, Office, CabinetMeeting;
     /// Registrar acuerdo o instrucción.
@@ -374,9 +397,14 @@ impl Command {
     pub fn stream_id(&self) -> String {
         use Command::*;
         match self {
-            RegisterAgency(_) | RenameAgency(_) | DeactivateAgency(_) | DesignateLiaison(_) => {
-                AGENCY_CATALOG_STREAM.to_owned()
-            }
+            RegisterAgency(_)
+            | RenameAgency(_)
+            | DeactivateAgency(_)
+            | DesignateLiaison(_)
+            | RegisterCatalogueEntry(_)
+            | RenameCatalogueEntry(_)
+            | RetireCatalogueEntry(_)
+            | SetAnnualGoal(_) => AGENCY_CATALOG_STREAM.to_owned(),
             HoldCabinetMeeting(i) => meeting_stream(i.meeting_id),
             CreateAgreement(i) => agreement_stream(i.agreement_id),
             ChangeInstructionStage(i) => agreement_stream(i.agreement_id),
@@ -446,6 +474,10 @@ impl Command {
             RenameAgency(i) => push(&i.acronym),
             DeactivateAgency(i) => push(&i.acronym),
             DesignateLiaison(i) => push(&i.acronym),
+            RegisterCatalogueEntry(_)
+            | RenameCatalogueEntry(_)
+            | RetireCatalogueEntry(_)
+            | SetAnnualGoal(_) => {}
             HoldCabinetMeeting(i) => i.agencies.iter().for_each(|a| push(a)),
             CreateAgreement(i) => i.agencies.iter().for_each(|a| push(a)),
             ReassignAgreement(i) => {

@@ -62,6 +62,29 @@ pub enum DomainError {
     /// A business time after the server clock: the field (camelCase) it was given in.
     #[error("field {0}: a fact cannot take effect in the future")]
     InFuture(&'static str),
+    /// A code that is not in its catalogue (`valid`: the active codes).
+    #[error(
+        "field {field}: {code} is not a code of the {catalogue} catalogue; {}",
+        offer(valid)
+    )]
+    UnknownCode {
+        field: &'static str,
+        catalogue: &'static str,
+        code: String,
+        valid: Vec<String>,
+    },
+    /// A code its catalogue retired: stored facts keep it, new ones may not name it.
+    #[error("field {field}: code {code} was retired; {}", offer(valid))]
+    CodeRetired {
+        field: &'static str,
+        code: String,
+        valid: Vec<String>,
+    },
+    #[error("code {code} is already in the {catalogue} catalogue")]
+    DuplicateCode {
+        catalogue: &'static str,
+        code: String,
+    },
     #[error("unknown event type {0}")]
     UnknownEventType(String),
     #[error("cannot read {event_type} v{version}: {reason}")]
@@ -70,4 +93,15 @@ pub enum DomainError {
         version: i32,
         reason: String,
     },
+}
+
+/// The codes a refused one could be replaced by, as a refusal says them.
+fn offer(valid: &[String]) -> String {
+    if valid.is_empty() {
+        "the catalogue has no active codes yet: register them with registerCatalogueEntry \
+         (`seguimiento seed-catalogues` registers the standard ones)"
+            .to_owned()
+    } else {
+        format!("valid codes: {}", valid.join(", "))
+    }
 }

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
+use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::error::DomainError;
 use crate::values::{
     Channel, Classification, FollowUpKind, InstructionStage, ItemKind, MeetingType, Mxn, Origin,
@@ -81,6 +82,29 @@ pub enum DomainEvent {
         position: String,
         contact: String,
         designation_letter: String,
+    },
+    /// Entrada de catálogo registrada (see [`crate::catalogue`]). Fields: `catalogue`
+    /// (`MEETING_TYPE`, `PETITION_CHANNEL`, `PETITION_TOPIC`, `FOLLOW_UP_KIND`), `code`
+    /// (stable forever), `label`.
+    CatalogueEntryRegistered {
+        catalogue: Catalogue,
+        code: String,
+        label: String,
+    },
+    /// Fields: `catalogue`, `code`, `label` (the new one).
+    CatalogueEntryRenamed {
+        catalogue: Catalogue,
+        code: String,
+        label: String,
+    },
+    /// No new fact may name the code. Fields: `catalogue`, `code`.
+    CatalogueEntryRetired { catalogue: Catalogue, code: String },
+    /// Meta anual. Fields: `goal` (`PETITIONS_ATTENDED`), `year`, `target`; a later one for
+    /// the same goal and year replaces it.
+    AnnualGoalSet {
+        goal: AnnualGoal,
+        year: i32,
+        target: u64,
     },
 
     // ----- Reunión de gabinete (stream `cabinet-meeting-<uuid>`) -----
@@ -264,9 +288,14 @@ impl EventType {
     fn aggregate_kind(self) -> AggregateKind {
         use EventType::*;
         match self {
-            AgencyRegistered | AgencyRenamed | AgencyDeactivated | LiaisonDesignated => {
-                AggregateKind::AgencyCatalog
-            }
+            AgencyRegistered
+            | AgencyRenamed
+            | AgencyDeactivated
+            | LiaisonDesignated
+            | CatalogueEntryRegistered
+            | CatalogueEntryRenamed
+            | CatalogueEntryRetired
+            | AnnualGoalSet => AggregateKind::AgencyCatalog,
             CabinetMeetingHeld => AggregateKind::CabinetMeeting,
             AgreementCreated
             | InstructionStageChanged

@@ -21,7 +21,8 @@
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - [`time`]: Sonora's clock (UTC−7 all year): local dates, months, a bare date's instant.
 //! - One module per aggregate, each with its state (`apply`) and `decide`:
-//!   [`agency`] (catálogo de dependencias, stream `agencies`),
+//!   [`agency`] (catálogo de dependencias and, in [`catalogue`], the Office's other
+//!   catalogues and annual goals, stream `agencies`),
 //!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
 //!   [`agreement`] (acuerdo / instrucción, `agreement-<uuid>`),
 //!   [`commitment`] (compromiso de campaña, `commitment-<number>`),
@@ -30,7 +31,8 @@
 //!   [`petition`] (petición ciudadana, `petition-<uuid>`).
 //!
 //! ## Rules that span aggregates
-//! Agencies are checked against the catalog in [`Context::agencies`]; an agreement from a
+//! Agencies, and catalogue codes (tipos de gabinete, canales, temas, tipos de seguimiento,
+//! [`catalogue`]), are checked against the catalog in [`Context::agencies`]; an agreement from a
 //! cabinet meeting is checked against [`Context::meeting`] (see [`Command::meeting_ref`]);
 //! corrections name an event by its store id, checked against [`Context::event_ids`].
 //! No fact may take effect in the future of [`Context::now`].
@@ -39,6 +41,7 @@ pub mod activity;
 pub mod agency;
 pub mod agreement;
 pub mod cabinet;
+pub mod catalogue;
 pub mod command;
 pub mod commitment;
 pub mod correspondence;

@@ -14,7 +14,7 @@ use crate::command::Command;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{in_order, optional, required};
-use crate::values::{Channel, CitizenContact, Topic, TurnTarget};
+use crate::values::{Channel, CitizenContact, FollowUpKind, Topic, TurnTarget};
 use crate::Context;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +60,8 @@ impl PetitionState {
             self.petition = Some(Petition {
                 petition_id: *petition_id,
                 citizen_id: *citizen_id,
-                channel: *channel,
-                topic: *topic,
+                channel: channel.clone(),
+                topic: topic.clone(),
                 municipality: municipality.clone(),
                 tour_id: tour_id.clone(),
                 received_at: *received_at,
@@ -116,14 +116,17 @@ pub fn decide(
             let municipality = required("municipality", &i.municipality)?;
             let contact = normalized_contact(&i.contact)?;
             let tour_id = optional(i.tour_id.as_ref());
+            let codes = &ctx.agencies.catalogues;
+            codes.require(Channel::CATALOGUE, "channel", i.channel.as_str())?;
+            codes.require(Topic::CATALOGUE, "topic", i.topic.as_str())?;
             // Tour petitions are reported per tour, so the tour must be known.
-            if i.channel == Channel::Tour && tour_id.is_none() {
+            if i.channel.is_tour() && tour_id.is_none() {
                 return Err(DomainError::EmptyField("tourId"));
             }
             Ok(vec![DomainEvent::PetitionReceived {
                 petition_id: i.petition_id,
-                channel: i.channel,
-                topic: i.topic,
+                channel: i.channel.clone(),
+                topic: i.topic.clone(),
                 municipality,
                 citizen_id: i.citizen_id,
                 contact: contact.into(),
@@ -144,8 +147,10 @@ pub fn decide(
         }
         Command::RecordPetitionFollowUp(i) => {
             open_petition(state, cmd, "at", i.at)?;
+            let codes = &ctx.agencies.catalogues;
+            codes.require(FollowUpKind::CATALOGUE, "kind", i.kind.as_str())?;
             Ok(vec![DomainEvent::PetitionFollowUpRecorded {
-                kind: i.kind,
+                kind: i.kind.clone(),
                 at: i.at,
             }])
         }

@@ -3,6 +3,7 @@
 mod activity;
 mod agency;
 mod agreement;
+mod catalogue;
 mod commitment;
 mod correspondence;
 mod fixtures;

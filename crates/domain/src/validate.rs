@@ -19,11 +19,11 @@ use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
 use rust_decimal::Decimal;
 use uuid::Uuid;
 
+use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::error::DomainError;
 use crate::values::{
-    Channel, CitizenContact, Classification, FollowUpKind, GovernmentLevel, InstructionStage,
-    ItemKind, MeetingType, Mxn, Origin, Priority, Progress, Status, Topic, TurnTarget, Unit,
-    YearBudget,
+    CitizenContact, Classification, GovernmentLevel, InstructionStage, ItemKind, Mxn, Origin,
+    Priority, Progress, Status, TurnTarget, Unit, YearBudget,
 };
 
 /// Longest code (acronym, folio, case file, responsible…), in characters. Codes name
@@ -42,6 +42,8 @@ pub const MAX_MXN: Decimal = Decimal::from_parts(1_569_325_055, 23_283_064, 0, f
 /// Earliest and latest year of a business date or instant.
 pub const MIN_YEAR: i32 = 1900;
 pub const MAX_YEAR: i32 = 2100;
+/// Largest annual goal (meta anual).
+pub const MAX_GOAL_TARGET: u64 = 1_000_000_000;
 /// Highest campaign-commitment number.
 pub const MAX_COMMITMENT_NUMBER: u32 = 9_999;
 
@@ -318,17 +320,35 @@ always_valid!(
     bool,
     Status,
     InstructionStage,
-    MeetingType,
     Origin,
     ItemKind,
     Priority,
     Unit,
     Classification,
-    Channel,
-    Topic,
-    FollowUpKind,
     GovernmentLevel,
+    Catalogue,
+    AnnualGoal,
 );
+
+impl Check for i32 {
+    /// The only signed whole-number input is a year.
+    fn check(&self, field: &'static str) -> Result<(), DomainError> {
+        check_year(field, *self)
+    }
+}
+
+impl Check for u64 {
+    /// The only unsigned 64-bit input is an annual goal.
+    fn check(&self, field: &'static str) -> Result<(), DomainError> {
+        if *self > MAX_GOAL_TARGET {
+            return Err(invalid(
+                field,
+                format!("an annual goal is at most {MAX_GOAL_TARGET}, found {self}"),
+            ));
+        }
+        Ok(())
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)] // a failed unwrap is a failed test

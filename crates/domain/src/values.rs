@@ -1,8 +1,11 @@
 //! Value types shared by every aggregate: money, progress and the closed vocabularies of
-//! the follow-up system (estatus, etapas, tipos de gabinete, canales…).
+//! the follow-up system (estatus, etapas, orígenes…). The vocabularies that change during
+//! a term (tipos de gabinete, canales, temas, tipos de seguimiento) are catalogue codes,
+//! declared in [`crate::catalogue`] and re-exported here.
 //!
 //! Every plain enum serializes as SCREAMING_SNAKE_CASE, the same spelling GraphQL uses for
-//! enums, so a value reads the same in a payload, a query and a CSV export.
+//! enums and catalogue codes use, so a value reads the same in a payload, a query and a
+//! CSV export.
 
 use std::fmt;
 use std::str::FromStr;
@@ -11,6 +14,7 @@ use rust_decimal::Decimal;
 use serde::de::{self, Visitor};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+pub use crate::catalogue::{Channel, FollowUpKind, MeetingType, Topic};
 use crate::error::DomainError;
 
 /// Parses a decimal from its textual form. Numbers in exponent notation ("1e3") are
@@ -253,54 +257,6 @@ vocabulary! {
 }
 
 vocabulary! {
-    /// Tipo de gabinete.
-    pub enum MeetingType {
-        Legal,
-        LegalAmpliado,
-        Sectorial,
-        Regional,
-        PriorityWater,
-        PriorityInfrastructure,
-        PriorityBacanora,
-        PriorityWellbeing,
-        PriorityHousing,
-        PriorityTransport,
-    }
-}
-
-impl MeetingType {
-    /// Every meeting type in the order of the published cabinet compliance report.
-    pub const ALL: [MeetingType; 10] = [
-        MeetingType::LegalAmpliado,
-        MeetingType::Legal,
-        MeetingType::Sectorial,
-        MeetingType::Regional,
-        MeetingType::PriorityWater,
-        MeetingType::PriorityInfrastructure,
-        MeetingType::PriorityBacanora,
-        MeetingType::PriorityWellbeing,
-        MeetingType::PriorityHousing,
-        MeetingType::PriorityTransport,
-    ];
-
-    /// The label exactly as the published report prints it.
-    pub fn label(&self) -> &'static str {
-        match self {
-            MeetingType::Legal => "GABINETE LEGAL",
-            MeetingType::LegalAmpliado => "GABINETE LEGAL Y AMPLIADO",
-            MeetingType::Sectorial => "GABINETES SECTORIALES",
-            MeetingType::Regional => "GABINETE REGIONAL",
-            MeetingType::PriorityWater => "GABINETE PRIORITARIO DE AGUA",
-            MeetingType::PriorityInfrastructure => "GABINETE PRIORITARIO DE INFRAESTRUCTURA",
-            MeetingType::PriorityBacanora => "GABINETE PRIORITARIO DEL BACANORA",
-            MeetingType::PriorityWellbeing => "GABINETE PRIORITARIO DEL BIENESTAR",
-            MeetingType::PriorityHousing => "GABINETE PRIORITARIO DE VIVIENDA",
-            MeetingType::PriorityTransport => "GABINETE PRIORITARIO DE TRANSPORTE",
-        }
-    }
-}
-
-vocabulary! {
     /// Origen de un acuerdo o instrucción: reunión de gabinete, conferencia de prensa,
     /// proyecto especial.
     pub enum Origin { CabinetMeeting, PressConference, SpecialProject }
@@ -325,31 +281,6 @@ vocabulary! {
 vocabulary! {
     /// Clasificación de correspondencia: relevante, or CCP (received as a copy).
     pub enum Classification { Relevant, Cc }
-}
-
-vocabulary! {
-    /// Canal de recepción de una petición ciudadana.
-    pub enum Channel { CallCenter, Chat, Email, Correspondence, Hearing, Tour, SocialMedia }
-}
-
-vocabulary! {
-    /// Tema de una petición ciudadana.
-    pub enum Topic {
-        LegalAdvice,
-        ImmediateAttention,
-        InformationRequest,
-        Health,
-        Housing,
-        Employment,
-        SocialSupport,
-        Complaint,
-        Other,
-    }
-}
-
-vocabulary! {
-    /// Tipo de seguimiento: llamada, chat, correo, visita, respuesta.
-    pub enum FollowUpKind { Call, Chat, Email, Visit, Reply }
 }
 
 vocabulary! {
@@ -539,18 +470,6 @@ mod tests {
         assert_eq!(Status::Concluded.item_progress(None), Decimal::ONE_HUNDRED);
         assert_eq!(Status::InProgress.item_progress(None), Decimal::from(50));
         assert_eq!(Status::InProgress.item_progress(Some(p)), Decimal::from(30));
-    }
-
-    #[test]
-    fn meeting_types_are_listed_in_published_order_with_their_labels() {
-        let labels: Vec<_> = MeetingType::ALL.iter().map(|m| m.label()).collect();
-        assert_eq!(labels[0], "GABINETE LEGAL Y AMPLIADO");
-        assert_eq!(labels[1], "GABINETE LEGAL");
-        assert_eq!(labels[9], "GABINETE PRIORITARIO DE TRANSPORTE");
-        assert_eq!(
-            serde_json::to_value(MeetingType::PriorityWater).unwrap(),
-            serde_json::json!("PRIORITY_WATER")
-        );
     }
 
     #[test]

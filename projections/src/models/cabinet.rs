@@ -1,13 +1,15 @@
-//! Informe de cumplimiento de gabinetes: per meeting type (every [`MeetingType`] in
-//! published order, zeros included) meetings held, agreements and general compliance; and
+//! Informe de cumplimiento de gabinetes: per meeting type (every tipo de gabinete of the
+//! catalogue in its order, zeros included) meetings held, agreements and general compliance; and
 //! the overall summary over ALL agreements and instructions (any origin), not cancelled.
 
 use chrono::Datelike;
 use rust_decimal::Decimal;
+use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::values::MeetingType;
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue;
 use super::compliance::{Compliance, ComplianceRow};
 use super::item::Tally;
 use crate::error::Result;
@@ -50,35 +52,58 @@ pub struct CabinetReport {
 }
 
 /// Computes the report; `year` filters meetings by date and agreements by issue date.
+/// Rows: every tipo de gabinete of the catalogue in its order (zeros included), then any
+/// type stored meetings name that the catalogue does not hold, labelled with its code.
 pub fn report(rows: &Rows<ComplianceRow>, year: Option<i32>) -> CabinetReport {
     let in_year = |y: i32| year.is_none_or(|want| want == y);
-    let mut per_type: Vec<(u64, Tally)> = vec![(0, Tally::default()); MeetingType::ALL.len()];
-    let idx = |t: MeetingType| MeetingType::ALL.iter().position(|m| *m == t);
+    let mut per_type: Vec<(MeetingType, String, u64, Tally)> =
+        catalogue::entries(rows, Catalogue::MeetingType)
+            .into_iter()
+            .map(|e| {
+                let t = MeetingType::new(e.code.clone());
+                (t, e.label.clone(), 0, Tally::default())
+            })
+            .collect();
+    let known = per_type.len();
+    let mut slot = |t: &MeetingType| match per_type.iter().position(|(m, ..)| m == t) {
+        Some(i) => i,
+        None => {
+            per_type.push((t.clone(), t.to_string(), 0, Tally::default()));
+            per_type.len() - 1
+        }
+    };
+    let mut held_in: Vec<usize> = Vec::new();
+    let mut tracks: Vec<(usize, &super::item::Track)> = Vec::new();
     let mut all = Tally::default();
     for (_, row) in rows.iter() {
         match row {
             ComplianceRow::Meeting(m) if in_year(m.date.year()) => {
-                if let Some(i) = idx(m.meeting_type) {
-                    per_type[i].0 += 1;
-                }
+                held_in.push(slot(&m.meeting_type));
             }
             ComplianceRow::Agreement(a) if !a.cancelled && in_year(a.issued_on.year()) => {
                 all.add_track(&a.track, None);
-                if let Some(i) = a.meeting_type.and_then(idx) {
-                    per_type[i].1.add_track(&a.track, None);
+                if let Some(t) = &a.meeting_type {
+                    tracks.push((slot(t), &a.track));
                 }
             }
             _ => {}
         }
     }
+    for i in held_in {
+        per_type[i].2 += 1;
+    }
+    for (i, track) in tracks {
+        per_type[i].3.add_track(track, None);
+    }
+    // Types outside the catalogue in code order, after the catalogue's.
+    per_type[known..].sort_by(|a, b| a.0.cmp(&b.0));
     CabinetReport {
         year,
-        rows: MeetingType::ALL
-            .iter()
-            .zip(per_type)
-            .map(|(t, (held, tally))| MeetingTypeRow {
-                meeting_type: *t,
-                label: t.label().to_owned(),
+        rows: per_type
+            .into_iter()
+            .map(|(meeting_type, label, held, tally)| MeetingTypeRow {
+                meeting_type,
+                label,
                 meetings_held: held,
                 agreements: tally.items,
                 concluded: tally.concluded,

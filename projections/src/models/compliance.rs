@@ -3,7 +3,8 @@
 //! campaign commitments with their actions, and activities with their responsibles.
 //!
 //! Keys: `agency/<ACRONYM>`, `meeting/<stream>`, `agreement/<stream>`,
-//! `commitment/<stream>`, `action/<actionId>`, `activity/<stream>`. Aggregation happens
+//! `commitment/<stream>`, `action/<actionId>`, `activity/<stream>`, and the tipos de
+//! gabinete of the catalogue under `entry/MEETING_TYPE/<code>`. Aggregation happens
 //! at query time (see [`super::semaforo`], [`super::cabinet`], [`super::commitments`]),
 //! since "overdue" depends on the report date and reports filter by year.
 
@@ -11,11 +12,13 @@ use std::collections::BTreeMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
+use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::values::{ItemKind, MeetingType, Origin, Status};
 use seguimiento_domain::{AggregateKind, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use super::catalogue::{self, EntryDoc, HoldsEntries};
 use super::item::Track;
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -109,6 +112,26 @@ pub enum ComplianceRow {
     Commitment(CommitmentDoc),
     Action(ActionDoc),
     Activity(ActivityDoc),
+    /// A tipo de gabinete of the catalogue, for the cabinet report's labels and order.
+    Entry(EntryDoc),
+}
+
+impl HoldsEntries for ComplianceRow {
+    fn wrap(entry: EntryDoc) -> Self {
+        ComplianceRow::Entry(entry)
+    }
+    fn entry(&self) -> Option<&EntryDoc> {
+        match self {
+            ComplianceRow::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
+    fn entry_mut(&mut self) -> Option<&mut EntryDoc> {
+        match self {
+            ComplianceRow::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
 }
 
 pub(crate) fn agency_key(acronym: &str) -> String {
@@ -170,6 +193,11 @@ impl Projector for Compliance {
     fn apply(rows: &mut Rows<ComplianceRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
         match &ev.event {
+            E::CatalogueEntryRegistered { .. }
+            | E::CatalogueEntryRenamed { .. }
+            | E::CatalogueEntryRetired { .. } => {
+                catalogue::apply(rows, &ev.event, &[Catalogue::MeetingType]);
+            }
             E::AgencyRegistered { acronym, name, .. } => rows.insert(
                 agency_key(acronym),
                 ComplianceRow::Agency(AgencyDoc {
@@ -197,7 +225,7 @@ impl Projector for Compliance {
                 format!("meeting/{}", ev.stream),
                 ComplianceRow::Meeting(MeetingDoc {
                     meeting_id: *meeting_id,
-                    meeting_type: *meeting_type,
+                    meeting_type: meeting_type.clone(),
                     date: *date,
                 }),
             ),
@@ -220,7 +248,7 @@ impl Projector for Compliance {
                         agreement_id: *agreement_id,
                         kind: *kind,
                         origin: *origin,
-                        meeting_type: *meeting_type,
+                        meeting_type: meeting_type.clone(),
                         description: description.clone(),
                         agencies: agencies.clone(),
                         issued_on: *issued_on,

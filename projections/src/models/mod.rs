@@ -1,6 +1,7 @@
 //! The read models: one projector per file, plus the query functions over its rows.
 
 pub mod cabinet;
+pub mod catalogue;
 pub mod commitments;
 pub mod compliance;
 pub mod correspondence;

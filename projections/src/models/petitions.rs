@@ -2,26 +2,27 @@
 //! channel, tours (giras) and their follow-ups, attended vs the annual goal.
 //!
 //! No personal data: neither the contact nor the citizen id is copied into any row.
-//! Keys: `month/<yyyy>-<mm>` and `petition/<stream>` (only the tour id and flags).
+//! Keys: `month/<yyyy>-<mm>`, `petition/<stream>` (only the tour id and flags), the goal
+//! of petitions attended `goal/<yyyy>`, and the topics and channels of the catalogue
+//! under `entry/<CATALOGUE>/<code>` (labels and report order).
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
+use seguimiento_domain::catalogue::{AnnualGoal, Catalogue};
 use seguimiento_domain::values::{Channel, Topic};
 use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
+use super::catalogue::{self, in_catalogue_order, CodeCount, EntryDoc, HoldsEntries};
 use super::{percent, year_month};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
 use crate::projector::Projector;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
-
-/// Meta anual 2023: 40,000 petitions attended.
-pub const ANNUAL_GOAL: u64 = 40_000;
 
 /// The projector (registered as `petitions`).
 pub struct Petitions;
@@ -47,10 +48,10 @@ impl PetitionMonth {
     fn add(&mut self, o: &PetitionMonth) {
         self.received += o.received;
         for (k, v) in &o.by_topic {
-            *self.by_topic.entry(*k).or_default() += v;
+            *self.by_topic.entry(k.clone()).or_default() += v;
         }
         for (k, v) in &o.by_channel {
-            *self.by_channel.entry(*k).or_default() += v;
+            *self.by_channel.entry(k.clone()).or_default() += v;
         }
         self.tours.extend(o.tours.iter().cloned());
         self.turned += o.turned;
@@ -74,6 +75,34 @@ pub struct PetitionDoc {
 pub enum PetitionRow {
     Month(PetitionMonth),
     Petition(PetitionDoc),
+    /// A channel or topic of the catalogue, for the report's labels and order.
+    Entry(EntryDoc),
+    /// The annual goal of petitions attended, under `goal/<yyyy>`.
+    Goal {
+        target: u64,
+    },
+}
+
+impl HoldsEntries for PetitionRow {
+    fn wrap(entry: EntryDoc) -> Self {
+        PetitionRow::Entry(entry)
+    }
+    fn entry(&self) -> Option<&EntryDoc> {
+        match self {
+            PetitionRow::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
+    fn entry_mut(&mut self) -> Option<&mut EntryDoc> {
+        match self {
+            PetitionRow::Entry(e) => Some(e),
+            _ => None,
+        }
+    }
+}
+
+fn goal_key(year: i32) -> String {
+    format!("goal/{year:04}")
 }
 
 fn bump(rows: &mut Rows<PetitionRow>, t: DateTime<Utc>, f: impl FnOnce(&mut PetitionMonth)) {
@@ -88,11 +117,29 @@ fn bump(rows: &mut Rows<PetitionRow>, t: DateTime<Utc>, f: impl FnOnce(&mut Peti
 
 impl Projector for Petitions {
     const NAME: &'static str = "petitions";
-    const READS: &'static [AggregateKind] = &[AggregateKind::Petition];
+    const READS: &'static [AggregateKind] =
+        &[AggregateKind::Petition, AggregateKind::AgencyCatalog];
     type Row = PetitionRow;
 
     fn apply(rows: &mut Rows<PetitionRow>, ev: &ProjectedEvent) -> Result<()> {
         use DomainEvent as E;
+        match &ev.event {
+            E::AnnualGoalSet {
+                goal: AnnualGoal::PetitionsAttended,
+                year,
+                target,
+            } => {
+                rows.insert(goal_key(*year), PetitionRow::Goal { target: *target });
+                return Ok(());
+            }
+            E::CatalogueEntryRegistered { .. }
+            | E::CatalogueEntryRenamed { .. }
+            | E::CatalogueEntryRetired { .. } => {
+                catalogue::apply(rows, &ev.event, KEPT);
+                return Ok(());
+            }
+            _ => {}
+        }
         // A rebuild folds every event into every projection: other aggregates' events
         // leave before this projection's key is built for them.
         if ev.event.aggregate_kind() != AggregateKind::Petition {
@@ -120,8 +167,8 @@ impl Projector for Petitions {
                 );
                 bump(rows, *received_at, |m| {
                     m.received += 1;
-                    *m.by_topic.entry(*topic).or_default() += 1;
-                    *m.by_channel.entry(*channel).or_default() += 1;
+                    *m.by_topic.entry(topic.clone()).or_default() += 1;
+                    *m.by_channel.entry(channel.clone()).or_default() += 1;
                     if let Some(t) = tour_id {
                         m.tours.insert(t.clone());
                     }
@@ -162,14 +209,19 @@ impl Projector for Petitions {
     }
 }
 
+/// The catalogues whose labels and order the report uses.
+const KEPT: &[Catalogue] = &[Catalogue::PetitionTopic, Catalogue::PetitionChannel];
+
 /// One month of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct PetitionMonthRow {
     pub month: u32,
     pub received: u64,
-    pub by_topic: BTreeMap<Topic, u64>,
-    pub by_channel: BTreeMap<Channel, u64>,
+    /// Every topic of the catalogue in its order, zeros included, then codes outside it.
+    pub by_topic: Vec<CodeCount>,
+    /// Every channel of the catalogue in its order, zeros included, then codes outside it.
+    pub by_channel: Vec<CodeCount>,
     /// Distinct tours with petitions received this month.
     pub tours: u64,
     pub tour_follow_ups: u64,
@@ -187,17 +239,30 @@ pub struct PetitionsReport {
     pub months: Vec<PetitionMonthRow>,
     /// Year totals (`tours`: distinct over the year).
     pub total: PetitionMonthRow,
-    pub annual_goal: u64,
-    /// Attended in the year vs the goal, two decimals.
-    pub goal_pct: Decimal,
+    /// The year's goal of petitions attended (meta anual); `None` when none was set.
+    pub annual_goal: Option<u64>,
+    /// Attended in the year vs the goal, two decimals; `None` without a goal.
+    pub goal_pct: Option<Decimal>,
 }
 
-fn to_row(month: u32, m: &PetitionMonth) -> PetitionMonthRow {
+/// The catalogue entries a report lists counts by.
+struct Labels<'a> {
+    topics: Vec<&'a EntryDoc>,
+    channels: Vec<&'a EntryDoc>,
+}
+
+fn to_row(month: u32, m: &PetitionMonth, labels: &Labels<'_>) -> PetitionMonthRow {
     PetitionMonthRow {
         month,
         received: m.received,
-        by_topic: m.by_topic.clone(),
-        by_channel: m.by_channel.clone(),
+        by_topic: in_catalogue_order(
+            &labels.topics,
+            m.by_topic.iter().map(|(k, v)| (k.as_str(), *v)),
+        ),
+        by_channel: in_catalogue_order(
+            &labels.channels,
+            m.by_channel.iter().map(|(k, v)| (k.as_str(), *v)),
+        ),
         tours: m.tours.len() as u64,
         tour_follow_ups: m.tour_follow_ups,
         follow_ups: m.follow_ups,
@@ -208,6 +273,14 @@ fn to_row(month: u32, m: &PetitionMonth) -> PetitionMonthRow {
 }
 
 pub fn report(rows: &Rows<PetitionRow>, year: i32) -> PetitionsReport {
+    let labels = Labels {
+        topics: catalogue::entries(rows, Catalogue::PetitionTopic),
+        channels: catalogue::entries(rows, Catalogue::PetitionChannel),
+    };
+    let annual_goal = match rows.get(&goal_key(year)) {
+        Some(PetitionRow::Goal { target }) => Some(*target),
+        _ => None,
+    };
     let mut total = PetitionMonth::default();
     let empty = PetitionMonth::default();
     let months = (1..=12u32)
@@ -217,15 +290,15 @@ pub fn report(rows: &Rows<PetitionRow>, year: i32) -> PetitionsReport {
                 _ => &empty,
             };
             total.add(pm);
-            to_row(m, pm)
+            to_row(m, pm, &labels)
         })
         .collect();
     PetitionsReport {
         year,
         months,
-        total: to_row(0, &total),
-        annual_goal: ANNUAL_GOAL,
-        goal_pct: percent(total.attended, ANNUAL_GOAL),
+        total: to_row(0, &total, &labels),
+        annual_goal,
+        goal_pct: annual_goal.map(|goal| percent(total.attended, goal)),
     }
 }
 

@@ -79,23 +79,24 @@ pub fn projected(events: &[DemoEvent]) -> Vec<ProjectedEvent> {
 
 /// Catalog, one meeting, one commitment assigned to every agency.
 pub fn setup(sim: &mut Simulator) -> Vec<DemoEvent> {
-    let mut cmds: Vec<DemoCommand> = AGENCIES
-        .iter()
-        .map(|a| {
-            c(
-                Command::RegisterAgency(RegisterAgencyInput {
-                    acronym: (*a).into(),
-                    name: format!("Agencia {a}"),
-                    sector_head: None,
-                }),
-                t(0),
-            )
-        })
+    let mut cmds: Vec<DemoCommand> = seguimiento_fixtures::catalogues::standard()
+        .into_iter()
+        .map(|command| c(command, t(0)))
         .collect();
+    cmds.extend(AGENCIES.iter().map(|a| {
+        c(
+            Command::RegisterAgency(RegisterAgencyInput {
+                acronym: (*a).into(),
+                name: format!("Agencia {a}"),
+                sector_head: None,
+            }),
+            t(0),
+        )
+    }));
     cmds.push(c(
         Command::HoldCabinetMeeting(HoldCabinetMeetingInput {
             meeting_id: uid("meeting"),
-            meeting_type: MeetingType::PriorityWater,
+            meeting_type: MeetingType::new("PRIORITY_WATER"),
             date: t(0).date_naive(),
             agencies: vec!["CEA".into()],
         }),
@@ -235,11 +236,11 @@ pub fn op(sim: &Simulator, (k, a, b, d): (u8, u8, u8, u8)) -> DemoCommand {
         11 => Command::ReceivePetition(ReceivePetitionInput {
             petition_id,
             channel: if b % 2 == 0 {
-                Channel::Tour
+                Channel::new("TOUR")
             } else {
-                Channel::Chat
+                Channel::new("CHAT")
             },
-            topic: Topic::Health,
+            topic: Topic::new("HEALTH"),
             municipality: "Hermosillo".into(),
             citizen_id: uid("citizen"),
             contact: CitizenContact {
@@ -253,7 +254,7 @@ pub fn op(sim: &Simulator, (k, a, b, d): (u8, u8, u8, u8)) -> DemoCommand {
         }),
         12 => Command::RecordPetitionFollowUp(RecordPetitionFollowUpInput {
             petition_id,
-            kind: FollowUpKind::Call,
+            kind: FollowUpKind::new("CALL"),
             at,
         }),
         _ => Command::AttendPetition(AttendPetitionInput { petition_id, at }),

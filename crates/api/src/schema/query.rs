@@ -7,6 +7,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
 use seguimiento_eventstore::EventStore;
 use seguimiento_projections::models::compliance::Compliance;
@@ -25,6 +26,7 @@ use crate::cache::{depends_on, depends_on_today};
 use crate::error::{ApiError, ApiResult};
 use crate::limits::read_model_complexity;
 use crate::types::agency::{load_agency, Agency};
+use crate::types::catalogue::{AnnualGoalValue, CatalogueEntry};
 use crate::types::history::{reveal, HistoryEvent, LogHead, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
 use crate::types::reports::{
@@ -93,6 +95,37 @@ impl QueryRoot {
             .values()
             .filter(|a| include_inactive || a.active)
             .map(Agency::from)
+            .collect())
+    }
+
+    /// The entries of one of the Office's catalogues in their order (every role): the
+    /// codes commands accept (`active`) and, with `includeRetired`, the retired ones that
+    /// stored facts still name.
+    async fn catalogue(
+        &self,
+        ctx: &Context<'_>,
+        kind: Catalogue,
+        #[graphql(default = false)] include_retired: bool,
+    ) -> ApiResult<Vec<CatalogueEntry>> {
+        principal(ctx)?;
+        let catalog = services(ctx)?.app.agency_catalog().await?;
+        Ok(catalog
+            .catalogues
+            .entries(kind)
+            .iter()
+            .filter(|e| include_retired || e.active)
+            .map(|e| CatalogueEntry::new(kind, e))
+            .collect())
+    }
+
+    /// The annual goals set (metas anuales), by goal and year (every role).
+    async fn annual_goals(&self, ctx: &Context<'_>) -> ApiResult<Vec<AnnualGoalValue>> {
+        principal(ctx)?;
+        let catalog = services(ctx)?.app.agency_catalog().await?;
+        Ok(catalog
+            .catalogues
+            .goals()
+            .map(|(goal, year, target)| AnnualGoalValue { goal, year, target })
             .collect())
     }
 

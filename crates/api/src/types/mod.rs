@@ -3,6 +3,7 @@
 //! decimal strings with two decimals.
 
 pub mod agency;
+pub mod catalogue;
 pub mod history;
 pub mod outcome;
 pub mod records;

@@ -390,15 +390,21 @@ impl AgencyTurns {
     }
 }
 
+/// Petitions of one topic: every topic of the catalogue in its order, zeros included.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct TopicCount {
     pub topic: Topic,
+    /// The catalogue's label (the code, for a code it does not hold).
+    pub label: String,
     pub count: u64,
 }
 
+/// Petitions of one channel: every channel of the catalogue in its order, zeros included.
 #[derive(Debug, Clone, SimpleObject)]
 pub struct ChannelCount {
     pub channel: Channel,
+    /// The catalogue's label (the code, for a code it does not hold).
+    pub label: String,
     pub count: u64,
 }
 
@@ -427,12 +433,20 @@ impl From<PetitionMonthRow> for PetitionsMonth {
             by_topic: m
                 .by_topic
                 .into_iter()
-                .map(|(topic, count)| TopicCount { topic, count })
+                .map(|c| TopicCount {
+                    topic: Topic::new(c.code),
+                    label: c.label,
+                    count: c.count,
+                })
                 .collect(),
             by_channel: m
                 .by_channel
                 .into_iter()
-                .map(|(channel, count)| ChannelCount { channel, count })
+                .map(|c| ChannelCount {
+                    channel: Channel::new(c.code),
+                    label: c.label,
+                    count: c.count,
+                })
                 .collect(),
             tours: m.tours,
             tour_follow_ups: m.tour_follow_ups,
@@ -449,9 +463,11 @@ pub struct PetitionsMonthly {
     pub year: i32,
     pub months: Vec<PetitionsMonth>,
     pub total: PetitionsMonth,
-    pub annual_goal: u64,
-    /// Attended in the year vs the goal, two decimals.
-    pub goal_pct: String,
+    /// The year's goal of petitions attended (meta anual, set with `setAnnualGoal`);
+    /// null when none was set.
+    pub annual_goal: Option<u64>,
+    /// Attended in the year vs the goal, two decimals; null without a goal.
+    pub goal_pct: Option<String>,
 }
 
 impl From<PPetitions> for PetitionsMonthly {
@@ -461,7 +477,7 @@ impl From<PPetitions> for PetitionsMonthly {
             months: r.months.into_iter().map(Into::into).collect(),
             total: r.total.into(),
             annual_goal: r.annual_goal,
-            goal_pct: two_decimals(r.goal_pct),
+            goal_pct: r.goal_pct.map(two_decimals),
         }
     }
 }

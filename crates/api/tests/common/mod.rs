@@ -260,9 +260,22 @@ pub const AGREEMENT_ID: &str = "00000000-0000-4000-8000-0000000000b1";
 pub const PETITION_ID: &str = "00000000-0000-4000-8000-0000000000c1";
 pub const ACTIVITY_ID: &str = "00000000-0000-4000-8000-0000000000d1";
 
-/// A small world: two agencies, a commitment with two actions, a meeting with an
-/// agreement, a letter, a petition and an activity.
+/// The standard catalogues (tipos de gabinete, canales, temas, tipos de seguimiento), as
+/// the demo registers them, through the API.
+pub async fn seed_catalogues(s: &Server) {
+    for command in seguimiento_fixtures::catalogues::standard() {
+        let v = serde_json::to_value(&command).expect("a command serializes");
+        let name = v["command"].as_str().expect("command name").to_owned();
+        let mut input_type = name[..1].to_uppercase() + &name[1..];
+        input_type.push_str("Input");
+        must(s, &s.admin, &name, &input_type, v["input"].clone()).await;
+    }
+}
+
+/// A small world: the standard catalogues, two agencies, a commitment with two actions, a
+/// meeting with an agreement, a letter, a petition and an activity.
 pub async fn seed(s: &Server) {
+    seed_catalogues(s).await;
     register_agency(
         s,
         "SIDUR",

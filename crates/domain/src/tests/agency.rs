@@ -176,7 +176,7 @@ fn designating_a_liaison_without_letter_or_for_an_unknown_or_inactive_agency_is_
 fn hold(agencies: &[&str]) -> Command {
     Command::HoldCabinetMeeting(HoldCabinetMeetingInput {
         meeting_id: id(900),
-        meeting_type: crate::values::MeetingType::PriorityWater,
+        meeting_type: crate::values::MeetingType::new("PRIORITY_WATER"),
         date: day(2023, 3, 1),
         agencies: agencies.iter().map(|a| s(a)).collect(),
     })
@@ -189,7 +189,7 @@ fn holding_a_cabinet_meeting_records_type_date_and_agencies() {
         events,
         vec![DomainEvent::CabinetMeetingHeld {
             meeting_id: id(900),
-            meeting_type: crate::values::MeetingType::PriorityWater,
+            meeting_type: crate::values::MeetingType::new("PRIORITY_WATER"),
             date: day(2023, 3, 1),
             agencies: vec![s("CEA"), s("SIDUR")],
         }]

@@ -120,10 +120,11 @@ fn creating_an_agreement_copies_the_meeting_type_from_the_meeting() {
     assert!(matches!(
         events.as_slice(),
         [DomainEvent::AgreementCreated {
-            meeting_type: Some(MeetingType::PriorityWater),
+            meeting_type: Some(meeting_type),
             agencies,
             ..
         }] if agencies == &vec![s("CEA"), s("SIDUR")]
+            && meeting_type.as_str() == "PRIORITY_WATER"
     ));
     let a = state(&events);
     assert_eq!(a.status, Status::Pending);

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use crate::agency::AgencyCatalog;
 use crate::cabinet::MeetingState;
+use crate::catalogue::Catalogue;
 use crate::values::MeetingType;
 use crate::{decide, Command, Context, DomainError, DomainEvent};
 
@@ -33,9 +34,18 @@ pub fn registered(acronym: &str) -> DomainEvent {
     }
 }
 
-/// SIDUR, CEA, SEC active; IMTES inactive.
+pub fn entry(catalogue: Catalogue, code: &str) -> DomainEvent {
+    DomainEvent::CatalogueEntryRegistered {
+        catalogue,
+        code: code.into(),
+        label: format!("Label of {code}"),
+    }
+}
+
+/// SIDUR, CEA, SEC active; IMTES inactive. The catalogue codes the tests name, and the
+/// channel FAX, retired.
 pub fn catalog_events() -> Vec<DomainEvent> {
-    vec![
+    let mut events = vec![
         registered("SIDUR"),
         registered("CEA"),
         registered("SEC"),
@@ -43,7 +53,30 @@ pub fn catalog_events() -> Vec<DomainEvent> {
         DomainEvent::AgencyDeactivated {
             acronym: "IMTES".into(),
         },
-    ]
+    ];
+    let codes: [(Catalogue, &[&str]); 4] = [
+        (
+            Catalogue::MeetingType,
+            &["LEGAL_AMPLIADO", "LEGAL", "PRIORITY_WATER"],
+        ),
+        (
+            Catalogue::PetitionChannel,
+            &["CALL_CENTER", "CHAT", "TOUR", "SOCIAL_MEDIA", "FAX"],
+        ),
+        (
+            Catalogue::PetitionTopic,
+            &["LEGAL_ADVICE", "IMMEDIATE_ATTENTION", "HEALTH"],
+        ),
+        (Catalogue::FollowUpKind, &["CALL", "VISIT"]),
+    ];
+    for (catalogue, list) in codes {
+        events.extend(list.iter().map(|code| entry(catalogue, code)));
+    }
+    events.push(DomainEvent::CatalogueEntryRetired {
+        catalogue: Catalogue::PetitionChannel,
+        code: "FAX".into(),
+    });
+    events
 }
 
 pub fn catalog() -> AgencyCatalog {
@@ -53,7 +86,7 @@ pub fn catalog() -> AgencyCatalog {
 pub fn meeting() -> MeetingState {
     MeetingState {
         meeting_id: id(900),
-        meeting_type: MeetingType::PriorityWater,
+        meeting_type: MeetingType::new("PRIORITY_WATER"),
         date: day(2023, 3, 1),
         agencies: vec!["CEA".into(), "SIDUR".into()],
     }

@@ -9,8 +9,8 @@ struct Query;
 
 #[Object]
 impl Query {
-    async fn label(&self, meeting_type: MeetingType) -> &'static str {
-        meeting_type.label()
+    async fn code(&self, meeting_type: MeetingType) -> String {
+        meeting_type.to_string()
     }
 }
 
@@ -45,7 +45,7 @@ fn the_schema_exposes_inputs_scalars_and_enums() {
         "input YearBudgetInput",
         "input CitizenContactInput",
         "input TurnTargetInput @oneOf",
-        "PRIORITY_WATER",
+        "scalar MeetingType",
         "EJECUCION_100",
         "amountMxn: Mxn!",
     ] {
@@ -68,6 +68,23 @@ fn an_invalid_amount_is_refused_by_the_scalar() {
     assert_eq!(ok.data.to_string(), r#"{registerAction: "1234.50"}"#);
     let bad = futures_lite_block_on(schema.execute(query("\"-3\"")));
     assert!(!bad.errors.is_empty());
+}
+
+#[test]
+fn a_catalogue_code_is_read_from_a_string_or_from_the_enum_literal_of_earlier_versions() {
+    let schema = Schema::new(Query, Mutation, EmptySubscription);
+    for arg in ["\"PRIORITY_WATER\"", "PRIORITY_WATER"] {
+        let r = futures_lite_block_on(schema.execute(format!("{{ code(meetingType: {arg}) }}")));
+        assert!(r.errors.is_empty(), "{arg}: {:?}", r.errors);
+        assert_eq!(r.data.to_string(), r#"{code: "PRIORITY_WATER"}"#);
+    }
+    let bad = futures_lite_block_on(schema.execute("{ code(meetingType: 41.5) }"));
+    let message = &bad.errors[0].message;
+    assert!(message.contains("catalogue code"), "{message}");
+    assert!(
+        !message.contains("41.5"),
+        "the value is not repeated: {message}"
+    );
 }
 
 /// A minimal executor: the schema's futures here never wait on I/O.

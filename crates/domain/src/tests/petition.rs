@@ -18,8 +18,8 @@ fn contact() -> CitizenContact {
 fn receive_input() -> ReceivePetitionInput {
     ReceivePetitionInput {
         petition_id: id(P),
-        channel: Channel::Tour,
-        topic: Topic::ImmediateAttention,
+        channel: Channel::new("TOUR"),
+        topic: Topic::new("IMMEDIATE_ATTENTION"),
         municipality: s("Navojoa"),
         citizen_id: id(55),
         contact: contact(),
@@ -43,7 +43,7 @@ fn turn(target: TurnTarget, d: u32) -> Command {
 fn follow_up(d: u32) -> Command {
     Command::RecordPetitionFollowUp(RecordPetitionFollowUpInput {
         petition_id: id(P),
-        kind: FollowUpKind::Call,
+        kind: FollowUpKind::new("CALL"),
         at: at(2023, 7, d, 19),
     })
 }
@@ -122,7 +122,7 @@ fn a_tour_petition_without_its_tour_is_refused() {
         when(&[], Command::ReceivePetition(i.clone())),
         Err(DomainError::EmptyField("tourId"))
     );
-    i.channel = Channel::CallCenter;
+    i.channel = Channel::new("CALL_CENTER");
     assert!(when(&[], Command::ReceivePetition(i)).is_ok());
 }
 

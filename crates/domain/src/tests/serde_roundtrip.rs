@@ -3,6 +3,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use super::fixtures::*;
+use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::command::*;
 use crate::event::EVENT_TYPE_NAMES;
 use crate::values::*;
@@ -41,6 +42,25 @@ fn sample_events() -> Vec<DomainEvent> {
         AgencyDeactivated {
             acronym: s("IMTES"),
         },
+        CatalogueEntryRegistered {
+            catalogue: Catalogue::MeetingType,
+            code: s("PRIORITY_SECURITY"),
+            label: s("GABINETE PRIORITARIO DE SEGURIDAD"),
+        },
+        CatalogueEntryRenamed {
+            catalogue: Catalogue::PetitionTopic,
+            code: s("HEALTH"),
+            label: s("Salud"),
+        },
+        CatalogueEntryRetired {
+            catalogue: Catalogue::PetitionChannel,
+            code: s("FAX"),
+        },
+        AnnualGoalSet {
+            goal: AnnualGoal::PetitionsAttended,
+            year: 2023,
+            target: 40_000,
+        },
         LiaisonDesignated {
             acronym: s("CEA"),
             name: s("Ana"),
@@ -50,7 +70,7 @@ fn sample_events() -> Vec<DomainEvent> {
         },
         CabinetMeetingHeld {
             meeting_id: id(900),
-            meeting_type: MeetingType::LegalAmpliado,
+            meeting_type: MeetingType::new("LEGAL_AMPLIADO"),
             date: day(2023, 1, 10),
             agencies: vec![s("CEA")],
         },
@@ -170,8 +190,8 @@ fn sample_events() -> Vec<DomainEvent> {
         },
         PetitionReceived {
             petition_id: id(5),
-            channel: Channel::SocialMedia,
-            topic: Topic::LegalAdvice,
+            channel: Channel::new("SOCIAL_MEDIA"),
+            topic: Topic::new("LEGAL_ADVICE"),
             municipality: s("Hermosillo"),
             citizen_id: id(55),
             contact: contact().into(),
@@ -183,7 +203,7 @@ fn sample_events() -> Vec<DomainEvent> {
             turned_at: at(2023, 7, 2, 10),
         },
         PetitionFollowUpRecorded {
-            kind: FollowUpKind::Visit,
+            kind: FollowUpKind::new("VISIT"),
             at: at(2023, 7, 3, 10),
         },
         PetitionAttended {
@@ -429,6 +449,25 @@ fn sample_commands() -> Vec<Command> {
         DeactivateAgency(DeactivateAgencyInput {
             acronym: s("SIDUR"),
         }),
+        RegisterCatalogueEntry(RegisterCatalogueEntryInput {
+            catalogue: Catalogue::MeetingType,
+            code: s("PRIORITY_SECURITY"),
+            label: s("GABINETE PRIORITARIO DE SEGURIDAD"),
+        }),
+        RenameCatalogueEntry(RenameCatalogueEntryInput {
+            catalogue: Catalogue::PetitionTopic,
+            code: s("HEALTH"),
+            label: s("Salud"),
+        }),
+        RetireCatalogueEntry(RetireCatalogueEntryInput {
+            catalogue: Catalogue::PetitionChannel,
+            code: s("FAX"),
+        }),
+        SetAnnualGoal(SetAnnualGoalInput {
+            goal: AnnualGoal::PetitionsAttended,
+            year: 2023,
+            target: 40_000,
+        }),
         DesignateLiaison(DesignateLiaisonInput {
             acronym: s("CEA"),
             name: s("Ana"),
@@ -438,7 +477,7 @@ fn sample_commands() -> Vec<Command> {
         }),
         HoldCabinetMeeting(HoldCabinetMeetingInput {
             meeting_id: id(900),
-            meeting_type: MeetingType::Regional,
+            meeting_type: MeetingType::new("REGIONAL"),
             date: day(2023, 1, 1),
             agencies: vec![s("CEA")],
         }),
@@ -574,8 +613,8 @@ fn sample_commands() -> Vec<Command> {
         }),
         ReceivePetition(ReceivePetitionInput {
             petition_id: id(5),
-            channel: Channel::Hearing,
-            topic: Topic::InformationRequest,
+            channel: Channel::new("HEARING"),
+            topic: Topic::new("INFORMATION_REQUEST"),
             municipality: s("Cajeme"),
             citizen_id: id(55),
             contact: contact(),
@@ -589,7 +628,7 @@ fn sample_commands() -> Vec<Command> {
         }),
         RecordPetitionFollowUp(RecordPetitionFollowUpInput {
             petition_id: id(5),
-            kind: FollowUpKind::Reply,
+            kind: FollowUpKind::new("REPLY"),
             at: t,
         }),
         AttendPetition(AttendPetitionInput {
