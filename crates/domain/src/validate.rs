@@ -50,6 +50,7 @@ pub const MAX_COMMITMENT_NUMBER: u32 = 9_999;
 /// Fields (snake_case, as declared) whose texts are codes.
 pub const CODE_FIELDS: &[&str] = &[
     "acronym",
+    "code",
     "sector_head",
     "agency",
     "agencies",
@@ -66,6 +67,7 @@ pub const CODE_FIELDS: &[&str] = &[
 /// Fields (snake_case) whose texts are one line.
 pub const LINE_FIELDS: &[&str] = &[
     "name",
+    "label",
     "position",
     "contact",
     "responsible_person",

@@ -44,6 +44,30 @@ pub trait HoldsEntries: Sized {
     fn entry_mut(&mut self) -> Option<&mut EntryDoc>;
 }
 
+/// Implements [`HoldsEntries`] for a row enum whose variant `$variant(EntryDoc)` holds them.
+macro_rules! holds_entries {
+    ($row:ident :: $variant:ident) => {
+        impl $crate::models::catalogue::HoldsEntries for $row {
+            fn wrap(entry: EntryDoc) -> Self {
+                $row::$variant(entry)
+            }
+            fn entry(&self) -> Option<&EntryDoc> {
+                match self {
+                    $row::$variant(e) => Some(e),
+                    _ => None,
+                }
+            }
+            fn entry_mut(&mut self) -> Option<&mut EntryDoc> {
+                match self {
+                    $row::$variant(e) => Some(e),
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(crate) use holds_entries;
+
 /// Folds a catalogue event of one of `kept` into `rows`; other events leave them as they
 /// are.
 pub fn apply<R: HoldsEntries>(rows: &mut Rows<R>, event: &DomainEvent, kept: &[Catalogue]) {
@@ -74,19 +98,27 @@ pub fn apply<R: HoldsEntries>(rows: &mut Rows<R>, event: &DomainEvent, kept: &[C
             catalogue,
             code,
             label,
-        } if kept.contains(catalogue) => {
-            let key = format!("{}{code}", prefix(*catalogue));
-            if let Some(e) = rows.get_mut(&key).and_then(R::entry_mut) {
-                e.label.clone_from(label);
-            }
-        }
-        DomainEvent::CatalogueEntryRetired { catalogue, code } if kept.contains(catalogue) => {
-            let key = format!("{}{code}", prefix(*catalogue));
-            if let Some(e) = rows.get_mut(&key).and_then(R::entry_mut) {
-                e.active = false;
-            }
+        } => update(rows, kept, *catalogue, code, |e| e.label.clone_from(label)),
+        DomainEvent::CatalogueEntryRetired { catalogue, code } => {
+            update(rows, kept, *catalogue, code, |e| e.active = false);
         }
         _ => {}
+    }
+}
+
+/// Changes the kept entry `code` of `catalogue`, when there is one.
+fn update<R: HoldsEntries>(
+    rows: &mut Rows<R>,
+    kept: &[Catalogue],
+    catalogue: Catalogue,
+    code: &str,
+    change: impl FnOnce(&mut EntryDoc),
+) {
+    if kept.contains(&catalogue) {
+        let key = format!("{}{code}", prefix(catalogue));
+        if let Some(e) = rows.get_mut(&key).and_then(R::entry_mut) {
+            change(e);
+        }
     }
 }
 

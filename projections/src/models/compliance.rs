@@ -18,7 +18,7 @@ use seguimiento_domain::{AggregateKind, DomainEvent};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::catalogue::{self, EntryDoc, HoldsEntries};
+use super::catalogue::{self, EntryDoc};
 use super::item::Track;
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -116,23 +116,7 @@ pub enum ComplianceRow {
     Entry(EntryDoc),
 }
 
-impl HoldsEntries for ComplianceRow {
-    fn wrap(entry: EntryDoc) -> Self {
-        ComplianceRow::Entry(entry)
-    }
-    fn entry(&self) -> Option<&EntryDoc> {
-        match self {
-            ComplianceRow::Entry(e) => Some(e),
-            _ => None,
-        }
-    }
-    fn entry_mut(&mut self) -> Option<&mut EntryDoc> {
-        match self {
-            ComplianceRow::Entry(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+catalogue::holds_entries!(ComplianceRow::Entry);
 
 pub(crate) fn agency_key(acronym: &str) -> String {
     format!("agency/{acronym}")

@@ -16,7 +16,7 @@ use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{self, in_catalogue_order, CodeCount, EntryDoc, HoldsEntries};
+use super::catalogue::{self, in_catalogue_order, CodeCount, EntryDoc};
 use super::{percent, year_month};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -83,23 +83,7 @@ pub enum PetitionRow {
     },
 }
 
-impl HoldsEntries for PetitionRow {
-    fn wrap(entry: EntryDoc) -> Self {
-        PetitionRow::Entry(entry)
-    }
-    fn entry(&self) -> Option<&EntryDoc> {
-        match self {
-            PetitionRow::Entry(e) => Some(e),
-            _ => None,
-        }
-    }
-    fn entry_mut(&mut self) -> Option<&mut EntryDoc> {
-        match self {
-            PetitionRow::Entry(e) => Some(e),
-            _ => None,
-        }
-    }
-}
+catalogue::holds_entries!(PetitionRow::Entry);
 
 fn goal_key(year: i32) -> String {
     format!("goal/{year:04}")

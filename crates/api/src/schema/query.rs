@@ -7,6 +7,7 @@ use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use seguimiento_domain::agency::AgencyCatalog;
 use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
 use seguimiento_eventstore::EventStore;
@@ -70,6 +71,13 @@ async fn read_view<'a>(
     })
 }
 
+/// The folded `agencies` stream (agencies and the other catalogues), for any signed-in
+/// caller.
+async fn catalog(ctx: &Context<'_>) -> ApiResult<AgencyCatalog> {
+    principal(ctx)?;
+    Ok(services(ctx)?.app.agency_catalog().await?)
+}
+
 /// Parses a numeric cursor.
 fn cursor(after: Option<String>) -> ApiResult<Option<u64>> {
     after
@@ -88,9 +96,8 @@ impl QueryRoot {
         ctx: &Context<'_>,
         #[graphql(default = false)] include_inactive: bool,
     ) -> ApiResult<Vec<Agency>> {
-        principal(ctx)?;
-        let catalog = services(ctx)?.app.agency_catalog().await?;
-        Ok(catalog
+        Ok(catalog(ctx)
+            .await?
             .agencies
             .values()
             .filter(|a| include_inactive || a.active)
@@ -107,9 +114,8 @@ impl QueryRoot {
         kind: Catalogue,
         #[graphql(default = false)] include_retired: bool,
     ) -> ApiResult<Vec<CatalogueEntry>> {
-        principal(ctx)?;
-        let catalog = services(ctx)?.app.agency_catalog().await?;
-        Ok(catalog
+        Ok(catalog(ctx)
+            .await?
             .catalogues
             .entries(kind)
             .iter()
@@ -120,9 +126,8 @@ impl QueryRoot {
 
     /// The annual goals set (metas anuales), by goal and year (every role).
     async fn annual_goals(&self, ctx: &Context<'_>) -> ApiResult<Vec<AnnualGoalValue>> {
-        principal(ctx)?;
-        let catalog = services(ctx)?.app.agency_catalog().await?;
-        Ok(catalog
+        Ok(catalog(ctx)
+            .await?
             .catalogues
             .goals()
             .map(|(goal, year, target)| AnnualGoalValue { goal, year, target })

@@ -174,6 +174,11 @@ fn a_code_has_one_shape_and_a_label_is_required() {
         when(&history, register(Catalogue::PetitionTopic, "WATER", "  ")),
         Err(DomainError::EmptyField("label"))
     ));
+    // A label is one line, as reports print it.
+    assert!(matches!(
+        when(&history, register(Catalogue::PetitionTopic, "WATER", "Agua\npotable")),
+        Err(DomainError::InvalidField { field, .. }) if field == "label"
+    ));
     assert!(matches!(
         when(&[], receive("chat", "HEALTH")),
         Err(DomainError::InvalidField { .. })
