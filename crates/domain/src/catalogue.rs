@@ -303,23 +303,10 @@ impl Catalogues {
             .find(|e| e.code == code)
     }
 
-    /// The entry a rename or retirement names: it must exist and not be retired.
-    fn require_entry(&self, catalogue: Catalogue, code: &str) -> Result<&Entry, DomainError> {
+    /// The entry a rename or retirement names: a code of the catalogue, not retired.
+    fn require_entry(&self, catalogue: Catalogue, code: &str) -> Result<(), DomainError> {
         check_code("code", code)?;
-        match self.get(catalogue, code) {
-            Some(e) if e.active => Ok(e),
-            Some(_) => Err(DomainError::CodeRetired {
-                field: "code",
-                code: code.to_owned(),
-                valid: self.active_codes(catalogue),
-            }),
-            None => Err(DomainError::UnknownCode {
-                field: "code",
-                catalogue: catalogue.code(),
-                code: code.to_owned(),
-                valid: self.active_codes(catalogue),
-            }),
-        }
+        self.require(catalogue, "code", code)
     }
 }
 
@@ -340,7 +327,7 @@ pub(crate) fn decide(
                     label,
                 }]
             }),
-        Command::RetireCatalogueEntry(i) => state.require_entry(i.catalogue, &i.code).map(|_| {
+        Command::RetireCatalogueEntry(i) => state.require_entry(i.catalogue, &i.code).map(|()| {
             vec![DomainEvent::CatalogueEntryRetired {
                 catalogue: i.catalogue,
                 code: i.code.clone(),
