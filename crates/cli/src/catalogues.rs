@@ -5,9 +5,7 @@ use std::io::Write as _;
 use std::process::ExitCode;
 
 use seguimiento_app::{CommandRequest, Principal};
-use seguimiento_domain::command::RegisterCatalogueEntryInput;
-use seguimiento_domain::Command;
-use seguimiento_fixtures::catalogues::standard_entries;
+use seguimiento_fixtures::catalogues::{register, standard_entries};
 
 use crate::cli::DbOnly;
 use crate::util::{self, describe};
@@ -25,13 +23,8 @@ pub async fn seed(args: DbOnly) -> anyhow::Result<ExitCode> {
             present += 1;
             continue;
         }
-        let command = Command::RegisterCatalogueEntry(RegisterCatalogueEntryInput {
-            catalogue,
-            code: code.to_owned(),
-            label: label.to_owned(),
-        });
         app.execute(CommandRequest {
-            command,
+            command: register(catalogue, code, label),
             principal: Principal::system("cli"),
             effective_at: None,
             expected_version: None,

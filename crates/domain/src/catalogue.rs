@@ -18,33 +18,13 @@ use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
 use crate::validate::Check;
+use crate::values::vocabulary;
 
-/// Declares a plain vocabulary enum with the derives every one of them shares.
-macro_rules! closed_vocabulary {
-    ($(#[$meta:meta])* pub enum $name:ident { $($(#[$vmeta:meta])* $variant:ident),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-        #[derive(strum::VariantArray, strum::IntoStaticStr)]
-        #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-        #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
-        #[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
-        pub enum $name { $($(#[$vmeta])* $variant),+ }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = <Self as strum::VariantArray>::VARIANTS;
-
-            /// The name as in JSON and GraphQL (`MEETING_TYPE`).
-            pub fn code(self) -> &'static str {
-                self.into()
-            }
-        }
-    };
-}
-
-closed_vocabulary! {
+vocabulary! {
     /// Which catalogue an entry belongs to. The set of catalogues is code (each one is
     /// read by some rule); their entries are data.
+    #[derive(strum::IntoStaticStr)]
+    #[strum(serialize_all = "SCREAMING_SNAKE_CASE")]
     pub enum Catalogue {
         /// Tipos de gabinete (`HoldCabinetMeeting.meetingType`).
         MeetingType,
@@ -57,7 +37,14 @@ closed_vocabulary! {
     }
 }
 
-closed_vocabulary! {
+impl Catalogue {
+    /// The name as in JSON and GraphQL (`MEETING_TYPE`).
+    pub fn code(self) -> &'static str {
+        self.into()
+    }
+}
+
+vocabulary! {
     /// What an annual goal (meta anual) counts.
     pub enum AnnualGoal {
         /// Peticiones ciudadanas atendidas en el año.

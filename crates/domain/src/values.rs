@@ -222,6 +222,7 @@ macro_rules! vocabulary {
         pub enum $name { $($(#[$vmeta])* $variant),+ }
     };
 }
+pub(crate) use vocabulary;
 
 vocabulary! {
     /// Estatus: pendiente / en proceso / concluido.

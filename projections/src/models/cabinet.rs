@@ -65,35 +65,22 @@ pub fn report(rows: &Rows<ComplianceRow>, year: Option<i32>) -> CabinetReport {
             })
             .collect();
     let known = per_type.len();
-    let mut slot = |t: &MeetingType| match per_type.iter().position(|(m, ..)| m == t) {
-        Some(i) => i,
-        None => {
-            per_type.push((t.clone(), t.to_string(), 0, Tally::default()));
-            per_type.len() - 1
-        }
-    };
-    let mut held_in: Vec<usize> = Vec::new();
-    let mut tracks: Vec<(usize, &super::item::Track)> = Vec::new();
     let mut all = Tally::default();
     for (_, row) in rows.iter() {
         match row {
             ComplianceRow::Meeting(m) if in_year(m.date.year()) => {
-                held_in.push(slot(&m.meeting_type));
+                let i = slot(&mut per_type, &m.meeting_type);
+                per_type[i].2 += 1;
             }
             ComplianceRow::Agreement(a) if !a.cancelled && in_year(a.issued_on.year()) => {
                 all.add_track(&a.track, None);
                 if let Some(t) = &a.meeting_type {
-                    tracks.push((slot(t), &a.track));
+                    let i = slot(&mut per_type, t);
+                    per_type[i].3.add_track(&a.track, None);
                 }
             }
             _ => {}
         }
-    }
-    for i in held_in {
-        per_type[i].2 += 1;
-    }
-    for (i, track) in tracks {
-        per_type[i].3.add_track(track, None);
     }
     // Types outside the catalogue in code order, after the catalogue's.
     per_type[known..].sort_by(|a, b| a.0.cmp(&b.0));
@@ -119,6 +106,21 @@ pub fn report(rows: &Rows<ComplianceRow>, year: Option<i32>) -> CabinetReport {
             pending: all.pending,
             compliance_pct: all.pct(),
         },
+    }
+}
+
+/// The row of `meeting_type`, added (labelled with its code) when the catalogue lacks it.
+fn slot(
+    per_type: &mut Vec<(MeetingType, String, u64, Tally)>,
+    meeting_type: &MeetingType,
+) -> usize {
+    match per_type.iter().position(|(t, ..)| t == meeting_type) {
+        Some(i) => i,
+        None => {
+            let label = meeting_type.to_string();
+            per_type.push((meeting_type.clone(), label, 0, Tally::default()));
+            per_type.len() - 1
+        }
     }
 }
 
