@@ -44,6 +44,8 @@
 
 pub mod error;
 pub mod event;
+#[cfg(feature = "graphql")]
+pub mod graphql;
 pub mod models;
 pub mod projector;
 pub mod registry;

@@ -190,7 +190,10 @@ fn semaforo_tables(r: &semaforo::SemaforoReport) -> Vec<Table> {
                     Ok(d) => Cell::Num(d),
                     Err(_) => t(text),
                 },
-                (None, Some(e)) => t(format!("{} (posición {})", e.code, e.position)),
+                (None, Some(e)) => t(match e.position {
+                    Some(p) => format!("{} (posición {p})", e.code),
+                    None => e.code.clone(),
+                }),
                 (None, None) => t(""),
             });
         }

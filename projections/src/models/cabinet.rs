@@ -19,6 +19,11 @@ use crate::runner::as_of::{load, View};
 /// One meeting type.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "MeetingTypeCompliance")
+)]
 pub struct MeetingTypeRow {
     pub meeting_type: MeetingType,
     /// As published ("GABINETE PRIORITARIO DE AGUA").
@@ -29,25 +34,62 @@ pub struct MeetingTypeRow {
     pub in_progress: u64,
     pub pending: u64,
     /// Mean item progress of its agreements, two decimals (0 without agreements).
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "general_compliance_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub general_compliance_pct: Decimal,
 }
 
-/// Overall summary.
+/// Overall cabinet compliance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CabinetOverall")
+)]
 pub struct CabinetSummary {
     pub agreements: u64,
     pub concluded: u64,
     pub in_progress: u64,
     pub pending: u64,
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "compliance_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub compliance_pct: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+/// Cabinet compliance report: per meeting type and overall.
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CabinetReport")
+)]
 pub struct CabinetReport {
     pub year: Option<i32>,
+    #[cfg_attr(feature = "graphql", graphql(name = "meetingTypes"))]
     pub rows: Vec<MeetingTypeRow>,
+    #[cfg_attr(feature = "graphql", graphql(name = "overall"))]
     pub summary: CabinetSummary,
 }
 

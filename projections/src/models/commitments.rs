@@ -17,38 +17,86 @@ use crate::runner::as_of::{load, View};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CommitmentFigures")
+)]
 pub struct CommitmentRow {
     pub number: u32,
     pub text: String,
+    #[cfg_attr(feature = "graphql", graphql(name = "agencyAcronyms"))]
     pub agencies: Vec<String>,
     pub actions: u64,
     pub concluded: u64,
     pub in_progress: u64,
     pub pending: u64,
-    /// Exact decimal string, two decimals; `None` when the stored amounts do not add up
+    /// Exact decimal string, two decimals; null when the stored amounts do not add up
     /// (see `error`).
     pub investment_mxn: Option<String>,
     /// Mean item progress of its actions, two decimals.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "progress_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub progress_pct: Decimal,
-    /// Why a figure of this row is `None`.
+    /// Why a figure of this row is null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FigureError>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CommitmentsTotals")
+)]
 pub struct CommitmentsReport {
     /// By number.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub rows: Vec<CommitmentRow>,
     pub commitments: u64,
     pub actions: u64,
-    /// `None` when some commitment's investment could not be added up (see `error`).
+    /// Null when some commitment's investment could not be added up (see `error`).
     pub investment_mxn: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FigureError>,
     /// Mean of the commitments' progress (each commitment weighs the same).
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "compliance_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub compliance_pct: Decimal,
     /// Mean item progress over all actions (each action weighs the same).
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "actions_compliance_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub actions_compliance_pct: Decimal,
 }
 

@@ -31,6 +31,11 @@ pub struct Correspondence;
 /// The columns of `correspondencia_2023.csv`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CorrespondenceCounts")
+)]
 pub struct MonthCounts {
     pub relevantes: u64,
     pub ccp: u64,
@@ -196,35 +201,78 @@ impl Projector for Correspondence {
 /// One month (1..=12) of the table.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CorrespondenceMonth")
+)]
 pub struct MonthRow {
     pub month: u32,
     #[serde(flatten)]
+    #[cfg_attr(feature = "graphql", graphql(flatten))]
     pub counts: MonthCounts,
 }
 
 /// Turn figures of one agency (letters received in the year).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "AgencyTurnFigures")
+)]
 pub struct AgencyTurns {
+    #[cfg_attr(feature = "graphql", graphql(name = "acronym"))]
     pub agency: String,
     /// Letters turned to the agency.
     pub letters_turned: u64,
     /// Share turned within 48 hours of receipt (first turn to the agency), two decimals.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            name = "within48hPct",
+            skip,
+            derived(
+                owned,
+                name = "within_48h_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub within_48h_pct: Decimal,
     /// Turned letters not answered yet.
     pub unanswered: u64,
     /// Median hours from receipt to turn, two decimals.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "median_turn_hours",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub median_turn_hours: Decimal,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "CorrespondenceMonthly")
+)]
 pub struct CorrespondenceReport {
     pub year: i32,
     /// Always 12 rows, months 1..=12.
     pub months: Vec<MonthRow>,
     pub total: MonthCounts,
     /// By agency acronym.
+    #[cfg_attr(feature = "graphql", graphql(skip))]
     pub agencies: Vec<AgencyTurns>,
 }
 

@@ -32,8 +32,14 @@ pub struct Fact {
 /// Where a figure came from: the id and log position of an event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "EventReference")
+)]
 pub struct EventRef {
     pub event_id: Uuid,
+    #[cfg_attr(feature = "graphql", graphql(name = "globalPosition"))]
     pub position: u64,
 }
 

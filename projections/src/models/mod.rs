@@ -36,6 +36,11 @@ pub fn mean(sum: Decimal, count: u64) -> Decimal {
     }
 }
 
+/// A percentage or amount with exactly two decimals, as published ("93.48", "100.00").
+pub fn two_decimals(d: Decimal) -> String {
+    format!("{d:.2}")
+}
+
 /// `part / whole` as a percentage with two decimals; 0 when `whole` is 0.
 pub fn percent(part: u64, whole: u64) -> Decimal {
     if whole == 0 {
@@ -53,9 +58,18 @@ pub fn percent(part: u64, whole: u64) -> Decimal {
 /// as usual.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "FigureError")
+)]
 pub struct FigureError {
+    /// Stable code: `AMOUNT_OVERFLOW` (amounts stored by an older release, before amounts
+    /// were bounded, add up beyond what a decimal holds).
     pub code: String,
-    pub position: u64,
+    /// Log position of the event that caused it; null on a record folded from its
+    /// stream, where the message names the record instead.
+    pub position: Option<u64>,
     pub message: String,
 }
 
@@ -87,7 +101,7 @@ impl AmountSum {
             None => {
                 self.error = Some(FigureError {
                     code: AMOUNT_OVERFLOW.into(),
-                    position,
+                    position: Some(position),
                     message: format!(
                         "the amounts add up beyond {} pesos at the event at position {position}",
                         Decimal::MAX

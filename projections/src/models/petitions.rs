@@ -199,12 +199,41 @@ const KEPT: &[Catalogue] = &[Catalogue::PetitionTopic, Catalogue::PetitionChanne
 /// One month of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "PetitionsMonth")
+)]
 pub struct PetitionMonthRow {
     pub month: u32,
     pub received: u64,
     /// Every topic of the catalogue in its order, zeros included, then codes outside it.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "by_topic",
+                into = "Vec<crate::graphql::TopicCount>",
+                with = "crate::graphql::topics"
+            )
+        )
+    )]
     pub by_topic: Vec<CodeCount>,
     /// Every channel of the catalogue in its order, zeros included, then codes outside it.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "by_channel",
+                into = "Vec<crate::graphql::ChannelCount>",
+                with = "crate::graphql::channels"
+            )
+        )
+    )]
     pub by_channel: Vec<CodeCount>,
     /// Distinct tours with petitions received this month.
     pub tours: u64,
@@ -217,15 +246,32 @@ pub struct PetitionMonthRow {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "PetitionsMonthly")
+)]
 pub struct PetitionsReport {
     pub year: i32,
     /// Always 12 rows.
     pub months: Vec<PetitionMonthRow>,
     /// Year totals (`tours`: distinct over the year).
     pub total: PetitionMonthRow,
-    /// The year's goal of petitions attended (meta anual); `None` when none was set.
+    /// The year's goal of petitions attended (meta anual); null when none was set (`setAnnualGoal`).
     pub annual_goal: Option<u64>,
-    /// Attended in the year vs the goal, two decimals; `None` without a goal.
+    /// Attended in the year vs the goal, two decimals; null without a goal.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "goal_pct",
+                into = "Option<String>",
+                with = "crate::graphql::opt_pct"
+            )
+        )
+    )]
     pub goal_pct: Option<Decimal>,
 }
 

@@ -21,6 +21,11 @@ use crate::runner::as_of::{load, View};
 /// Which items a semáforo counts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::Enum),
+    graphql(name = "ComplianceScope")
+)]
 pub enum Scope {
     /// Acciones registradas sobre compromisos de campaña, per agency.
     CommitmentActions,
@@ -51,6 +56,11 @@ impl Scope {
 /// One row of a semáforo.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "ComplianceRow")
+)]
 pub struct SemaforoRow {
     /// Agency acronym or responsible person; `TOTAL` for the total row.
     pub key: String,
@@ -65,13 +75,37 @@ pub struct SemaforoRow {
     /// Due before the report date and not concluded.
     pub overdue: u64,
     /// Mean item progress, two decimals, half up.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "compliance_pct",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub compliance_pct: Decimal,
     /// Mean item progress, whole percent, half up (as published).
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "compliance_whole",
+                into = "i64",
+                with = "crate::graphql::whole"
+            )
+        )
+    )]
     pub compliance_whole: Decimal,
     /// Sum of the actions' investment (commitment actions; "0.00" otherwise), exact;
-    /// `None` when the stored amounts do not add up (see `error`).
+    /// null when the stored amounts do not add up (see `error`).
     pub investment_mxn: Option<String>,
-    /// Why a figure of this row is `None`.
+    /// Why a figure of this row is null; every other row answers as usual.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FigureError>,
 }
@@ -79,8 +113,14 @@ pub struct SemaforoRow {
 /// A semáforo: rows sorted by compliance (descending, exact), then key; plus the total.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "ComplianceReport")
+)]
 pub struct SemaforoReport {
     pub scope: Scope,
+    /// The date "overdue" is judged on.
     pub report_date: NaiveDate,
     pub rows: Vec<SemaforoRow>,
     pub total: SemaforoRow,
@@ -89,6 +129,11 @@ pub struct SemaforoReport {
 /// One item behind a semáforo row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(
+    feature = "graphql",
+    derive(async_graphql::SimpleObject),
+    graphql(name = "ExplainedItem")
+)]
 pub struct ExplainedItem {
     /// Action, agreement or activity id.
     pub item_id: String,
@@ -96,6 +141,18 @@ pub struct ExplainedItem {
     pub reference: String,
     pub status: Status,
     /// The progress the item counts with.
+    #[cfg_attr(
+        feature = "graphql",
+        graphql(
+            skip,
+            derived(
+                owned,
+                name = "progress_used",
+                into = "String",
+                with = "crate::graphql::pct"
+            )
+        )
+    )]
     pub progress_used: Decimal,
     pub overdue: bool,
     /// The event that set the current status.

@@ -11,11 +11,16 @@ use seguimiento_domain::agency::AgencyCatalog;
 use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
 use seguimiento_eventstore::EventStore;
+use seguimiento_projections::models::cabinet::CabinetReport;
+use seguimiento_projections::models::commitments::CommitmentsReport;
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::correspondence::Correspondence;
+use seguimiento_projections::models::correspondence::CorrespondenceReport;
 use seguimiento_projections::models::petitions::Petitions;
+use seguimiento_projections::models::petitions::PetitionsReport;
+use seguimiento_projections::models::semaforo::{ExplainedItem, SemaforoReport};
 use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
-use seguimiento_projections::{Projector, View};
+use seguimiento_projections::{Projector, Scope, View};
 use tokio::sync::SemaphorePermit;
 
 use super::{view, Services};
@@ -30,11 +35,7 @@ use crate::types::agency::{load_agency, Agency};
 use crate::types::catalogue::{AnnualGoalValue, CatalogueEntry};
 use crate::types::history::{reveal, HistoryEvent, LogHead, VerifyResult};
 use crate::types::records::{Agreement, Commitment, Letter, Petition};
-use crate::types::reports::{
-    AgencyTurns, CabinetReport, CommitmentSummary, CommitmentsTotals, ComplianceReport,
-    ComplianceScope, CorrespondenceMonth, CorrespondenceMonthly, ExplainedItem, PetitionsMonthly,
-};
-use crate::types::two_decimals;
+use crate::types::reports::{AgencyTurns, CommitmentSummary};
 
 pub struct QueryRoot;
 
@@ -149,15 +150,15 @@ impl QueryRoot {
     async fn compliance(
         &self,
         ctx: &Context<'_>,
-        scope: ComplianceScope,
+        scope: Scope,
         as_of: Option<DateTime<Utc>>,
         effective_at: Option<DateTime<Utc>>,
-    ) -> ApiResult<ComplianceReport> {
+    ) -> ApiResult<SemaforoReport> {
         principal(ctx)?;
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
         depends_on_today(ctx, read.view);
-        let report = semaforo::query(read.store, scope.into(), read.view, None).await?;
-        Ok(report.into())
+        let report = semaforo::query(read.store, scope, read.view, None).await?;
+        Ok(report)
     }
 
     /// The items behind one semáforo row (`key`: agency acronym or responsible person).
@@ -170,28 +171,25 @@ impl QueryRoot {
     async fn compliance_explain(
         &self,
         ctx: &Context<'_>,
-        scope: ComplianceScope,
+        scope: Scope,
         key: String,
         as_of: Option<DateTime<Utc>>,
         effective_at: Option<DateTime<Utc>>,
     ) -> ApiResult<Vec<ExplainedItem>> {
         let who = require_records(ctx)?;
         let key = match scope {
-            ComplianceScope::Activities => key,
+            Scope::Activities => key,
             _ => domain::values::normalize_acronym(&key),
         };
         match scope {
-            ComplianceScope::CommitmentActions => {}
-            ComplianceScope::CabinetAgreements => {
-                require_own_record(&who, std::iter::once(key.as_str()))?
-            }
-            ComplianceScope::Activities => require_office_work(&who)?,
+            Scope::CommitmentActions => {}
+            Scope::CabinetAgreements => require_own_record(&who, std::iter::once(key.as_str()))?,
+            Scope::Activities => require_office_work(&who)?,
         }
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
         depends_on_today(ctx, read.view);
-        let items =
-            semaforo::query_explain(read.store, scope.into(), &key, read.view, None).await?;
-        Ok(items.into_iter().map(Into::into).collect())
+        let items = semaforo::query_explain(read.store, scope, &key, read.view, None).await?;
+        Ok(items)
     }
 
     /// Cabinet compliance per meeting type and overall (`year` filters by meeting date and
@@ -208,8 +206,7 @@ impl QueryRoot {
     ) -> ApiResult<CabinetReport> {
         principal(ctx)?;
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
-        let report = cabinet::query(read.store, read.view, year).await?;
-        Ok(report.into())
+        Ok(cabinet::query(read.store, read.view, year).await?)
     }
 
     /// Campaign commitments by number (cursor: the commitment number), with overall
@@ -224,23 +221,14 @@ impl QueryRoot {
         after: Option<String>,
         as_of: Option<DateTime<Utc>>,
         effective_at: Option<DateTime<Utc>>,
-    ) -> ApiResult<Connection<String, CommitmentSummary, CommitmentsTotals, EmptyFields>> {
+    ) -> ApiResult<Connection<String, CommitmentSummary, CommitmentsReport, EmptyFields>> {
         principal(ctx)?;
         let s = services(ctx)?;
         let first = s.config.page_size(first)?;
         let after = cursor(after)?;
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
-        let report = commitments::query(read.store, read.view).await?;
-        let totals = CommitmentsTotals {
-            commitments: report.commitments,
-            actions: report.actions,
-            investment_mxn: report.investment_mxn.clone(),
-            error: report.error.clone().map(Into::into),
-            compliance_pct: two_decimals(report.compliance_pct),
-            actions_compliance_pct: two_decimals(report.actions_compliance_pct),
-        };
-        let mut rows: Vec<_> = report
-            .rows
+        let mut totals = commitments::query(read.store, read.view).await?;
+        let mut rows: Vec<_> = std::mem::take(&mut totals.rows)
             .into_iter()
             .filter(|r| after.is_none_or(|a| u64::from(r.number) > a))
             .take(first + 1)
@@ -249,8 +237,9 @@ impl QueryRoot {
         rows.truncate(first);
         let mut conn = Connection::with_additional_fields(after.is_some(), has_next, totals);
         conn.edges.extend(
-            rows.into_iter()
-                .map(|r| Edge::new(r.number.to_string(), CommitmentSummary::from(r))),
+            rows.into_iter().map(|figures| {
+                Edge::new(figures.number.to_string(), CommitmentSummary { figures })
+            }),
         );
         Ok(conn)
     }
@@ -262,22 +251,10 @@ impl QueryRoot {
         ctx: &Context<'_>,
         year: i32,
         as_of: Option<DateTime<Utc>>,
-    ) -> ApiResult<CorrespondenceMonthly> {
+    ) -> ApiResult<CorrespondenceReport> {
         principal(ctx)?;
         let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
-        let r = correspondence::query(read.store, read.view, year).await?;
-        Ok(CorrespondenceMonthly {
-            year: r.year,
-            months: r
-                .months
-                .into_iter()
-                .map(|m| CorrespondenceMonth {
-                    month: m.month,
-                    counts: m.counts.into(),
-                })
-                .collect(),
-            total: r.total.into(),
-        })
+        Ok(correspondence::query(read.store, read.view, year).await?)
     }
 
     /// Per agency: letters turned, share within 48 hours, still unanswered.
@@ -291,7 +268,10 @@ impl QueryRoot {
         principal(ctx)?;
         let read = read_view(ctx, as_of, None, Correspondence::NAME).await?;
         let r = correspondence::query(read.store, read.view, year).await?;
-        Ok(r.agencies.into_iter().map(Into::into).collect())
+        Ok(r.agencies
+            .into_iter()
+            .map(|figures| AgencyTurns { figures })
+            .collect())
     }
 
     /// Monthly petitions by topic and channel, tours, progress to the annual goal.
@@ -301,11 +281,10 @@ impl QueryRoot {
         ctx: &Context<'_>,
         year: i32,
         as_of: Option<DateTime<Utc>>,
-    ) -> ApiResult<PetitionsMonthly> {
+    ) -> ApiResult<PetitionsReport> {
         principal(ctx)?;
         let read = read_view(ctx, as_of, None, Petitions::NAME).await?;
-        let r = petitions::query(read.store, read.view, year).await?;
-        Ok(r.into())
+        Ok(petitions::query(read.store, read.view, year).await?)
     }
 
     /// Every event of one stream in order (cursor: the version). Admin and auditor.

@@ -3,7 +3,7 @@
 
 use async_graphql::{Context, Subscription};
 use futures::{Stream, StreamExt};
-use seguimiento_projections::models::semaforo;
+use seguimiento_projections::models::semaforo::{self, SemaforoReport};
 use seguimiento_projections::{Scope, View};
 use tokio::sync::broadcast::error::RecvError;
 
@@ -11,7 +11,6 @@ use super::Services;
 use crate::auth::{principal, require_history};
 use crate::error::gql;
 use crate::types::history::{reveal, HistoryEvent};
-use crate::types::reports::{ComplianceReport, ComplianceScope};
 
 pub struct SubscriptionRoot;
 
@@ -59,13 +58,12 @@ impl SubscriptionRoot {
     async fn compliance_changed(
         &self,
         ctx: &Context<'_>,
-        scope: ComplianceScope,
-    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<ComplianceReport>>> {
+        scope: Scope,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<SemaforoReport>>> {
         principal(ctx)?;
         let s = ctx.data::<Services>()?;
         let store = s.app.store().clone();
         let rx = s.runner.subscribe();
-        let scope = Scope::from(scope);
         Ok(futures::stream::unfold(rx, move |mut rx| {
             let store = store.clone();
             async move {
@@ -76,7 +74,6 @@ impl SubscriptionRoot {
                         Ok(_) | Err(RecvError::Lagged(_)) => {
                             let report = semaforo::query(&store, scope, View::LIVE, None)
                                 .await
-                                .map(ComplianceReport::from)
                                 .map_err(gql);
                             return Some((report, rx));
                         }

@@ -16,8 +16,8 @@ use seguimiento_projections::models::AMOUNT_OVERFLOW;
 use uuid::Uuid;
 
 use super::agency::{load_agencies, load_agency, Agency};
-use super::reports::FigureError;
 use crate::error::ApiResult;
+use seguimiento_projections::models::FigureError;
 
 /// Budget of one year.
 #[derive(Debug, Clone, SimpleObject)]
