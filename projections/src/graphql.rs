@@ -1,66 +1,29 @@
-//! How the GraphQL API shows the report structs (feature `graphql`): the structs derive
-//! their output types, and these functions turn exact decimals into the published
-//! two-decimal strings and catalogue counts into their typed codes.
+//! What the report structs need to derive their GraphQL types (feature `graphql`): a
+//! [`Pct`] is shown as the published two-decimal string.
 
-use async_graphql::SimpleObject;
-use rust_decimal::prelude::ToPrimitive;
-use rust_decimal::Decimal;
-use seguimiento_domain::values::{Channel, Topic};
+use std::borrow::Cow;
 
-use crate::models::catalogue::CodeCount;
-use crate::models::two_decimals;
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{ContextSelectionSet, OutputType, Positioned, ServerResult, Value};
 
-/// A percentage or amount, two decimals ("93.48").
-pub fn pct(d: Decimal) -> String {
-    two_decimals(d)
-}
+use crate::models::Pct;
 
-/// [`pct`] of a figure that may be missing.
-pub fn opt_pct(d: Option<Decimal>) -> Option<String> {
-    d.map(two_decimals)
-}
+/// A GraphQL `String` ("93.48"): the schema shows no type of its own.
+impl OutputType for Pct {
+    fn type_name() -> Cow<'static, str> {
+        <String as OutputType>::type_name()
+    }
 
-/// A whole percent already rounded by the projection.
-pub fn whole(d: Decimal) -> i64 {
-    d.to_i64().unwrap_or_default()
-}
+    fn create_type_info(registry: &mut Registry) -> String {
+        <String as OutputType>::create_type_info(registry)
+    }
 
-/// Petitions of one topic: every topic of the catalogue in its order, zeros included.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct TopicCount {
-    pub topic: Topic,
-    /// The catalogue's label (the code, for a code it does not hold).
-    pub label: String,
-    pub count: u64,
-}
-
-/// Petitions of one channel: every channel of the catalogue in its order, zeros included.
-#[derive(Debug, Clone, SimpleObject)]
-pub struct ChannelCount {
-    pub channel: Channel,
-    /// The catalogue's label (the code, for a code it does not hold).
-    pub label: String,
-    pub count: u64,
-}
-
-pub fn topics(counts: Vec<CodeCount>) -> Vec<TopicCount> {
-    counts
-        .into_iter()
-        .map(|c| TopicCount {
-            topic: Topic::new(c.code),
-            label: c.label,
-            count: c.count,
-        })
-        .collect()
-}
-
-pub fn channels(counts: Vec<CodeCount>) -> Vec<ChannelCount> {
-    counts
-        .into_iter()
-        .map(|c| ChannelCount {
-            channel: Channel::new(c.code),
-            label: c.label,
-            count: c.count,
-        })
-        .collect()
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        OutputType::resolve(&self.to_string(), ctx, field).await
+    }
 }

@@ -45,7 +45,9 @@
 pub mod error;
 pub mod event;
 #[cfg(feature = "graphql")]
-pub mod graphql;
+mod graphql;
+#[cfg(feature = "graphql")]
+use async_graphql::SimpleObject as Gql;
 pub mod models;
 pub mod projector;
 pub mod registry;

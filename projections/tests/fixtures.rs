@@ -96,7 +96,12 @@ fn semaforo_of_commitment_actions_matches_every_published_row() {
             r[1]
         );
         assert_eq!(got.pending, r[6].parse::<u64>().expect("int"), "{}", r[1]);
-        assert_eq!(got.compliance_whole, dec(&r[7]), "{}: whole %", r[1]);
+        assert_eq!(
+            Decimal::from(got.compliance_whole),
+            dec(&r[7]),
+            "{}: whole %",
+            r[1]
+        );
         assert_eq!(
             dec(got.investment_mxn.as_deref().unwrap_or("")),
             dec(&r[8]),
@@ -131,7 +136,7 @@ fn cabinet_report_matches_every_published_row_and_the_summary() {
             "{}",
             r[0]
         );
-        assert_eq!(got.general_compliance_pct, dec(&r[3]), "{}", r[0]);
+        assert_eq!(got.general_compliance_pct.0, dec(&r[3]), "{}", r[0]);
     }
     for extra in &report.rows[rows.len()..] {
         assert_eq!((extra.meetings_held, extra.agreements), (0, 0));
@@ -141,7 +146,7 @@ fn cabinet_report_matches_every_published_row_and_the_summary() {
         (s.agreements, s.concluded, s.in_progress, s.pending),
         (282, 106, 84, 92)
     );
-    assert_eq!(s.compliance_pct, dec("52.48"));
+    assert_eq!(s.compliance_pct.0, dec("52.48"));
     // Without a year filter too.
     assert_eq!(cabinet::report(compliance(), None).summary, *s);
 }
@@ -184,7 +189,9 @@ fn monthly_correspondence_matches_every_column_and_the_total() {
     }
     assert!(!report.agencies.is_empty());
     for a in &report.agencies {
-        assert!(a.within_48h_pct > Decimal::from(70) && a.within_48h_pct <= Decimal::ONE_HUNDRED);
+        assert!(
+            a.within_48h_pct.0 > Decimal::from(70) && a.within_48h_pct.0 <= Decimal::ONE_HUNDRED
+        );
     }
 }
 
@@ -201,16 +208,20 @@ fn petitions_report_is_consistent_and_holds_no_personal_data() {
     // The demo sets the published goal; every topic and channel is one of the catalogue's,
     // listed in its order with its label.
     assert_eq!(report.annual_goal, Some(40_000));
-    assert!(report.goal_pct.is_some_and(|p| p > Decimal::ZERO));
+    assert!(report.goal_pct.is_some_and(|p| p.0 > Decimal::ZERO));
     let topics: Vec<&str> = report
         .total
         .by_topic
         .iter()
-        .map(|c| c.code.as_str())
+        .map(|c| c.topic.as_str())
         .collect();
     assert_eq!(topics[..2], ["LEGAL_ADVICE", "IMMEDIATE_ATTENTION"]);
     assert_eq!(report.total.by_topic[0].label, "Asesoría jurídica");
-    assert!(report.total.by_topic.iter().all(|c| c.label != c.code));
+    assert!(report
+        .total
+        .by_topic
+        .iter()
+        .all(|c| c.label != c.topic.as_str()));
     let json = serde_json::to_string(&state.as_map()).expect("json");
     assert!(!json.contains("Ciudadano de prueba") && !json.contains("662000"));
 }

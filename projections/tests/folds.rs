@@ -44,7 +44,10 @@ fn corrections_override_the_corrected_event_and_later_reports_still_win() {
         let rows = fold::<Compliance>(projected(events).iter()).expect("fold");
         semaforo::semaforo(&rows, Scope::CabinetAgreements, on())
     };
-    assert_eq!(semaforo_of(&events).total.compliance_pct, Decimal::from(30));
+    assert_eq!(
+        semaforo_of(&events).total.compliance_pct.0,
+        Decimal::from(30)
+    );
     events.extend(exec(
         &mut sim,
         Command::CorrectAgreementEvent(CorrectAgreementEventInput {
@@ -58,11 +61,11 @@ fn corrections_override_the_corrected_event_and_later_reports_still_win() {
         }),
     ));
     let r = semaforo_of(&events);
-    assert_eq!(r.total.compliance_pct, Decimal::from(70));
+    assert_eq!(r.total.compliance_pct.0, Decimal::from(70));
     let rows = fold::<Compliance>(projected(&events).iter()).expect("fold");
     let explained = semaforo::explain(&rows, Scope::CabinetAgreements, &r.rows[0].key, on());
     assert_eq!(explained.len(), 1);
-    assert_eq!(explained[0].progress_used, Decimal::from(70));
+    assert_eq!(explained[0].progress_used.0, Decimal::from(70));
     assert_eq!(
         explained[0].progress_event.map(|e| e.event_id),
         Some(report_id)
@@ -76,7 +79,10 @@ fn corrections_override_the_corrected_event_and_later_reports_still_win() {
             note: None,
         }),
     ));
-    assert_eq!(semaforo_of(&events).total.compliance_pct, Decimal::from(40));
+    assert_eq!(
+        semaforo_of(&events).total.compliance_pct.0,
+        Decimal::from(40)
+    );
     // Correcting the status event (InProgress → Pending) makes it count 0.
     let status_id = sim.event_ids(&agreement_stream(agreement_id))[2];
     events.extend(exec(
@@ -93,7 +99,7 @@ fn corrections_override_the_corrected_event_and_later_reports_still_win() {
     ));
     let r = semaforo_of(&events);
     assert_eq!(
-        (r.total.pending, r.total.compliance_pct),
+        (r.total.pending, r.total.compliance_pct.0),
         (1, Decimal::ZERO)
     );
     // Corrections are of a kind the compliance projection reads.
@@ -113,7 +119,7 @@ fn cancelled_agreements_are_not_counted_and_in_progress_without_report_counts_50
     let rows = fold::<Compliance>(projected(&events).iter()).expect("fold");
     let r = semaforo::semaforo(&rows, Scope::CabinetAgreements, on());
     assert_eq!(r.total.items, 2);
-    assert_eq!(r.total.compliance_pct, Decimal::from(75));
+    assert_eq!(r.total.compliance_pct.0, Decimal::from(75));
     let c = cabinet::report(&rows, None);
     assert_eq!(c.summary.agreements, 2);
     assert_eq!(c.summary.concluded, 1);

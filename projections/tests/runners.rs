@@ -180,7 +180,7 @@ async fn switch_generations(store: EventStore) {
         .await
         .expect("query");
     assert_eq!(r.total.concluded, 4);
-    assert_eq!(r.total.compliance_pct, rust_decimal::Decimal::ONE_HUNDRED);
+    assert_eq!(r.total.compliance_pct.0, rust_decimal::Decimal::ONE_HUNDRED);
     assert!(storage::inactive_generations(store.pool(), "compliance")
         .await
         .expect("gens")

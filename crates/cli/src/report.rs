@@ -177,11 +177,8 @@ fn semaforo_tables(r: &semaforo::SemaforoReport) -> Vec<Table> {
             Cell::Int(s.in_progress),
             Cell::Int(s.pending),
             Cell::Int(s.overdue),
-            Cell::Num(s.compliance_pct),
-            match s.compliance_whole.to_u64() {
-                Some(n) => Cell::Int(n),
-                None => Cell::Num(s.compliance_whole),
-            },
+            Cell::Num(s.compliance_pct.0),
+            Cell::Int(s.compliance_whole),
         ];
         if investment {
             // A sum that could not be computed names its cause instead of a figure.
@@ -225,7 +222,7 @@ fn cabinet_tables(r: &cabinet::CabinetReport) -> Vec<Table> {
                 Cell::Int(m.concluded),
                 Cell::Int(m.in_progress),
                 Cell::Int(m.pending),
-                Cell::Num(m.general_compliance_pct),
+                Cell::Num(m.general_compliance_pct.0),
             ]
         })
         .collect();
@@ -237,7 +234,7 @@ fn cabinet_tables(r: &cabinet::CabinetReport) -> Vec<Table> {
         Cell::Int(s.concluded),
         Cell::Int(s.in_progress),
         Cell::Int(s.pending),
-        Cell::Num(s.compliance_pct),
+        Cell::Num(s.compliance_pct.0),
     ]);
     let title = match r.year {
         Some(y) => format!("Gabinetes {y}"),
@@ -307,9 +304,9 @@ fn correspondence_tables(r: &correspondence::CorrespondenceReport) -> Vec<Table>
             vec![
                 t(&a.agency),
                 Cell::Int(a.letters_turned),
-                Cell::Num(a.within_48h_pct),
+                Cell::Num(a.within_48h_pct.0),
                 Cell::Int(a.unanswered),
-                Cell::Num(a.median_turn_hours),
+                Cell::Num(a.median_turn_hours.0),
             ]
         })
         .collect();
@@ -365,14 +362,14 @@ fn petitions_tables(r: &petitions::PetitionsReport) -> Vec<Table> {
     rows.push(row(t("TOTAL"), &r.total));
     let mut breakdown: Vec<Vec<Cell>> = Vec::new();
     for c in &r.total.by_topic {
-        breakdown.push(vec![t("tema"), t(&c.code), Cell::Int(c.count)]);
+        breakdown.push(vec![t("tema"), t(c.topic.as_str()), Cell::Int(c.count)]);
     }
     for c in &r.total.by_channel {
-        breakdown.push(vec![t("canal"), t(&c.code), Cell::Int(c.count)]);
+        breakdown.push(vec![t("canal"), t(c.channel.as_str()), Cell::Int(c.count)]);
     }
     // Without a goal for the year the two rows say so rather than show a zero.
     let goal = r.annual_goal.map_or_else(|| t("N/D"), Cell::Int);
-    let pct = r.goal_pct.map_or_else(|| t("N/D"), Cell::Num);
+    let pct = r.goal_pct.map_or_else(|| t("N/D"), |p| Cell::Num(p.0));
     breakdown.push(vec![t("meta"), t("ATENDIDAS"), goal]);
     breakdown.push(vec![t("meta"), t("AVANCE_PCT"), pct]);
     vec![

@@ -2,8 +2,8 @@
 //! catalogue in its order, zeros included) meetings held, agreements and general compliance; and
 //! the overall summary over ALL agreements and instructions (any origin), not cancelled.
 
+use super::Pct;
 use chrono::Datelike;
-use rust_decimal::Decimal;
 use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::values::MeetingType;
 use seguimiento_eventstore::EventStore;
@@ -21,7 +21,7 @@ use crate::runner::as_of::{load, View};
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "MeetingTypeCompliance")
 )]
 pub struct MeetingTypeRow {
@@ -34,19 +34,7 @@ pub struct MeetingTypeRow {
     pub in_progress: u64,
     pub pending: u64,
     /// Mean item progress of its agreements, two decimals (0 without agreements).
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "general_compliance_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub general_compliance_pct: Decimal,
+    pub general_compliance_pct: Pct,
 }
 
 /// Overall cabinet compliance.
@@ -54,7 +42,7 @@ pub struct MeetingTypeRow {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CabinetOverall")
 )]
 pub struct CabinetSummary {
@@ -62,19 +50,7 @@ pub struct CabinetSummary {
     pub concluded: u64,
     pub in_progress: u64,
     pub pending: u64,
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "compliance_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub compliance_pct: Decimal,
+    pub compliance_pct: Pct,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -82,7 +58,7 @@ pub struct CabinetSummary {
 /// Cabinet compliance report: per meeting type and overall.
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CabinetReport")
 )]
 pub struct CabinetReport {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compliance::{Compliance, ComplianceRow};
 use super::item::Tally;
-use super::{mean, round_half_up, AmountSum, FigureError};
+use super::{mean, round_half_up, AmountSum, FigureError, Pct};
 use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
@@ -19,7 +19,7 @@ use crate::runner::as_of::{load, View};
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CommitmentFigures")
 )]
 pub struct CommitmentRow {
@@ -35,19 +35,7 @@ pub struct CommitmentRow {
     /// (see `error`).
     pub investment_mxn: Option<String>,
     /// Mean item progress of its actions, two decimals.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "progress_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub progress_pct: Decimal,
+    pub progress_pct: Pct,
     /// Why a figure of this row is null.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FigureError>,
@@ -57,7 +45,7 @@ pub struct CommitmentRow {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CommitmentsTotals")
 )]
 pub struct CommitmentsReport {
@@ -71,33 +59,9 @@ pub struct CommitmentsReport {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<FigureError>,
     /// Mean of the commitments' progress (each commitment weighs the same).
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "compliance_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub compliance_pct: Decimal,
+    pub compliance_pct: Pct,
     /// Mean item progress over all actions (each action weighs the same).
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "actions_compliance_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub actions_compliance_pct: Decimal,
+    pub actions_compliance_pct: Pct,
 }
 
 pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {
@@ -151,7 +115,7 @@ pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {
         actions: all.items,
         investment_mxn: investment.text(),
         error: investment.error(),
-        compliance_pct: round_half_up(mean(sum_of_means, n), 2),
+        compliance_pct: Pct(round_half_up(mean(sum_of_means, n), 2)),
         actions_compliance_pct: all.pct(),
         rows: out,
     }

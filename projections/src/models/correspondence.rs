@@ -18,7 +18,7 @@ use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
-use super::{percent, round_half_up, year_month};
+use super::{percent, round_half_up, year_month, Pct};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
 use crate::projector::Projector;
@@ -33,7 +33,7 @@ pub struct Correspondence;
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CorrespondenceCounts")
 )]
 pub struct MonthCounts {
@@ -203,7 +203,7 @@ impl Projector for Correspondence {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CorrespondenceMonth")
 )]
 pub struct MonthRow {
@@ -218,7 +218,7 @@ pub struct MonthRow {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "AgencyTurnFigures")
 )]
 pub struct AgencyTurns {
@@ -227,43 +227,19 @@ pub struct AgencyTurns {
     /// Letters turned to the agency.
     pub letters_turned: u64,
     /// Share turned within 48 hours of receipt (first turn to the agency), two decimals.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            name = "within48hPct",
-            skip,
-            derived(
-                owned,
-                name = "within_48h_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub within_48h_pct: Decimal,
+    #[cfg_attr(feature = "graphql", graphql(name = "within48hPct"))]
+    pub within_48h_pct: Pct,
     /// Turned letters not answered yet.
     pub unanswered: u64,
     /// Median hours from receipt to turn, two decimals.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "median_turn_hours",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub median_turn_hours: Decimal,
+    pub median_turn_hours: Pct,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "CorrespondenceMonthly")
 )]
 pub struct CorrespondenceReport {
@@ -328,9 +304,9 @@ pub fn report(rows: &Rows<CorrespondenceRow>, year: i32) -> CorrespondenceReport
             AgencyTurns {
                 agency,
                 letters_turned: n as u64,
-                within_48h_pct: percent(within, n as u64),
+                within_48h_pct: Pct(percent(within, n as u64)),
                 unanswered,
-                median_turn_hours: round_half_up(median, 2),
+                median_turn_hours: Pct(round_half_up(median, 2)),
             }
         })
         .collect();

@@ -5,6 +5,7 @@
 //! replaces the values of the event it corrects, in place, so later events still win.
 
 use chrono::NaiveDate;
+use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
 use seguimiento_domain::values::{Progress, Status};
 use serde::{Deserialize, Serialize};
@@ -34,7 +35,7 @@ pub struct Fact {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "EventReference")
 )]
 pub struct EventRef {
@@ -205,12 +206,15 @@ impl Tally {
     }
 
     /// Mean progress with two decimals (half up).
-    pub fn pct(&self) -> Decimal {
-        super::round_half_up(self.mean(), 2)
+    pub fn pct(&self) -> super::Pct {
+        super::Pct(super::round_half_up(self.mean(), 2))
     }
 
     /// Mean progress as a whole percent (half up), as the published semáforo prints it.
-    pub fn whole(&self) -> Decimal {
+    pub fn whole(&self) -> u64 {
+        // A mean of progresses in 0..=100: always a whole number that fits.
         super::round_half_up(self.mean(), 0)
+            .to_u64()
+            .unwrap_or_default()
     }
 }

@@ -36,9 +36,18 @@ pub fn mean(sum: Decimal, count: u64) -> Decimal {
     }
 }
 
-/// A percentage or amount with exactly two decimals, as published ("93.48", "100.00").
-pub fn two_decimals(d: Decimal) -> String {
-    format!("{d:.2}")
+/// A percentage or amount the reports show with exactly two decimals ("93.48", "100.00"):
+/// an exact decimal, serialized as one, shown as a two-decimal string in GraphQL and text.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Pct(pub Decimal);
+
+impl std::fmt::Display for Pct {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:.2}", self.0)
+    }
 }
 
 /// `part / whole` as a percentage with two decimals; 0 when `whole` is 0.
@@ -58,11 +67,7 @@ pub fn percent(part: u64, whole: u64) -> Decimal {
 /// as usual.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(async_graphql::SimpleObject),
-    graphql(name = "FigureError")
-)]
+#[cfg_attr(feature = "graphql", derive(crate::Gql), graphql(name = "FigureError"))]
 pub struct FigureError {
     /// Stable code: `AMOUNT_OVERFLOW` (amounts stored by an older release, before amounts
     /// were bounded, add up beyond what a decimal holds).

@@ -9,15 +9,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
-use rust_decimal::Decimal;
 use seguimiento_domain::catalogue::{AnnualGoal, Catalogue};
 use seguimiento_domain::values::{Channel, Topic};
 use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
-use super::catalogue::{self, in_catalogue_order, CodeCount, EntryDoc};
-use super::{percent, year_month};
+use super::catalogue::{self, in_catalogue_order, EntryDoc};
+use super::{percent, year_month, Pct};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
 use crate::projector::Projector;
@@ -201,40 +200,16 @@ const KEPT: &[Catalogue] = &[Catalogue::PetitionTopic, Catalogue::PetitionChanne
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "PetitionsMonth")
 )]
 pub struct PetitionMonthRow {
     pub month: u32,
     pub received: u64,
     /// Every topic of the catalogue in its order, zeros included, then codes outside it.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "by_topic",
-                into = "Vec<crate::graphql::TopicCount>",
-                with = "crate::graphql::topics"
-            )
-        )
-    )]
-    pub by_topic: Vec<CodeCount>,
+    pub by_topic: Vec<TopicCount>,
     /// Every channel of the catalogue in its order, zeros included, then codes outside it.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "by_channel",
-                into = "Vec<crate::graphql::ChannelCount>",
-                with = "crate::graphql::channels"
-            )
-        )
-    )]
-    pub by_channel: Vec<CodeCount>,
+    pub by_channel: Vec<ChannelCount>,
     /// Distinct tours with petitions received this month.
     pub tours: u64,
     pub tour_follow_ups: u64,
@@ -248,7 +223,7 @@ pub struct PetitionMonthRow {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "PetitionsMonthly")
 )]
 pub struct PetitionsReport {
@@ -260,19 +235,27 @@ pub struct PetitionsReport {
     /// The year's goal of petitions attended (meta anual); null when none was set (`setAnnualGoal`).
     pub annual_goal: Option<u64>,
     /// Attended in the year vs the goal, two decimals; null without a goal.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "goal_pct",
-                into = "Option<String>",
-                with = "crate::graphql::opt_pct"
-            )
-        )
-    )]
-    pub goal_pct: Option<Decimal>,
+    pub goal_pct: Option<Pct>,
+}
+
+/// Petitions of one topic.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(crate::Gql))]
+pub struct TopicCount {
+    pub topic: Topic,
+    /// The catalogue's label (the code, for a code it does not hold).
+    pub label: String,
+    pub count: u64,
+}
+
+/// Petitions of one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "graphql", derive(crate::Gql))]
+pub struct ChannelCount {
+    pub channel: Channel,
+    /// The catalogue's label (the code, for a code it does not hold).
+    pub label: String,
+    pub count: u64,
 }
 
 /// The catalogue entries a report lists counts by.
@@ -288,11 +271,25 @@ fn to_row(month: u32, m: &PetitionMonth, labels: &Labels<'_>) -> PetitionMonthRo
         by_topic: in_catalogue_order(
             &labels.topics,
             m.by_topic.iter().map(|(k, v)| (k.as_str(), *v)),
-        ),
+        )
+        .into_iter()
+        .map(|c| TopicCount {
+            topic: Topic::new(c.code),
+            label: c.label,
+            count: c.count,
+        })
+        .collect(),
         by_channel: in_catalogue_order(
             &labels.channels,
             m.by_channel.iter().map(|(k, v)| (k.as_str(), *v)),
-        ),
+        )
+        .into_iter()
+        .map(|c| ChannelCount {
+            channel: Channel::new(c.code),
+            label: c.label,
+            count: c.count,
+        })
+        .collect(),
         tours: m.tours.len() as u64,
         tour_follow_ups: m.tour_follow_ups,
         follow_ups: m.follow_ups,
@@ -328,7 +325,7 @@ pub fn report(rows: &Rows<PetitionRow>, year: i32) -> PetitionsReport {
         months,
         total: to_row(0, &total, &labels),
         annual_goal,
-        goal_pct: annual_goal.map(|goal| percent(total.attended, goal)),
+        goal_pct: annual_goal.map(|goal| Pct(percent(total.attended, goal))),
     }
 }
 

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::compliance::{agency_key, Compliance, ComplianceRow};
 use super::item::{EventRef, Tally, Track};
-use super::{AmountSum, FigureError};
+use super::{AmountSum, FigureError, Pct};
 use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
@@ -58,7 +58,7 @@ impl Scope {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "ComplianceRow")
 )]
 pub struct SemaforoRow {
@@ -75,33 +75,9 @@ pub struct SemaforoRow {
     /// Due before the report date and not concluded.
     pub overdue: u64,
     /// Mean item progress, two decimals, half up.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "compliance_pct",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub compliance_pct: Decimal,
+    pub compliance_pct: Pct,
     /// Mean item progress, whole percent, half up (as published).
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "compliance_whole",
-                into = "i64",
-                with = "crate::graphql::whole"
-            )
-        )
-    )]
-    pub compliance_whole: Decimal,
+    pub compliance_whole: u64,
     /// Sum of the actions' investment (commitment actions; "0.00" otherwise), exact;
     /// null when the stored amounts do not add up (see `error`).
     pub investment_mxn: Option<String>,
@@ -115,7 +91,7 @@ pub struct SemaforoRow {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "ComplianceReport")
 )]
 pub struct SemaforoReport {
@@ -131,7 +107,7 @@ pub struct SemaforoReport {
 #[serde(rename_all = "camelCase")]
 #[cfg_attr(
     feature = "graphql",
-    derive(async_graphql::SimpleObject),
+    derive(crate::Gql),
     graphql(name = "ExplainedItem")
 )]
 pub struct ExplainedItem {
@@ -141,19 +117,7 @@ pub struct ExplainedItem {
     pub reference: String,
     pub status: Status,
     /// The progress the item counts with.
-    #[cfg_attr(
-        feature = "graphql",
-        graphql(
-            skip,
-            derived(
-                owned,
-                name = "progress_used",
-                into = "String",
-                with = "crate::graphql::pct"
-            )
-        )
-    )]
-    pub progress_used: Decimal,
+    pub progress_used: Pct,
     pub overdue: bool,
     /// The event that set the current status.
     pub status_event: Option<EventRef>,
@@ -311,7 +275,7 @@ pub fn explain(
             item_id: it.id,
             reference: it.reference,
             status: it.track.status(),
-            progress_used: it.track.progress_used(),
+            progress_used: Pct(it.track.progress_used()),
             overdue: it.track.overdue(report_date),
             status_event: it.track.status_source(),
             progress_event: it.track.progress_source(),
