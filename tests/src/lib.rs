@@ -21,11 +21,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use seguimiento_api::{ApiConfig, ApiState};
-use seguimiento_app::{App, Role};
-use seguimiento_eventstore::testing::{pg_store, sqlite_store, TestDb};
+use seguimiento_eventstore::testing::{test_db, Fixture, TestDb};
 use seguimiento_eventstore::{DbPool, EventStore};
-use seguimiento_projections::LiveRunner;
 use serde_json::{json, Value};
 
 pub use seguimiento_eventstore::testing::TEST_DATABASE_URL;
@@ -286,11 +283,7 @@ impl Spawned {
 // Databases
 // ---------------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
+pub use seguimiento_eventstore::{on_both_backends, Backend};
 
 /// A throw-away database and the URL other processes use to reach it.
 pub struct Db {
@@ -303,19 +296,9 @@ impl Db {
     /// SQLite temp file (always) or a fresh PostgreSQL database (`None` without
     /// `TEST_DATABASE_URL`, after printing SKIPPED).
     pub async fn new(backend: Backend) -> Option<Db> {
-        match backend {
-            Backend::Sqlite => {
-                let test = sqlite_store().await.expect("sqlite test store");
-                let url = format!("sqlite://{}", test.name());
-                Some(Db { test, url, backend })
-            }
-            Backend::Postgres => {
-                let test = pg_store().await.expect("postgres test store")?;
-                let admin = std::env::var(TEST_DATABASE_URL).expect("TEST_DATABASE_URL");
-                let url = pg_url_with_db(&admin, &test.name());
-                Some(Db { test, url, backend })
-            }
-        }
+        let test = test_db(backend).await?;
+        let url = test.url().expect("the test database's URL");
+        Some(Db { test, url, backend })
     }
 
     pub fn store(&self) -> &EventStore {
@@ -327,48 +310,21 @@ impl Db {
     }
 }
 
-/// `url` with its database name replaced (query string kept).
-pub fn pg_url_with_db(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
-    let host_part = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host_part}/{name}?{q}"),
-        None => format!("{host_part}/{name}"),
-    }
-}
+/// The fixture of [`on_both_backends!`]: a scenario takes `&Db`.
+impl Fixture for Db {
+    type Arg<'a> = &'a Db;
 
-/// Declares `mod $name { on_sqlite, on_postgres }` running `$scenario(&Db)`; the PostgreSQL
-/// half prints SKIPPED and passes without `TEST_DATABASE_URL`.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($name:ident, $scenario:path) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                let db = $crate::Db::new($crate::Backend::Sqlite)
-                    .await
-                    .expect("sqlite");
-                $scenario(&db).await;
-                db.cleanup().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_postgres() {
-                let Some(db) = $crate::Db::new($crate::Backend::Postgres).await else {
-                    return;
-                };
-                $scenario(&db).await;
-                db.cleanup().await;
-            }
-        }
-    };
+    fn open(backend: Backend) -> impl std::future::Future<Output = Option<Self>> {
+        Db::new(backend)
+    }
+
+    fn arg(&self) -> &Db {
+        self
+    }
+
+    fn close(self) -> impl std::future::Future<Output = ()> {
+        self.cleanup()
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -477,106 +433,7 @@ pub async fn wait_caught_up(store: &EventStore, limit: Duration) {
 // In-process server on a real port
 // ---------------------------------------------------------------------------------------
 
-/// The API router on `127.0.0.1:<free port>` over a store, with live projections and one
-/// token per role.
-pub struct Server {
-    pub app: App,
-    pub runner: Arc<LiveRunner>,
-    pub base: String,
-    pub http: reqwest::Client,
-    pub admin: String,
-    pub auditor: String,
-    pub viewer: String,
-    /// Capturista of SIDUR.
-    pub capturista: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<std::io::Result<()>>>,
-}
-
-impl Server {
-    pub async fn start(store: &EventStore) -> Server {
-        Self::start_with(store, ApiConfig::default()).await
-    }
-
-    pub async fn start_with(store: &EventStore, config: ApiConfig) -> Server {
-        let app = App::from_store(store.clone());
-        let runner = Arc::new(LiveRunner::start(store.clone()).await.expect("runner"));
-        let state = ApiState::new(app.clone(), runner.clone(), config);
-        let router = seguimiento_api::router(state);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(seguimiento_api::serve(listener, router, async move {
-            let _ = stopped.await;
-        }));
-        let tokens = app.tokens();
-        let mk = |role, agency: Option<&'static str>, subject: &'static str| {
-            let tokens = tokens.clone();
-            async move {
-                tokens
-                    .create(role, agency, subject)
-                    .await
-                    .expect("token")
-                    .secret
-            }
-        };
-        let admin = mk(Role::Admin, None, "admin@test").await;
-        let auditor = mk(Role::Auditor, None, "auditor@test").await;
-        let viewer = mk(Role::Viewer, None, "viewer@test").await;
-        let capturista = mk(Role::Capturista, Some("SIDUR"), "enlace.sidur@test").await;
-        Server {
-            app,
-            runner,
-            base: format!("http://{addr}"),
-            http: http_client(),
-            admin,
-            auditor,
-            viewer,
-            capturista,
-            stop: Some(stop),
-            task: Some(task),
-        }
-    }
-
-    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> (u16, Value) {
-        gql_at(&self.http, &self.base, token, query, variables).await
-    }
-
-    /// Runs a query, failing on any error; returns `data`.
-    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
-        let (status, body) = self.gql(Some(token), query, variables).await;
-        assert!(
-            body.get("errors").is_none() && status == 200,
-            "unexpected errors (HTTP {status}): {body}"
-        );
-        body["data"].clone()
-    }
-
-    pub async fn healthz(&self) -> (u16, String) {
-        get_text(&self.http, &format!("{}/healthz", self.base)).await
-    }
-
-    /// Waits until the live projections have folded the whole log.
-    pub async fn settle(&self) {
-        let head = self.app.store().head_position().await.expect("head");
-        assert!(
-            self.runner.wait_for(head, Duration::from_secs(60)).await,
-            "projections did not catch up"
-        );
-    }
-
-    pub async fn stop(mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
-        }
-        if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
-        }
-        self.runner.abort();
-    }
-}
+pub use seguimiento_api::testing::TestServer as Server;
 
 /// A client with a generous per-request timeout (a hang shows up as an error, not forever).
 pub fn http_client() -> reqwest::Client {
@@ -702,8 +559,10 @@ pub async fn mutate(
             v.insert(k.clone(), x.clone());
         }
     }
-    s.gql(Some(token), &mutation(name, &input_type(name)), vars)
-        .await
+    let (status, body) = s
+        .gql(Some(token), &mutation(name, &input_type(name)), vars)
+        .await;
+    (status.as_u16(), body)
 }
 
 /// Like [`mutate`] but fails on errors; returns the mutation's result object.

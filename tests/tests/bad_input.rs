@@ -224,7 +224,8 @@ proptest! {
 // ---------------------------------------------------------------------------------------
 
 /// Asserts a request got exactly a typed error with one of `expected` codes and no data.
-fn typed_error(what: &str, status: u16, body: &Value, expected: &[&str]) {
+fn typed_error(what: &str, status: impl Into<u16>, body: &Value, expected: &[&str]) {
+    let status: u16 = status.into();
     assert!(status < 500, "{what}: HTTP {status}: {body}");
     let cs = codes(body);
     assert!(!cs.is_empty(), "{what}: accepted: {body}");
@@ -333,6 +334,7 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     typed_error("page beyond Int", st, &b, &["VALIDATION", "LIMIT_EXCEEDED"]);
 
     // Bodies that are not a GraphQL request.
+    let http = http_client();
     for (what, body, ct) in [
         (
             "invalid UTF-8",
@@ -368,7 +370,7 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
             "application/json",
         ),
     ] {
-        let (st, b) = post_raw(&s.http, &s.base, Some(&admin), body, ct).await;
+        let (st, b) = post_raw(&http, &s.base, Some(&admin), body, ct).await;
         typed_error(what, st, &b, &["VALIDATION"]);
     }
 
@@ -619,7 +621,7 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     )
     .await;
     assert_eq!(tokens[0][0].as_deref(), Some("4"));
-    let (st, _) = s.healthz().await;
+    let (st, _) = s.get("/healthz").await;
     assert_eq!(st, 200);
     let d = s.ok(&s.viewer, "{ agencies { acronym } }", json!({})).await;
     assert!(d["agencies"].as_array().unwrap().len() >= 2);
@@ -627,10 +629,7 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     assert_eq!(v["verify"]["ok"], true);
     s.stop().await;
 }
-on_both_backends!(
-    hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy,
-    hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy
-);
+on_both_backends!(Db: hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy);
 
 /// The domain refuses business dates in the future (beyond a few minutes of clock skew); the
 /// envelope's `effectiveAt` given with a mutation is a business time too.
@@ -666,7 +665,4 @@ async fn an_effective_time_in_the_future_is_refused_and_not_stored(db: &Db) {
     assert_eq!(s.app.store().head_position().await.unwrap(), head0);
     s.stop().await;
 }
-on_both_backends!(
-    an_effective_time_in_the_future_is_refused_and_not_stored,
-    an_effective_time_in_the_future_is_refused_and_not_stored
-);
+on_both_backends!(Db: an_effective_time_in_the_future_is_refused_and_not_stored);

@@ -265,10 +265,7 @@ async fn an_import_killed_with_sigkill_keeps_whole_chunks_and_a_rerun_finishes_i
     projections_equal_a_rebuild(db).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
-on_both_backends!(
-    an_import_killed_with_sigkill_keeps_whole_chunks_and_a_rerun_finishes_it,
-    an_import_killed_with_sigkill_keeps_whole_chunks_and_a_rerun_finishes_it
-);
+on_both_backends!(Db: an_import_killed_with_sigkill_keeps_whole_chunks_and_a_rerun_finishes_it);
 
 async fn a_server_killed_while_projecting_resumes_from_its_checkpoint_and_matches_a_rebuild(
     db: &Db,
@@ -331,7 +328,4 @@ async fn a_server_killed_while_projecting_resumes_from_its_checkpoint_and_matche
     projections_equal_a_rebuild(db).await;
     let _ = std::fs::remove_dir_all(&dir);
 }
-on_both_backends!(
-    a_server_killed_while_projecting_resumes_from_its_checkpoint_and_matches_a_rebuild,
-    a_server_killed_while_projecting_resumes_from_its_checkpoint_and_matches_a_rebuild
-);
+on_both_backends!(Db: a_server_killed_while_projecting_resumes_from_its_checkpoint_and_matches_a_rebuild);

@@ -35,4 +35,4 @@ async fn many_folds_in_one_request_are_refused_before_any_runs(db: &Db) {
     assert_eq!(data["a99"]["total"]["items"], 2, "{data}");
     s.stop().await;
 }
-on_both_backends!(folds, many_folds_in_one_request_are_refused_before_any_runs);
+on_both_backends!(Db: many_folds_in_one_request_are_refused_before_any_runs);

@@ -220,7 +220,7 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
         )
         .await;
     assert!(verify["verify"]["firstBroken"].is_null(), "{verify}");
-    let (status, _) = s.healthz().await;
+    let (status, _) = s.get("/healthz").await;
     assert_eq!(status, 200);
     println!(
         "{:?}: {} mutations in {:.1} s = {:.0}/s ({} acknowledged, rejected {:?}, {} events)",
@@ -234,7 +234,4 @@ async fn sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_ex
     );
     s.stop().await;
 }
-on_both_backends!(
-    sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_exactly_once,
-    sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_exactly_once
-);
+on_both_backends!(Db: sixty_four_concurrent_clients_get_every_acknowledged_mutation_stored_exactly_once);

@@ -181,7 +181,7 @@ async fn every_mutation_cell(db: &Db) {
     );
     s.stop().await;
 }
-on_both_backends!(every_mutation_cell, every_mutation_cell);
+on_both_backends!(Db: every_mutation_cell);
 
 // ---------------------------------------------------------------------------------------
 // Queries
@@ -247,7 +247,7 @@ async fn every_query_cell(db: &Db) {
                         status == 200 && body.get("errors").is_none() && !data.is_null()
                     }
                     Cell::Forbidden => {
-                        status < 500
+                        !status.is_server_error()
                             && codes(&body) == ["FORBIDDEN"]
                             && data.is_null()
                             && shows_personal_data(&body.to_string()).is_empty()
@@ -271,4 +271,4 @@ async fn every_query_cell(db: &Db) {
     assert_eq!(head(&s).await, head0, "a read appended events");
     s.stop().await;
 }
-on_both_backends!(every_query_cell, every_query_cell);
+on_both_backends!(Db: every_query_cell);

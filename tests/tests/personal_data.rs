@@ -188,10 +188,7 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
     .await;
     s.stop().await;
 }
-on_both_backends!(
-    forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log_chain_and_reports_intact,
-    forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log_chain_and_reports_intact
-);
+on_both_backends!(Db: forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log_chain_and_reports_intact);
 
 /// A bulk import seals every petition under its citizen's key, looked up or created for
 /// the whole chunk at once: one key per citizen (more citizens than one key statement
@@ -237,10 +234,7 @@ async fn a_bulk_import_seals_each_petition_under_one_key_per_citizen(db: &Db) {
     }
     s.stop().await;
 }
-on_both_backends!(
-    a_bulk_import_seals_each_petition_under_one_key_per_citizen,
-    a_bulk_import_seals_each_petition_under_one_key_per_citizen
-);
+on_both_backends!(Db: a_bulk_import_seals_each_petition_under_one_key_per_citizen);
 
 async fn the_cli_forgets_a_citizen_and_verify_still_passes(db: &Db) {
     let s = Server::start(db.store()).await;
@@ -262,10 +256,7 @@ async fn the_cli_forgets_a_citizen_and_verify_still_passes(db: &Db) {
     expect_success("seguimiento verify", &out);
     s.stop().await;
 }
-on_both_backends!(
-    the_cli_forgets_a_citizen_and_verify_still_passes,
-    the_cli_forgets_a_citizen_and_verify_still_passes
-);
+on_both_backends!(Db: the_cli_forgets_a_citizen_and_verify_still_passes);
 
 async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db: &Db) {
     let debug = [("RUST_LOG", "debug")];
@@ -450,10 +441,7 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
-on_both_backends!(
-    logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email,
-    logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email
-);
+on_both_backends!(Db: logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email);
 
 /// A client that puts a citizen's e-mail or name in the wrong field (an enum, a date, a
 /// number) gets a VALIDATION error that does not echo the value back (it would end up in
@@ -487,10 +475,7 @@ async fn graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field(db: &Db
     assert_eq!(s.app.store().head_position().await.unwrap(), head0);
     s.stop().await;
 }
-on_both_backends!(
-    graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field,
-    graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field
-);
+on_both_backends!(Db: graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field);
 
 /// An import line with a citizen's data in the wrong field (a catalogue code, a date, a
 /// uuid) is rejected with a reason that does not quote the value (the reason is printed
@@ -622,10 +607,7 @@ async fn an_export_with_keys_imports_with_readable_contacts_and_one_without_says
     let _ = std::fs::remove_dir_all(&dir);
     s.stop().await;
 }
-on_both_backends!(
-    an_export_with_keys_imports_with_readable_contacts_and_one_without_says_what_is_lost,
-    an_export_with_keys_imports_with_readable_contacts_and_one_without_says_what_is_lost
-);
+on_both_backends!(Db: an_export_with_keys_imports_with_readable_contacts_and_one_without_says_what_is_lost);
 
 /// `citizen-export` prints the citizen's petitions with every event and the contact
 /// opened, and records the request.
@@ -655,10 +637,7 @@ async fn the_cli_exports_everything_held_about_a_citizen_and_records_it(db: &Db)
     );
     s.stop().await;
 }
-on_both_backends!(
-    the_cli_exports_everything_held_about_a_citizen_and_records_it,
-    the_cli_exports_everything_held_about_a_citizen_and_records_it
-);
+on_both_backends!(Db: the_cli_exports_everything_held_about_a_citizen_and_records_it);
 
 /// Rectifying a contact (ARCO) is a new event, sealed like the received one; the petition
 /// shows the latest contact; only an admin may rectify; forgetting the citizen makes the
@@ -705,7 +684,4 @@ async fn a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it(db:
     assert!(d["petition"]["contact"].is_null(), "{d}");
     s.stop().await;
 }
-on_both_backends!(
-    a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it,
-    a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it
-);
+on_both_backends!(Db: a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it);

@@ -141,13 +141,10 @@ async fn amounts_are_bounded_and_stored_overflows_stay_in_their_row(db: &Db) {
     assert_eq!(data["commitment"]["error"]["code"], "AMOUNT_OVERFLOW");
     assert_eq!(data["commitment"]["actions"].as_array().unwrap().len(), 5);
 
-    assert_eq!(s.healthz().await.0, 200);
+    assert_eq!(s.get("/healthz").await.0, 200);
     s.stop().await;
 }
-on_both_backends!(
-    amounts,
-    amounts_are_bounded_and_stored_overflows_stay_in_their_row
-);
+on_both_backends!(Db: amounts_are_bounded_and_stored_overflows_stay_in_their_row);
 
 async fn the_semaforo_report_of_a_poisoned_log_still_prints(db: &Db) {
     let s = Server::start(db.store()).await;
@@ -175,7 +172,7 @@ async fn the_semaforo_report_of_a_poisoned_log_still_prints(db: &Db) {
         assert!(stdout.contains("CEA"), "{stdout}");
     }
 }
-on_both_backends!(report, the_semaforo_report_of_a_poisoned_log_still_prints);
+on_both_backends!(Db: the_semaforo_report_of_a_poisoned_log_still_prints);
 
 async fn text_dates_and_numbers_outside_the_policy_are_refused(db: &Db) {
     let s = Server::start(db.store()).await;
@@ -247,10 +244,7 @@ async fn text_dates_and_numbers_outside_the_policy_are_refused(db: &Db) {
     assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
     s.stop().await;
 }
-on_both_backends!(
-    policy,
-    text_dates_and_numbers_outside_the_policy_are_refused
-);
+on_both_backends!(Db: text_dates_and_numbers_outside_the_policy_are_refused);
 
 async fn a_command_id_reused_for_another_command_is_a_conflict(db: &Db) {
     let s = Server::start(db.store()).await;
@@ -305,7 +299,4 @@ async fn a_command_id_reused_for_another_command_is_a_conflict(db: &Db) {
     assert_eq!(head(&s).await, after_first);
     s.stop().await;
 }
-on_both_backends!(
-    idempotency,
-    a_command_id_reused_for_another_command_is_a_conflict
-);
+on_both_backends!(Db: a_command_id_reused_for_another_command_is_a_conflict);

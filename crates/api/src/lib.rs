@@ -45,6 +45,8 @@ pub mod loaders;
 pub mod metrics;
 pub mod schema;
 pub mod server;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod types;
 
 use std::sync::Arc;

@@ -46,7 +46,7 @@ fn published() -> Vec<Published> {
     rdr.deserialize().map(|r| r.expect("row")).collect()
 }
 
-async fn run(backend: Backend) {
+async fn published_semaforo_comes_out_of_graphql_mutations(backend: Backend) {
     let config = ApiConfig {
         // Bulk load: do not wait for the projections after every mutation.
         read_your_writes: Duration::ZERO,
@@ -130,12 +130,4 @@ async fn run(backend: Backend) {
     s.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn published_semaforo_comes_out_of_graphql_mutations_on_sqlite() {
-    run(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn published_semaforo_comes_out_of_graphql_mutations_on_postgres() {
-    run(Backend::Postgres).await;
-}
+seguimiento_eventstore::on_both_backends!(Backend: published_semaforo_comes_out_of_graphql_mutations);

@@ -39,14 +39,14 @@ async fn open_routes_need_no_token(s: &Server) {
         "{metrics}"
     );
 }
-on_both_backends!(open_routes, open_routes_need_no_token);
+seguimiento_eventstore::on_both_backends!(common::Server: open_routes_need_no_token);
 
 async fn healthz_is_503_when_the_database_is_gone(s: &Server) {
     s.app.store().close().await;
     let (status, _) = s.get("/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
 }
-on_both_backends!(healthz_down, healthz_is_503_when_the_database_is_gone);
+seguimiento_eventstore::on_both_backends!(common::Server: healthz_is_503_when_the_database_is_gone);
 
 async fn missing_or_invalid_token_is_unauthenticated(s: &Server) {
     let (status, body) = s.gql(None, "{ agencies { acronym } }", json!({})).await;
@@ -71,7 +71,7 @@ async fn missing_or_invalid_token_is_unauthenticated(s: &Server) {
     .await;
     assert_eq!(code(&body).as_deref(), Some("UNAUTHENTICATED"));
 }
-on_both_backends!(unauthenticated, missing_or_invalid_token_is_unauthenticated);
+seguimiento_eventstore::on_both_backends!(common::Server: missing_or_invalid_token_is_unauthenticated);
 
 async fn every_query_answers_over_seeded_data(s: &Server) {
     seed(s).await;
@@ -268,7 +268,7 @@ async fn every_query_answers_over_seeded_data(s: &Server) {
         .await;
     assert!(d["commitment"].is_null());
 }
-on_both_backends!(queries, every_query_answers_over_seeded_data);
+seguimiento_eventstore::on_both_backends!(common::Server: every_query_answers_over_seeded_data);
 
 async fn history_and_verify_are_for_admins_and_auditors(s: &Server) {
     seed(s).await;
@@ -336,7 +336,7 @@ async fn history_and_verify_are_for_admins_and_auditors(s: &Server) {
         .await;
     assert_eq!(d["verify"]["eventsChecked"], 4);
 }
-on_both_backends!(history, history_and_verify_are_for_admins_and_auditors);
+seguimiento_eventstore::on_both_backends!(common::Server: history_and_verify_are_for_admins_and_auditors);
 
 async fn mutations_answer_with_stable_error_codes(s: &Server) {
     let first = register_agency(s, "SIDUR", "Infraestructura", None).await;
@@ -491,7 +491,7 @@ async fn mutations_answer_with_stable_error_codes(s: &Server) {
     let text = body.to_string();
     assert!(!text.to_lowercase().contains("sql"));
 }
-on_both_backends!(mutation_errors, mutations_answer_with_stable_error_codes);
+seguimiento_eventstore::on_both_backends!(common::Server: mutations_answer_with_stable_error_codes);
 
 async fn every_command_has_a_mutation(_s: &Server) {
     let sdl = seguimiento_api::sdl();
@@ -517,7 +517,7 @@ async fn every_command_has_a_mutation(_s: &Server) {
         seguimiento_api::schema::mutation::MUTATION_NAMES.len()
     );
 }
-on_both_backends!(mutations_cover_commands, every_command_has_a_mutation);
+seguimiento_eventstore::on_both_backends!(common::Server: every_command_has_a_mutation);
 
 async fn limits_answer_limit_exceeded(s: &Server) {
     let (_, body) = s
@@ -575,7 +575,7 @@ async fn limits_answer_limit_exceeded(s: &Server) {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(code(&body).as_deref(), Some("LIMIT_EXCEEDED"), "{body}");
 }
-on_both_backends!(limits, limits_answer_limit_exceeded);
+seguimiento_eventstore::on_both_backends!(common::Server: limits_answer_limit_exceeded);
 
 async fn nested_agencies_of_100_commitments_cost_one_catalog_read(s: &Server) {
     register_agency(s, "SIDUR", "Infraestructura", None).await;
@@ -630,10 +630,7 @@ async fn nested_agencies_of_100_commitments_cost_one_catalog_read(s: &Server) {
         "agency keys asked: {keys} in {batches} batch(es)"
     );
 }
-on_both_backends!(
-    dataloader,
-    nested_agencies_of_100_commitments_cost_one_catalog_read
-);
+seguimiento_eventstore::on_both_backends!(common::Server: nested_agencies_of_100_commitments_cost_one_catalog_read);
 
 async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
     // The request cannot finish within the timeout for a reason independent of the
@@ -706,15 +703,7 @@ async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
     s.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_over_the_timeout_is_limit_exceeded_on_sqlite() {
-    a_request_over_the_timeout_is_limit_exceeded(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_request_over_the_timeout_is_limit_exceeded_on_postgres() {
-    a_request_over_the_timeout_is_limit_exceeded(Backend::Postgres).await;
-}
+seguimiento_eventstore::on_both_backends!(Backend: a_request_over_the_timeout_is_limit_exceeded);
 
 /// A citizen's name or e-mail put in the wrong field (an enum, a scalar, a date, a uuid)
 /// is refused as VALIDATION with a message naming the field and type, never the value.
@@ -854,10 +843,7 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
     }
     assert_eq!(s.app.store().head_position().await.expect("head"), head0);
 }
-on_both_backends!(
-    validation_errors_redacted,
-    validation_errors_do_not_echo_the_values_of_the_request
-);
+seguimiento_eventstore::on_both_backends!(common::Server: validation_errors_do_not_echo_the_values_of_the_request);
 
 /// Past its burst a token gets HTTP 429 `LIMIT_EXCEEDED`, while other tokens still pass
 /// and requests without a valid token are refused as unauthenticated before counting.
@@ -896,15 +882,7 @@ async fn a_token_over_its_rate_limit_is_limit_exceeded(backend: Backend) {
     s.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_over_its_rate_limit_is_limit_exceeded_on_sqlite() {
-    a_token_over_its_rate_limit_is_limit_exceeded(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_token_over_its_rate_limit_is_limit_exceeded_on_postgres() {
-    a_token_over_its_rate_limit_is_limit_exceeded(Backend::Postgres).await;
-}
+seguimiento_eventstore::on_both_backends!(Backend: a_token_over_its_rate_limit_is_limit_exceeded);
 
 async fn a_mutation_can_return_the_object_it_affected(s: &Server) {
     register_agency(s, "SIDUR", "Infraestructura", None).await;
@@ -933,10 +911,7 @@ async fn a_mutation_can_return_the_object_it_affected(s: &Server) {
     assert_eq!(result["commitment"]["version"], result["version"]);
     assert!(result["agreement"].is_null(), "{body}");
 }
-on_both_backends!(
-    affected_object,
-    a_mutation_can_return_the_object_it_affected
-);
+seguimiento_eventstore::on_both_backends!(common::Server: a_mutation_can_return_the_object_it_affected);
 
 /// Holds a meeting of SIDUR of `meeting_type` as the admin; the whole answer.
 async fn hold_meeting(s: &Server, id: &str, meeting_type: &str) -> serde_json::Value {
@@ -1065,4 +1040,4 @@ async fn catalogues_are_data_the_office_changes(s: &Server) {
     .await;
     assert_eq!(code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
 }
-on_both_backends!(catalogues, catalogues_are_data_the_office_changes);
+seguimiento_eventstore::on_both_backends!(common::Server: catalogues_are_data_the_office_changes);

@@ -59,10 +59,7 @@ async fn a_cached_compliance_answer_changes_after_a_mutation_that_changes_it(s: 
     assert_eq!(hits(s), 2);
     assert_eq!(again, after);
 }
-on_both_backends!(
-    changes_invalidate,
-    a_cached_compliance_answer_changes_after_a_mutation_that_changes_it
-);
+seguimiento_eventstore::on_both_backends!(common::Server: a_cached_compliance_answer_changes_after_a_mutation_that_changes_it);
 
 async fn answers_are_kept_per_role_and_agency(s: &Server) {
     seed(s).await;
@@ -77,7 +74,7 @@ async fn answers_are_kept_per_role_and_agency(s: &Server) {
     answer(s, &s.capturista, COMPLIANCE).await;
     assert_eq!(hits(s), 1);
 }
-on_both_backends!(per_role, answers_are_kept_per_role_and_agency);
+seguimiento_eventstore::on_both_backends!(common::Server: answers_are_kept_per_role_and_agency);
 
 async fn history_records_personal_data_catalog_and_as_of_are_never_cached(s: &Server) {
     seed(s).await;
@@ -117,10 +114,7 @@ async fn history_records_personal_data_catalog_and_as_of_are_never_cached(s: &Se
     // Each root field allowed is one whose resolver records what it read.
     assert!(!CACHEABLE_ROOT_FIELDS.contains(&"history"));
 }
-on_both_backends!(
-    never_cached,
-    history_records_personal_data_catalog_and_as_of_are_never_cached
-);
+seguimiento_eventstore::on_both_backends!(common::Server: history_records_personal_data_catalog_and_as_of_are_never_cached);
 
 async fn answers_with_errors_are_not_cached(s: &Server) {
     seed(s).await;
@@ -141,7 +135,7 @@ async fn answers_with_errors_are_not_cached(s: &Server) {
     assert_eq!(stored(s), 0);
     assert_eq!(hits(s), 0);
 }
-on_both_backends!(errors_not_cached, answers_with_errors_are_not_cached);
+seguimiento_eventstore::on_both_backends!(common::Server: answers_with_errors_are_not_cached);
 
 async fn every_pure_report_is_served_again_until_it_changes(s: &Server) {
     seed(s).await;
@@ -167,7 +161,4 @@ async fn every_pure_report_is_served_again_until_it_changes(s: &Server) {
         assert_eq!(hits(s), before + 1, "not served again: {query}");
     }
 }
-on_both_backends!(
-    pure_reports_cached,
-    every_pure_report_is_served_again_until_it_changes
-);
+seguimiento_eventstore::on_both_backends!(common::Server: every_pure_report_is_served_again_until_it_changes);

@@ -12,7 +12,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use common::{Backend, Server};
 
-async fn run(backend: Backend) {
+async fn http_and_websocket_subscription_over_a_real_socket(backend: Backend) {
     let Some(s) = Server::start(backend, Default::default()).await else {
         eprintln!("SKIPPED: TEST_DATABASE_URL not set");
         return;
@@ -194,15 +194,7 @@ where
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_and_websocket_subscription_over_a_real_socket_on_sqlite() {
-    run(Backend::Sqlite).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn http_and_websocket_subscription_over_a_real_socket_on_postgres() {
-    run(Backend::Postgres).await;
-}
+seguimiento_eventstore::on_both_backends!(Backend: http_and_websocket_subscription_over_a_real_socket);
 
 /// A token revoked while its socket is open: the subscription stops streaming and the
 /// socket is closed with 4401, within the token check interval.

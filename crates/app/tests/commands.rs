@@ -12,7 +12,8 @@ use seguimiento_domain::values::{Mxn, Status};
 use seguimiento_eventstore::EventStore;
 use uuid::Uuid;
 
-seguimiento_eventstore::store_tests!(
+seguimiento_eventstore::on_both_backends!(
+    seguimiento_eventstore::testing::TestDb:
     a_retried_command_id_appends_nothing_twice,
     commands_without_an_id_get_time_ordered_event_ids,
     a_v7_command_stored_with_earlier_ids_is_still_a_replay,

@@ -10,7 +10,8 @@ use seguimiento_app::import::{ImportOptions, ImportProgress};
 use seguimiento_app::{App, AppError, CommandRequest, Principal};
 use seguimiento_eventstore::EventStore;
 
-seguimiento_eventstore::store_tests!(
+seguimiento_eventstore::on_both_backends!(
+    seguimiento_eventstore::testing::TestDb:
     chunks_are_committed_while_the_file_is_still_being_read,
     a_read_error_keeps_the_committed_chunks_and_a_rerun_finishes_the_file,
     streams_dropped_from_the_cache_are_reloaded_with_their_history,

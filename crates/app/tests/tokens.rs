@@ -6,8 +6,8 @@ use seguimiento_app::{App, CreatedToken, Role};
 use seguimiento_eventstore::{on_pool, EventStore};
 
 // Current-thread runtime: the TTL test pauses tokio's clock.
-seguimiento_eventstore::store_tests!(
-    current_thread:
+seguimiento_eventstore::on_both_backends!(
+    current_thread seguimiento_eventstore::testing::TestDb:
     a_revocation_through_any_clone_ends_a_cached_token_at_once,
     a_cached_token_is_trusted_until_its_ttl_then_looked_up_again,
     without_a_ttl_every_lookup_reads_the_database,

@@ -6,7 +6,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use seguimiento_eventstore::testing::{pg_store, TestDb, TEST_DATABASE_URL};
+use seguimiento_eventstore::testing::{pg_store, Fixture, TestDb};
+use seguimiento_eventstore::Backend;
 use uuid::Uuid;
 
 // ---------------------------------------------------------------- harness
@@ -30,8 +31,7 @@ impl Db {
         let guard = pg_store()
             .await
             .expect("create a PostgreSQL test database")?;
-        let admin = std::env::var(TEST_DATABASE_URL).expect("TEST_DATABASE_URL is set");
-        let url = with_database(&admin, &guard.name());
+        let url = guard.url().expect("the test database's URL");
         Some(Db::Postgres { url, _guard: guard })
     }
 
@@ -50,6 +50,23 @@ impl Db {
     }
 }
 
+impl Fixture for Db {
+    type Arg<'a> = &'a Db;
+
+    async fn open(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => Some(Db::sqlite()),
+            Backend::Postgres => Db::postgres().await,
+        }
+    }
+
+    fn arg(&self) -> &Db {
+        self
+    }
+
+    async fn close(self) {}
+}
+
 impl Drop for Db {
     fn drop(&mut self) {
         if let Db::Sqlite(p) = self {
@@ -63,22 +80,6 @@ impl Drop for Db {
 }
 
 /// `admin_url` with its database replaced by `name`.
-fn with_database(admin_url: &str, name: &str) -> String {
-    let (base, query) = match admin_url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (admin_url, None),
-    };
-    let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let host = match base[scheme_end..].find('/') {
-        Some(i) => &base[..scheme_end + i],
-        None => base,
-    };
-    match query {
-        Some(q) => format!("{host}/{name}?{q}"),
-        None => format!("{host}/{name}"),
-    }
-}
-
 fn temp_path(ext: &str) -> PathBuf {
     std::env::temp_dir().join(format!("seg_cli_{}.{ext}", Uuid::new_v4().simple()))
 }
@@ -150,26 +151,6 @@ fn event_count(db: &Db) -> usize {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .count()
-}
-
-/// Runs one scenario on SQLite and on PostgreSQL (when configured).
-macro_rules! on_both_backends {
-    ($($scenario:ident),* $(,)?) => {$(
-        mod $scenario {
-            #[tokio::test]
-            async fn on_sqlite() {
-                let db = super::Db::sqlite();
-                super::$scenario(&db).await;
-            }
-
-            #[tokio::test]
-            async fn on_postgres() {
-                if let Some(db) = super::Db::postgres().await {
-                    super::$scenario(&db).await;
-                }
-            }
-        }
-    )*};
 }
 
 // ---------------------------------------------------------------- fixtures
@@ -257,7 +238,8 @@ fn row<'a>(
 
 // ---------------------------------------------------------------- scenarios
 
-on_both_backends!(
+seguimiento_eventstore::on_both_backends!(
+    Db:
     importing_a_good_file_stores_every_line,
     a_file_with_bad_lines_is_reported_and_only_good_lines_are_stored,
     rerunning_an_import_appends_nothing_twice,
@@ -910,14 +892,14 @@ fn reports_render_as_table_csv_and_xlsx() {
 }
 
 /// A running `seguimiento serve`, its stdout lines arriving on a channel.
-struct Server {
+struct ServeProcess {
     child: std::process::Child,
     lines: std::sync::mpsc::Receiver<String>,
     stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
-impl Server {
-    fn start(db: &Db, args: &[&str]) -> Server {
+impl ServeProcess {
+    fn start(db: &Db, args: &[&str]) -> ServeProcess {
         use std::io::BufRead;
         let mut child = Command::new(env!("CARGO_BIN_EXE_seguimiento"))
             .arg("serve")
@@ -949,7 +931,7 @@ impl Server {
                 }
             }
         });
-        Server {
+        ServeProcess {
             child,
             lines,
             stderr,
@@ -999,7 +981,7 @@ impl Server {
 #[tokio::test]
 async fn serve_demo_loads_the_dataset_once_prints_url_and_token_and_stops_on_ctrl_c() {
     let db = Db::sqlite();
-    let server = Server::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
+    let server = ServeProcess::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
     let url = server
         .line("GraphQL: http://")
         .trim_start_matches("GraphQL: ")
@@ -1027,7 +1009,7 @@ async fn serve_demo_loads_the_dataset_once_prints_url_and_token_and_stops_on_ctr
     assert!(loaded > 10_000, "only {loaded} demo events");
 
     // A second start finds the store not empty and loads nothing.
-    let again = Server::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
+    let again = ServeProcess::start(&db, &["--demo", "--listen", "127.0.0.1:0"]);
     again.line("admin token: ");
     let (code, stderr) = again.interrupt();
     assert_eq!(code, 0, "{stderr}");

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::{EventStore, StoreError};
+use crate::{Backend, EventStore, StoreError};
 
 /// PostgreSQL `COPY` text escaping exactly as the store writes its rows, for benchmarks
 /// whose baselines load the same table.
@@ -223,18 +223,81 @@ fn replace_database(admin_url: &str, name: &str) -> Result<String, StoreError> {
     })
 }
 
-/// Runs `test` against a throw-away SQLite store, then cleans up.
+/// What a test runs against, opened afresh on one backend and closed after it: a store
+/// ([`TestDb`]), a test server or a database for a child process (in the crates that have
+/// them), or only the [`Backend`], for a test that opens its own.
+pub trait Fixture: Sized {
+    /// What the scenario is called with.
+    type Arg<'a>
+    where
+        Self: 'a;
+
+    /// The fixture, or `None` when `backend` is not available here (PostgreSQL without
+    /// `TEST_DATABASE_URL`, after saying SKIPPED on stderr). SQLite always is: failing to
+    /// open it panics.
+    fn open(backend: Backend) -> impl Future<Output = Option<Self>>;
+
+    fn arg(&self) -> Self::Arg<'_>;
+
+    /// Removes what [`Fixture::open`] created.
+    fn close(self) -> impl Future<Output = ()>;
+}
+
+/// [`sqlite_store`] or [`pg_store`], panicking on a database that cannot be created.
+pub async fn test_db(backend: Backend) -> Option<TestDb> {
+    let db = match backend {
+        Backend::Sqlite => sqlite_store().await.map(Some),
+        Backend::Postgres => pg_store().await,
+    };
+    match db {
+        Ok(db) => db,
+        Err(e) => panic!("cannot create a {backend:?} test database: {e}"),
+    }
+}
+
+impl Fixture for TestDb {
+    type Arg<'a> = EventStore;
+
+    fn open(backend: Backend) -> impl Future<Output = Option<Self>> {
+        test_db(backend)
+    }
+
+    fn arg(&self) -> EventStore {
+        self.store.clone()
+    }
+
+    fn close(self) -> impl Future<Output = ()> {
+        self.cleanup()
+    }
+}
+
+impl Fixture for Backend {
+    type Arg<'a> = Backend;
+
+    async fn open(backend: Backend) -> Option<Self> {
+        if backend == Backend::Postgres && std::env::var_os(TEST_DATABASE_URL).is_none() {
+            eprintln!(
+                "SKIPPED: {TEST_DATABASE_URL} not set (PostgreSQL half of this test not run)"
+            );
+            return None;
+        }
+        Some(backend)
+    }
+
+    fn arg(&self) -> Backend {
+        *self
+    }
+
+    async fn close(self) {}
+}
+
+/// Runs `test` against a throw-away SQLite store, then removes it.
 pub async fn run_on_sqlite<F, Fut>(test: F)
 where
     F: FnOnce(EventStore) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let db = match sqlite_store().await {
-        Ok(db) => db,
-        Err(e) => panic!("cannot create SQLite test store: {e}"),
-    };
-    test(db.store().clone()).await;
-    db.cleanup().await;
+    run_on(Backend::Sqlite, test).await
 }
 
 /// Runs `test` against a throw-away PostgreSQL database (skipping, with a message on stderr,
@@ -244,46 +307,64 @@ where
     F: FnOnce(EventStore) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let db = match pg_store().await {
-        Ok(Some(db)) => db,
-        Ok(None) => return,
-        Err(e) => panic!("cannot create PostgreSQL test database: {e}"),
-    };
-    test(db.store().clone()).await;
-    db.cleanup().await;
+    run_on(Backend::Postgres, test).await
 }
 
-/// Declares each named `async fn(EventStore)` as two tests, `<name>::on_sqlite` and
-/// `<name>::on_postgres`, each run against a throw-away store of its own
-/// ([`run_on_sqlite`], [`run_on_postgres`]), on a multi-thread runtime; after
-/// `current_thread:` on tokio's single-thread test runtime instead (what
-/// `tokio::time::pause` needs). The calling crate needs tokio (macros, rt-multi-thread).
+async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(EventStore) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    if let Some(db) = test_db(backend).await {
+        test(db.store().clone()).await;
+        db.cleanup().await;
+    }
+}
+
+/// Declares each named scenario as two tests, `<name>::on_sqlite` and `<name>::on_postgres`,
+/// each called with the [`Fixture::arg`] of a fixture of its own:
+///
+/// ```ignore
+/// on_both_backends!(TestDb: appends_read_back, conflicts_are_typed); // async fn(EventStore)
+/// on_both_backends!(current_thread TestDb: pauses_time);             // tokio's 1-thread runtime
+/// ```
+///
+/// The PostgreSQL half passes after saying SKIPPED without `TEST_DATABASE_URL`. The tests
+/// run on a multi-thread runtime, or after `current_thread` on tokio's single-thread test
+/// runtime (what `tokio::time::pause` needs). The calling crate needs tokio (macros,
+/// rt-multi-thread).
 #[macro_export]
-macro_rules! store_tests {
-    (current_thread: $($name:ident),* $(,)?) => {$(
+macro_rules! on_both_backends {
+    (current_thread $fixture:ty: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(@tests tokio::test; $fixture: $($name),*);
+    };
+    ($fixture:ty: $($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(
+            @tests tokio::test(flavor = "multi_thread", worker_threads = 4); $fixture: $($name),*
+        );
+    };
+    (@tests $test:meta; $fixture:ty: $($name:ident),*) => {$(
         mod $name {
-            #[tokio::test]
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[$test]
             async fn on_sqlite() {
-                $crate::testing::run_on_sqlite(super::$name).await
+                $crate::on_both_backends!(@run $fixture, $crate::Backend::Sqlite, super::$name);
             }
-            #[tokio::test]
+
+            #[$test]
             async fn on_postgres() {
-                $crate::testing::run_on_postgres(super::$name).await
+                $crate::on_both_backends!(@run $fixture, $crate::Backend::Postgres, super::$name);
             }
         }
     )*};
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_sqlite() {
-                $crate::testing::run_on_sqlite(super::$name).await
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn on_postgres() {
-                $crate::testing::run_on_postgres(super::$name).await
-            }
+    (@run $fixture:ty, $backend:expr, $scenario:path) => {
+        if let Some(f) = <$fixture as $crate::testing::Fixture>::open($backend).await {
+            $scenario(<$fixture as $crate::testing::Fixture>::arg(&f)).await;
+            $crate::testing::Fixture::close(f).await;
         }
-    )*};
+    };
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use seguimiento_eventstore::{
 use serde_json::json;
 use uuid::Uuid;
 
-seguimiento_eventstore::store_tests!(
+seguimiento_eventstore::on_both_backends!(
+    seguimiento_eventstore::testing::TestDb:
     appended_events_read_back_with_dense_versions_and_positions,
     integers_json_readers_would_round_are_refused_and_nothing_is_stored,
     times_the_log_cannot_give_back_are_refused,

@@ -4,8 +4,10 @@
 //! runs on SQLite and (with `TEST_DATABASE_URL`) PostgreSQL, with two store handles.
 
 use futures::TryStreamExt;
-use seguimiento_eventstore::testing::{pg_store, sqlite_store, TestDb};
-use seguimiento_eventstore::{EventStore, ExpectedVersion, Metadata, NewEvent, StoreError};
+use seguimiento_eventstore::testing::{test_db, Fixture, TestDb};
+use seguimiento_eventstore::{
+    Backend, EventStore, ExpectedVersion, Metadata, NewEvent, StoreError,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -57,7 +59,7 @@ async fn assert_log_sound(store: &EventStore, events: u64) {
 
 /// Appends after another handle wrote the same stream see its events: the cached head
 /// of `s` is stale, and must neither win a conflict it should lose nor break the chain.
-async fn writes_by_another_handle_invalidate_cached_heads(a: EventStore, b: EventStore) {
+async fn writes_by_another_handle_invalidate_cached_heads((a, b): (EventStore, EventStore)) {
     assert_eq!(
         append(&a, "s", ExpectedVersion::NoStream, 0)
             .await
@@ -113,7 +115,7 @@ async fn writes_by_another_handle_invalidate_cached_heads(a: EventStore, b: Even
 /// Two appends polled together are written as one group, planned together from the cache.
 /// After another handle wrote `s`, the group's insert into `u` succeeds, so its answer for
 /// `s` must come from `s`'s real head, not from the head cached before that foreign write.
-async fn a_group_never_answers_from_heads_another_handle_changed(a: EventStore, b: EventStore) {
+async fn a_group_never_answers_from_heads_another_handle_changed((a, b): (EventStore, EventStore)) {
     assert_eq!(
         append(&a, "s", ExpectedVersion::NoStream, 0)
             .await
@@ -144,7 +146,7 @@ async fn a_group_never_answers_from_heads_another_handle_changed(a: EventStore, 
 
 /// A stream that existed before this handle's first write is not in its cache: appending
 /// to it as if new must be refused, and `Any` must continue it, not restart it.
-async fn streams_created_elsewhere_are_not_taken_for_new(a: EventStore, b: EventStore) {
+async fn streams_created_elsewhere_are_not_taken_for_new((a, b): (EventStore, EventStore)) {
     assert_eq!(
         append(&b, "old", ExpectedVersion::NoStream, 0)
             .await
@@ -179,7 +181,7 @@ async fn streams_created_elsewhere_are_not_taken_for_new(a: EventStore, b: Event
 
 /// A retried append (same event ids) answered from the cache path's fallback is the
 /// original outcome; the same id with other content is refused; nothing is written twice.
-async fn retries_of_cached_appends_stay_idempotent(a: EventStore, _b: EventStore) {
+async fn retries_of_cached_appends_stay_idempotent((a, _b): (EventStore, EventStore)) {
     append(&a, "s", ExpectedVersion::NoStream, 0)
         .await
         .expect("a0");
@@ -214,7 +216,9 @@ async fn retries_of_cached_appends_stay_idempotent(a: EventStore, _b: EventStore
 /// A retry the cached path sends to the database anyway (expecting any version) is refused
 /// there by the unique id: the transaction that statement began is ended, so every pooled
 /// connection goes on writing.
-async fn retries_refused_by_the_database_leave_no_transaction_open(a: EventStore, _b: EventStore) {
+async fn retries_refused_by_the_database_leave_no_transaction_open(
+    (a, _b): (EventStore, EventStore),
+) {
     let event = ev(0);
     let first = a
         .append("s", ExpectedVersion::Any, vec![event.clone()])
@@ -242,7 +246,7 @@ async fn retries_refused_by_the_database_leave_no_transaction_open(a: EventStore
 /// A bulk batch (an import) names more streams than the cached path takes: the full path
 /// plans the streams cached by the previous batch without looking them up. After another
 /// handle wrote one of them, the log head has moved, so every head is looked up again.
-async fn bulk_batches_plan_from_cached_heads_only_while_exact(a: EventStore, b: EventStore) {
+async fn bulk_batches_plan_from_cached_heads_only_while_exact((a, b): (EventStore, EventStore)) {
     let streams: Vec<String> = (0..100).map(|i| format!("bulk-{i}")).collect();
     let batch = |expected: &dyn Fn(usize) -> ExpectedVersion, base: u64| {
         streams
@@ -289,43 +293,35 @@ async fn bulk_batches_plan_from_cached_heads_only_while_exact(a: EventStore, b: 
     assert_log_sound(&a, 301).await;
 }
 
-async fn on(
+/// A throw-away database reached through two store handles, as by two processes.
+struct TwoHandles {
     db: TestDb,
-    scenario: fn(EventStore, EventStore) -> futures::future::BoxFuture<'static, ()>,
-) {
-    let other = EventStore::connect(&db.url().expect("url"))
-        .await
-        .expect("second handle");
-    scenario(db.store().clone(), other.clone()).await;
-    other.close().await;
-    db.cleanup().await;
+    other: EventStore,
 }
 
-macro_rules! two_handle_tests {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            use super::*;
+impl Fixture for TwoHandles {
+    type Arg<'a> = (EventStore, EventStore);
 
-            fn boxed(a: EventStore, b: EventStore) -> futures::future::BoxFuture<'static, ()> {
-                Box::pin(super::$name(a, b))
-            }
+    async fn open(backend: Backend) -> Option<Self> {
+        let db = test_db(backend).await?;
+        let other = EventStore::connect(&db.url().expect("url"))
+            .await
+            .expect("second handle");
+        Some(TwoHandles { db, other })
+    }
 
-            #[tokio::test]
-            async fn on_sqlite() {
-                on(sqlite_store().await.expect("sqlite store"), boxed).await;
-            }
+    fn arg(&self) -> (EventStore, EventStore) {
+        (self.db.store().clone(), self.other.clone())
+    }
 
-            #[tokio::test]
-            async fn on_postgres() {
-                if let Some(db) = pg_store().await.expect("postgres store") {
-                    on(db, boxed).await;
-                }
-            }
-        }
-    )*};
+    async fn close(self) {
+        self.other.close().await;
+        self.db.cleanup().await;
+    }
 }
 
-two_handle_tests!(
+seguimiento_eventstore::on_both_backends!(
+    current_thread TwoHandles:
     writes_by_another_handle_invalidate_cached_heads,
     a_group_never_answers_from_heads_another_handle_changed,
     streams_created_elsewhere_are_not_taken_for_new,

@@ -12,7 +12,8 @@ use seguimiento_eventstore::{
 use serde_json::json;
 use uuid::Uuid;
 
-seguimiento_eventstore::store_tests!(
+seguimiento_eventstore::on_both_backends!(
+    seguimiento_eventstore::testing::TestDb:
     every_write_path_keeps_the_log_chain,
     the_database_rejects_updates_and_deletes_of_links,
     an_edited_payload_is_found_at_its_position,

@@ -1,39 +1,29 @@
 //! Test harness: a real router over a throw-away database (SQLite temp file, or a fresh
-//! PostgreSQL database when `TEST_DATABASE_URL` is set), with the live projection runner
-//! and one token per role.
+//! PostgreSQL database when `TEST_DATABASE_URL` is set): the API's `TestServer`, with the
+//! live projection runner and one token per role.
 #![allow(dead_code)]
 
-use std::sync::Arc;
-use std::time::Duration;
-
-use axum::body::Body;
-use axum::http::{header, Method, Request, StatusCode};
-use axum::Router;
-use seguimiento_api::{router, ApiConfig, ApiState};
-use seguimiento_app::{App, Role};
-use seguimiento_eventstore::testing::{pg_store, sqlite_store, TestDb};
-use seguimiento_projections::LiveRunner;
+use axum::http::StatusCode;
+use seguimiento_api::testing::TestServer;
+use seguimiento_api::ApiConfig;
+use seguimiento_eventstore::testing::{test_db, Fixture, TestDb};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
+/// The API's test server over a throw-away database of one backend.
 pub struct Server {
     pub db: TestDb,
-    pub app: App,
-    pub runner: Arc<LiveRunner>,
-    pub state: ApiState,
-    pub router: Router,
-    pub admin: String,
-    pub auditor: String,
-    pub viewer: String,
-    /// Capturista of SIDUR.
-    pub capturista: String,
+    pub api: TestServer,
 }
 
-#[derive(Clone, Copy, Debug)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
+impl std::ops::Deref for Server {
+    type Target = TestServer;
+
+    fn deref(&self) -> &TestServer {
+        &self.api
+    }
 }
+
+pub use seguimiento_eventstore::Backend;
 
 impl Server {
     pub async fn start(backend: Backend, config: ApiConfig) -> Option<Server> {
@@ -44,119 +34,14 @@ impl Server {
             )
             .with_test_writer()
             .try_init();
-        let db = match backend {
-            Backend::Sqlite => sqlite_store().await.expect("sqlite test store"),
-            Backend::Postgres => pg_store().await.expect("postgres test store")?,
-        };
-        let app = App::from_store(db.store().clone());
-        let runner = Arc::new(LiveRunner::start(db.store().clone()).await.expect("runner"));
-        let state = ApiState::new(app.clone(), runner.clone(), config);
-        let router = router(state.clone());
-        let tokens = app.tokens();
-        let admin = tokens
-            .create(Role::Admin, None, "admin@test")
-            .await
-            .expect("token")
-            .secret;
-        let auditor = tokens
-            .create(Role::Auditor, None, "auditor@test")
-            .await
-            .expect("token")
-            .secret;
-        let viewer = tokens
-            .create(Role::Viewer, None, "viewer@test")
-            .await
-            .expect("token")
-            .secret;
-        let capturista = tokens
-            .create(Role::Capturista, Some("SIDUR"), "enlace.sidur@test")
-            .await
-            .expect("token")
-            .secret;
-        Some(Server {
-            db,
-            app,
-            runner,
-            state,
-            router,
-            admin,
-            auditor,
-            viewer,
-            capturista,
-        })
-    }
-
-    /// POSTs a GraphQL request in-process; returns the HTTP status and the JSON body.
-    pub async fn gql(
-        &self,
-        token: Option<&str>,
-        query: &str,
-        variables: Value,
-    ) -> (StatusCode, Value) {
-        let body = json!({ "query": query, "variables": variables }).to_string();
-        self.post_raw(token, body).await
-    }
-
-    pub async fn post_raw(&self, token: Option<&str>, body: String) -> (StatusCode, Value) {
-        let mut req = Request::builder()
-            .method(Method::POST)
-            .uri("/graphql")
-            .header(header::CONTENT_TYPE, "application/json");
-        if let Some(t) = token {
-            req = req.header(header::AUTHORIZATION, format!("Bearer {t}"));
-        }
-        let resp = self
-            .router
-            .clone()
-            .oneshot(req.body(Body::from(body)).expect("request"))
-            .await
-            .expect("response");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        let value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| json!({ "raw": String::from_utf8_lossy(&bytes).to_string() }));
-        (status, value)
-    }
-
-    pub async fn get(&self, uri: &str) -> (StatusCode, String) {
-        let resp = self
-            .router
-            .clone()
-            .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-            .await
-            .expect("response");
-        let status = resp.status();
-        let bytes = axum::body::to_bytes(resp.into_body(), usize::MAX)
-            .await
-            .expect("body");
-        (status, String::from_utf8_lossy(&bytes).to_string())
-    }
-
-    /// Runs a query as admin and returns `data`, failing on any error.
-    pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
-        let (status, body) = self.gql(Some(token), query, variables).await;
-        assert!(
-            body.get("errors").is_none(),
-            "unexpected errors (HTTP {status}): {body}"
-        );
-        body["data"].clone()
-    }
-
-    /// Waits until the live projections have folded the whole log.
-    pub async fn settle(&self) {
-        let head = self.app.store().head_position().await.expect("head");
-        assert!(
-            self.runner.wait_for(head, Duration::from_secs(30)).await,
-            "projections did not catch up"
-        );
+        let db = test_db(backend).await?;
+        let api = TestServer::start_with(db.store(), config).await;
+        Some(Server { db, api })
     }
 
     pub async fn cleanup(self) {
-        let Server { db, runner, .. } = self;
-        runner.abort();
-        db.cleanup().await;
+        self.api.stop().await;
+        self.db.cleanup().await;
     }
 }
 
@@ -167,34 +52,21 @@ pub fn code(body: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Declares a test run once on SQLite and once on PostgreSQL (skipped without
-/// `TEST_DATABASE_URL`).
-#[macro_export]
-macro_rules! on_both_backends {
-    ($name:ident, $scenario:path) => {
-        mod $name {
-            use super::*;
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_sqlite() {
-                let s = common::Server::start(common::Backend::Sqlite, Default::default())
-                    .await
-                    .expect("sqlite server");
-                $scenario(&s).await;
-                s.cleanup().await;
-            }
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn on_postgres() {
-                let Some(s) =
-                    common::Server::start(common::Backend::Postgres, Default::default()).await
-                else {
-                    eprintln!("SKIPPED: TEST_DATABASE_URL not set");
-                    return;
-                };
-                $scenario(&s).await;
-                s.cleanup().await;
-            }
-        }
-    };
+/// The fixture of `seguimiento_eventstore::on_both_backends!`: a scenario takes `&Server`.
+impl Fixture for Server {
+    type Arg<'a> = &'a Server;
+
+    fn open(backend: Backend) -> impl std::future::Future<Output = Option<Self>> {
+        Server::start(backend, ApiConfig::default())
+    }
+
+    fn arg(&self) -> &Server {
+        self
+    }
+
+    fn close(self) -> impl std::future::Future<Output = ()> {
+        self.cleanup()
+    }
 }
 
 pub const REGISTER_AGENCY: &str = r#"
