@@ -7,7 +7,6 @@ use chrono::Datelike;
 use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::values::MeetingType;
 use seguimiento_eventstore::EventStore;
-use serde::{Deserialize, Serialize};
 
 use super::catalogue;
 use super::compliance::{Compliance, ComplianceRow};
@@ -16,57 +15,42 @@ use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
 
-/// One meeting type.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "MeetingTypeCompliance")
-)]
-pub struct MeetingTypeRow {
-    pub meeting_type: MeetingType,
-    /// As published ("GABINETE PRIORITARIO DE AGUA").
-    pub label: String,
-    pub meetings_held: u64,
-    pub agreements: u64,
-    pub concluded: u64,
-    pub in_progress: u64,
-    pub pending: u64,
-    /// Mean item progress of its agreements, two decimals (0 without agreements).
-    pub general_compliance_pct: Pct,
+report! {
+    /// One meeting type.
+    pub struct MeetingTypeRow as "MeetingTypeCompliance" {
+        pub meeting_type: MeetingType,
+        /// As published ("GABINETE PRIORITARIO DE AGUA").
+        pub label: String,
+        pub meetings_held: u64,
+        pub agreements: u64,
+        pub concluded: u64,
+        pub in_progress: u64,
+        pub pending: u64,
+        /// Mean item progress of its agreements, two decimals (0 without agreements).
+        pub general_compliance_pct: Pct,
+    }
 }
 
-/// Overall cabinet compliance.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CabinetOverall")
-)]
-pub struct CabinetSummary {
-    pub agreements: u64,
-    pub concluded: u64,
-    pub in_progress: u64,
-    pub pending: u64,
-    pub compliance_pct: Pct,
+report! {
+    /// Overall cabinet compliance.
+    pub struct CabinetSummary as "CabinetOverall" {
+        pub agreements: u64,
+        pub concluded: u64,
+        pub in_progress: u64,
+        pub pending: u64,
+        pub compliance_pct: Pct,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-/// Cabinet compliance report: per meeting type and overall.
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CabinetReport")
-)]
-pub struct CabinetReport {
-    pub year: Option<i32>,
-    #[cfg_attr(feature = "graphql", graphql(name = "meetingTypes"))]
-    pub rows: Vec<MeetingTypeRow>,
-    #[cfg_attr(feature = "graphql", graphql(name = "overall"))]
-    pub summary: CabinetSummary,
+report! {
+    /// Cabinet compliance report: per meeting type and overall.
+    pub struct CabinetReport as "CabinetReport" {
+        pub year: Option<i32>,
+        #[cfg_attr(feature = "graphql", graphql(name = "meetingTypes"))]
+        pub rows: Vec<MeetingTypeRow>,
+        #[cfg_attr(feature = "graphql", graphql(name = "overall"))]
+        pub summary: CabinetSummary,
+    }
 }
 
 /// Computes the report; `year` filters meetings by date and agreements by issue date.

@@ -6,7 +6,6 @@ use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
 use seguimiento_eventstore::EventStore;
-use serde::{Deserialize, Serialize};
 
 use super::compliance::{Compliance, ComplianceRow};
 use super::item::Tally;
@@ -15,53 +14,43 @@ use crate::error::Result;
 use crate::rows::Rows;
 use crate::runner::as_of::{load, View};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CommitmentFigures")
-)]
-pub struct CommitmentRow {
-    pub number: u32,
-    pub text: String,
-    #[cfg_attr(feature = "graphql", graphql(name = "agencyAcronyms"))]
-    pub agencies: Vec<String>,
-    pub actions: u64,
-    pub concluded: u64,
-    pub in_progress: u64,
-    pub pending: u64,
-    /// Exact decimal string, two decimals; null when the stored amounts do not add up
-    /// (see `error`).
-    pub investment_mxn: Option<String>,
-    /// Mean item progress of its actions, two decimals.
-    pub progress_pct: Pct,
-    /// Why a figure of this row is null.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FigureError>,
+report! {
+    pub struct CommitmentRow as "CommitmentFigures" {
+        pub number: u32,
+        pub text: String,
+        #[cfg_attr(feature = "graphql", graphql(name = "agencyAcronyms"))]
+        pub agencies: Vec<String>,
+        pub actions: u64,
+        pub concluded: u64,
+        pub in_progress: u64,
+        pub pending: u64,
+        /// Exact decimal string, two decimals; null when the stored amounts do not add up
+        /// (see `error`).
+        pub investment_mxn: Option<String>,
+        /// Mean item progress of its actions, two decimals.
+        pub progress_pct: Pct,
+        /// Why a figure of this row is null.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error: Option<FigureError>,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CommitmentsTotals")
-)]
-pub struct CommitmentsReport {
-    /// By number.
-    #[cfg_attr(feature = "graphql", graphql(skip))]
-    pub rows: Vec<CommitmentRow>,
-    pub commitments: u64,
-    pub actions: u64,
-    /// Null when some commitment's investment could not be added up (see `error`).
-    pub investment_mxn: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FigureError>,
-    /// Mean of the commitments' progress (each commitment weighs the same).
-    pub compliance_pct: Pct,
-    /// Mean item progress over all actions (each action weighs the same).
-    pub actions_compliance_pct: Pct,
+report! {
+    pub struct CommitmentsReport as "CommitmentsTotals" {
+        /// By number.
+        #[cfg_attr(feature = "graphql", graphql(skip))]
+        pub rows: Vec<CommitmentRow>,
+        pub commitments: u64,
+        pub actions: u64,
+        /// Null when some commitment's investment could not be added up (see `error`).
+        pub investment_mxn: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error: Option<FigureError>,
+        /// Mean of the commitments' progress (each commitment weighs the same).
+        pub compliance_pct: Pct,
+        /// Mean item progress over all actions (each action weighs the same).
+        pub actions_compliance_pct: Pct,
+    }
 }
 
 pub fn report(rows: &Rows<ComplianceRow>) -> CommitmentsReport {

@@ -28,27 +28,23 @@ use crate::runner::as_of::{load, View};
 /// The projector (registered as `correspondence`).
 pub struct Correspondence;
 
-/// The columns of `correspondencia_2023.csv`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CorrespondenceCounts")
-)]
-pub struct MonthCounts {
-    pub relevantes: u64,
-    pub ccp: u64,
-    pub folios_dggd: u64,
-    pub oficios_dggd: u64,
-    pub expedientes_dggd: u64,
-    pub seguimientos_dggd: u64,
-    pub folios_oee: u64,
-    pub oficios_oee: u64,
-    pub expedientes_oee: u64,
-    /// Seguimientos on OEE letters (not a published column).
-    #[serde(default)]
-    pub seguimientos_oee: u64,
+report! {
+    /// The columns of `correspondencia_2023.csv`.
+    #[derive(Copy, Default)]
+    pub struct MonthCounts as "CorrespondenceCounts" {
+        pub relevantes: u64,
+        pub ccp: u64,
+        pub folios_dggd: u64,
+        pub oficios_dggd: u64,
+        pub expedientes_dggd: u64,
+        pub seguimientos_dggd: u64,
+        pub folios_oee: u64,
+        pub oficios_oee: u64,
+        pub expedientes_oee: u64,
+        /// Seguimientos on OEE letters (not a published column).
+        #[serde(default)]
+        pub seguimientos_oee: u64,
+    }
 }
 
 impl MonthCounts {
@@ -198,58 +194,43 @@ impl Projector for Correspondence {
     }
 }
 
-/// One month (1..=12) of the table.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CorrespondenceMonth")
-)]
-pub struct MonthRow {
-    pub month: u32,
-    #[serde(flatten)]
-    #[cfg_attr(feature = "graphql", graphql(flatten))]
-    pub counts: MonthCounts,
+report! {
+    /// One month (1..=12) of the table.
+    pub struct MonthRow as "CorrespondenceMonth" {
+        pub month: u32,
+        #[serde(flatten)]
+        #[cfg_attr(feature = "graphql", graphql(flatten))]
+        pub counts: MonthCounts,
+    }
 }
 
-/// Turn figures of one agency (letters received in the year).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "AgencyTurnFigures")
-)]
-pub struct AgencyTurns {
-    #[cfg_attr(feature = "graphql", graphql(name = "acronym"))]
-    pub agency: String,
-    /// Letters turned to the agency.
-    pub letters_turned: u64,
-    /// Share turned within 48 hours of receipt (first turn to the agency), two decimals.
-    #[cfg_attr(feature = "graphql", graphql(name = "within48hPct"))]
-    pub within_48h_pct: Pct,
-    /// Turned letters not answered yet.
-    pub unanswered: u64,
-    /// Median hours from receipt to turn, two decimals.
-    pub median_turn_hours: Pct,
+report! {
+    /// Turn figures of one agency (letters received in the year).
+    pub struct AgencyTurns as "AgencyTurnFigures" {
+        #[cfg_attr(feature = "graphql", graphql(name = "acronym"))]
+        pub agency: String,
+        /// Letters turned to the agency.
+        pub letters_turned: u64,
+        /// Share turned within 48 hours of receipt (first turn to the agency), two decimals.
+        #[cfg_attr(feature = "graphql", graphql(name = "within48hPct"))]
+        pub within_48h_pct: Pct,
+        /// Turned letters not answered yet.
+        pub unanswered: u64,
+        /// Median hours from receipt to turn, two decimals.
+        pub median_turn_hours: Pct,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "CorrespondenceMonthly")
-)]
-pub struct CorrespondenceReport {
-    pub year: i32,
-    /// Always 12 rows, months 1..=12.
-    pub months: Vec<MonthRow>,
-    pub total: MonthCounts,
-    /// By agency acronym.
-    #[cfg_attr(feature = "graphql", graphql(skip))]
-    pub agencies: Vec<AgencyTurns>,
+report! {
+    pub struct CorrespondenceReport as "CorrespondenceMonthly" {
+        pub year: i32,
+        /// Always 12 rows, months 1..=12.
+        pub months: Vec<MonthRow>,
+        pub total: MonthCounts,
+        /// By agency acronym.
+        #[cfg_attr(feature = "graphql", graphql(skip))]
+        pub agencies: Vec<AgencyTurns>,
+    }
 }
 
 pub fn report(rows: &Rows<CorrespondenceRow>, year: i32) -> CorrespondenceReport {

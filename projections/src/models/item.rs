@@ -30,18 +30,14 @@ pub struct Fact {
     pub corrected: bool,
 }
 
-/// Where a figure came from: the id and log position of an event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "EventReference")
-)]
-pub struct EventRef {
-    pub event_id: Uuid,
-    #[cfg_attr(feature = "graphql", graphql(name = "globalPosition"))]
-    pub position: u64,
+report! {
+    /// Where a figure came from: the id and log position of an event.
+    #[derive(Copy)]
+    pub struct EventRef as "EventReference" {
+        pub event_id: Uuid,
+        #[cfg_attr(feature = "graphql", graphql(name = "globalPosition"))]
+        pub position: u64,
+    }
 }
 
 /// The facts of one item, in log order.

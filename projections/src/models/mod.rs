@@ -1,5 +1,17 @@
 //! The read models: one projector per file, plus the query functions over its rows.
 
+/// Declares a struct a query returns: serialized in camelCase and, with the `graphql`
+/// feature, the GraphQL object named after `as` (percentages typed [`Pct`]).
+macro_rules! report {
+    ($(#[$attr:meta])* pub struct $name:ident as $gql:literal { $($body:tt)* }) => {
+        $(#[$attr])*
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        #[cfg_attr(feature = "graphql", derive(crate::Gql), graphql(name = $gql))]
+        pub struct $name { $($body)* }
+    };
+}
+
 pub mod cabinet;
 pub mod catalogue;
 pub mod commitments;
@@ -62,20 +74,19 @@ pub fn percent(part: u64, whole: u64) -> Decimal {
     }
 }
 
-/// Why a figure of one row could not be computed from the stored events: a stable `code`
-/// and the log position of the event that caused it. The rest of the report is computed
-/// as usual.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(feature = "graphql", derive(crate::Gql), graphql(name = "FigureError"))]
-pub struct FigureError {
-    /// Stable code: `AMOUNT_OVERFLOW` (amounts stored by an older release, before amounts
-    /// were bounded, add up beyond what a decimal holds).
-    pub code: String,
-    /// Log position of the event that caused it; null on a record folded from its
-    /// stream, where the message names the record instead.
-    pub position: Option<u64>,
-    pub message: String,
+report! {
+    /// Why a figure of one row could not be computed from the stored events: a stable `code`
+    /// and the log position of the event that caused it. The rest of the report is computed
+    /// as usual.
+    pub struct FigureError as "FigureError" {
+        /// Stable code: `AMOUNT_OVERFLOW` (amounts stored by an older release, before amounts
+        /// were bounded, add up beyond what a decimal holds).
+        pub code: String,
+        /// Log position of the event that caused it; null on a record folded from its
+        /// stream, where the message names the record instead.
+        pub position: Option<u64>,
+        pub message: String,
+    }
 }
 
 /// [`FigureError::code`] of a sum of amounts that does not fit a decimal (only amounts an

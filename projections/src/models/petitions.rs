@@ -195,67 +195,57 @@ impl Projector for Petitions {
 /// The catalogues whose labels and order the report uses.
 const KEPT: &[Catalogue] = &[Catalogue::PetitionTopic, Catalogue::PetitionChannel];
 
-/// One month of the report.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "PetitionsMonth")
-)]
-pub struct PetitionMonthRow {
-    pub month: u32,
-    pub received: u64,
-    /// Every topic of the catalogue in its order, zeros included, then codes outside it.
-    pub by_topic: Vec<TopicCount>,
-    /// Every channel of the catalogue in its order, zeros included, then codes outside it.
-    pub by_channel: Vec<ChannelCount>,
-    /// Distinct tours with petitions received this month.
-    pub tours: u64,
-    pub tour_follow_ups: u64,
-    pub follow_ups: u64,
-    pub turned: u64,
-    pub attended: u64,
-    pub closed: u64,
+report! {
+    /// One month of the report.
+    pub struct PetitionMonthRow as "PetitionsMonth" {
+        pub month: u32,
+        pub received: u64,
+        /// Every topic of the catalogue in its order, zeros included, then codes outside it.
+        pub by_topic: Vec<TopicCount>,
+        /// Every channel of the catalogue in its order, zeros included, then codes outside it.
+        pub by_channel: Vec<ChannelCount>,
+        /// Distinct tours with petitions received this month.
+        pub tours: u64,
+        pub tour_follow_ups: u64,
+        pub follow_ups: u64,
+        pub turned: u64,
+        pub attended: u64,
+        pub closed: u64,
+    }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "PetitionsMonthly")
-)]
-pub struct PetitionsReport {
-    pub year: i32,
-    /// Always 12 rows.
-    pub months: Vec<PetitionMonthRow>,
-    /// Year totals (`tours`: distinct over the year).
-    pub total: PetitionMonthRow,
-    /// The year's goal of petitions attended (meta anual); null when none was set (`setAnnualGoal`).
-    pub annual_goal: Option<u64>,
-    /// Attended in the year vs the goal, two decimals; null without a goal.
-    pub goal_pct: Option<Pct>,
+report! {
+    pub struct PetitionsReport as "PetitionsMonthly" {
+        pub year: i32,
+        /// Always 12 rows.
+        pub months: Vec<PetitionMonthRow>,
+        /// Year totals (`tours`: distinct over the year).
+        pub total: PetitionMonthRow,
+        /// The year's goal of petitions attended (meta anual); null when none was set (`setAnnualGoal`).
+        pub annual_goal: Option<u64>,
+        /// Attended in the year vs the goal, two decimals; null without a goal.
+        pub goal_pct: Option<Pct>,
+    }
 }
 
-/// Petitions of one topic.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "graphql", derive(crate::Gql))]
-pub struct TopicCount {
-    pub topic: Topic,
-    /// The catalogue's label (the code, for a code it does not hold).
-    pub label: String,
-    pub count: u64,
+report! {
+    /// Petitions of one topic.
+    pub struct TopicCount as "TopicCount" {
+        pub topic: Topic,
+        /// The catalogue's label (the code, for a code it does not hold).
+        pub label: String,
+        pub count: u64,
+    }
 }
 
-/// Petitions of one channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "graphql", derive(crate::Gql))]
-pub struct ChannelCount {
-    pub channel: Channel,
-    /// The catalogue's label (the code, for a code it does not hold).
-    pub label: String,
-    pub count: u64,
+report! {
+    /// Petitions of one channel.
+    pub struct ChannelCount as "ChannelCount" {
+        pub channel: Channel,
+        /// The catalogue's label (the code, for a code it does not hold).
+        pub label: String,
+        pub count: u64,
+    }
 }
 
 /// The catalogue entries a report lists counts by.

@@ -53,76 +53,61 @@ impl Scope {
     }
 }
 
-/// One row of a semáforo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "ComplianceRow")
-)]
-pub struct SemaforoRow {
-    /// Agency acronym or responsible person; `TOTAL` for the total row.
-    pub key: String,
-    /// Agency name from the catalog (the acronym when unknown) or the person.
-    pub name: String,
-    /// Commitments assigned (commitment actions) or items (other scopes).
-    pub assigned: u64,
-    pub items: u64,
-    pub concluded: u64,
-    pub in_progress: u64,
-    pub pending: u64,
-    /// Due before the report date and not concluded.
-    pub overdue: u64,
-    /// Mean item progress, two decimals, half up.
-    pub compliance_pct: Pct,
-    /// Mean item progress, whole percent, half up (as published).
-    pub compliance_whole: u64,
-    /// Sum of the actions' investment (commitment actions; "0.00" otherwise), exact;
-    /// null when the stored amounts do not add up (see `error`).
-    pub investment_mxn: Option<String>,
-    /// Why a figure of this row is null; every other row answers as usual.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error: Option<FigureError>,
+report! {
+    /// One row of a semáforo.
+    pub struct SemaforoRow as "ComplianceRow" {
+        /// Agency acronym or responsible person; `TOTAL` for the total row.
+        pub key: String,
+        /// Agency name from the catalog (the acronym when unknown) or the person.
+        pub name: String,
+        /// Commitments assigned (commitment actions) or items (other scopes).
+        pub assigned: u64,
+        pub items: u64,
+        pub concluded: u64,
+        pub in_progress: u64,
+        pub pending: u64,
+        /// Due before the report date and not concluded.
+        pub overdue: u64,
+        /// Mean item progress, two decimals, half up.
+        pub compliance_pct: Pct,
+        /// Mean item progress, whole percent, half up (as published).
+        pub compliance_whole: u64,
+        /// Sum of the actions' investment (commitment actions; "0.00" otherwise), exact;
+        /// null when the stored amounts do not add up (see `error`).
+        pub investment_mxn: Option<String>,
+        /// Why a figure of this row is null; every other row answers as usual.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub error: Option<FigureError>,
+    }
 }
 
-/// A semáforo: rows sorted by compliance (descending, exact), then key; plus the total.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "ComplianceReport")
-)]
-pub struct SemaforoReport {
-    pub scope: Scope,
-    /// The date "overdue" is judged on.
-    pub report_date: NaiveDate,
-    pub rows: Vec<SemaforoRow>,
-    pub total: SemaforoRow,
+report! {
+    /// A semáforo: rows sorted by compliance (descending, exact), then key; plus the total.
+    pub struct SemaforoReport as "ComplianceReport" {
+        pub scope: Scope,
+        /// The date "overdue" is judged on.
+        pub report_date: NaiveDate,
+        pub rows: Vec<SemaforoRow>,
+        pub total: SemaforoRow,
+    }
 }
 
-/// One item behind a semáforo row.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-#[cfg_attr(
-    feature = "graphql",
-    derive(crate::Gql),
-    graphql(name = "ExplainedItem")
-)]
-pub struct ExplainedItem {
-    /// Action, agreement or activity id.
-    pub item_id: String,
-    /// Human reference: "Compromiso 12", the agreement's description, the activity title.
-    pub reference: String,
-    pub status: Status,
-    /// The progress the item counts with.
-    pub progress_used: Pct,
-    pub overdue: bool,
-    /// The event that set the current status.
-    pub status_event: Option<EventRef>,
-    /// The event the used progress comes from.
-    pub progress_event: Option<EventRef>,
+report! {
+    /// One item behind a semáforo row.
+    pub struct ExplainedItem as "ExplainedItem" {
+        /// Action, agreement or activity id.
+        pub item_id: String,
+        /// Human reference: "Compromiso 12", the agreement's description, the activity title.
+        pub reference: String,
+        pub status: Status,
+        /// The progress the item counts with.
+        pub progress_used: Pct,
+        pub overdue: bool,
+        /// The event that set the current status.
+        pub status_event: Option<EventRef>,
+        /// The event the used progress comes from.
+        pub progress_event: Option<EventRef>,
+    }
 }
 
 struct Item<'a> {
