@@ -94,21 +94,13 @@ pub fn to_new_events(
         .iter()
         .zip(&decided.ids)
         .map(|(e, id)| {
-            let (event_type, schema_version, payload) = e.to_stored();
-            NewEvent {
-                id: *id,
-                event_type,
-                schema_version,
-                payload,
-                metadata: Metadata {
-                    actor: actor.to_string(),
-                    correlation_id: Some(correlation_id),
-                    causation_id: None,
-                    command_digest: digest.take(),
-                    hash_scheme: None,
-                },
-                effective_at,
-            }
+            let metadata = Metadata {
+                actor: actor.to_string(),
+                correlation_id: Some(correlation_id),
+                command_digest: digest.take(),
+                ..Metadata::default()
+            };
+            NewEvent::stored(*id, e.to_stored(), metadata, effective_at)
         })
         .collect()
 }

@@ -52,21 +52,12 @@ impl Dataset {
 
 /// The event as a writer hands it to the store (same id, effective time and actor).
 fn new_event(e: &DemoEvent) -> NewEvent {
-    let (event_type, schema_version, payload) = e.event.to_stored();
-    NewEvent {
-        id: e.id,
-        event_type,
-        schema_version,
-        payload,
-        metadata: Metadata {
-            actor: e.actor.clone(),
-            correlation_id: None,
-            causation_id: None,
-            command_digest: None,
-            hash_scheme: None,
-        },
-        effective_at: Some(e.effective_at),
-    }
+    NewEvent::stored(
+        e.id,
+        e.event.to_stored(),
+        Metadata::by(&e.actor),
+        Some(e.effective_at),
+    )
 }
 
 /// Runs commands through the in-memory simulator until `limit` events exist.

@@ -22,7 +22,7 @@ use std::path::PathBuf;
 use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
-use crate::{Backend, EventStore, StoreError};
+use crate::{Backend, DbPool, EventStore, StoreError};
 
 /// PostgreSQL `COPY` text escaping exactly as the store writes its rows, for benchmarks
 /// whose baselines load the same table.
@@ -162,6 +162,21 @@ async fn drop_pg_database(admin_url: &str, name: &str) -> Result<(), sqlx::Error
         .execute(&mut conn)
         .await?;
     conn.close().await
+}
+
+/// Runs `sql` (one statement or several) straight through the store's pool, as a projection
+/// or someone with access to the database would; the rows it affected.
+pub async fn raw_sql(store: &EventStore, sql: &str) -> Result<u64, sqlx::Error> {
+    match store.pool() {
+        DbPool::Sqlite(p) => sqlx::raw_sql(sql)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+        DbPool::Postgres(p) => sqlx::raw_sql(sql)
+            .execute(p)
+            .await
+            .map(|r| r.rows_affected()),
+    }
 }
 
 /// A store on a new SQLite file under [`std::env::temp_dir`], removed on cleanup/drop.

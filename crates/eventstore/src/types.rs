@@ -28,6 +28,17 @@ pub struct Metadata {
     pub hash_scheme: Option<u32>,
 }
 
+impl Metadata {
+    /// Metadata naming only the actor (no correlation, causation or command digest; the
+    /// store sets the hash scheme).
+    pub fn by(actor: impl Into<String>) -> Metadata {
+        Metadata {
+            actor: actor.into(),
+            ..Metadata::default()
+        }
+    }
+}
+
 /// An event as a writer hands it to the store. `recorded_at`, version and position are the
 /// store's to assign.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -41,6 +52,26 @@ pub struct NewEvent {
     pub metadata: Metadata,
     /// Business time the caller reports; `None` means "when recorded".
     pub effective_at: Option<DateTime<Utc>>,
+}
+
+impl NewEvent {
+    /// An event from its stored form: the type, schema version and payload a domain event
+    /// gives (`DomainEvent::to_stored`).
+    pub fn stored(
+        id: Uuid,
+        (event_type, schema_version, payload): (String, i32, Value),
+        metadata: Metadata,
+        effective_at: Option<DateTime<Utc>>,
+    ) -> NewEvent {
+        NewEvent {
+            id,
+            event_type,
+            schema_version,
+            payload,
+            metadata,
+            effective_at,
+        }
+    }
 }
 
 /// What a writer expects the stream's current version to be.

@@ -12,8 +12,8 @@ use chrono::{DateTime, Duration as ChronoDuration, Timelike, Utc};
 use futures::{StreamExt, TryStreamExt};
 use seguimiento_eventstore::hash::HashScheme;
 use seguimiento_eventstore::{
-    Backend, DbPool, EventStore, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent,
-    RecordedEvent, StoreError,
+    Backend, EventStore, ExpectedVersion, LogFilter, Metadata, NewEvent, RawEvent, RecordedEvent,
+    StoreError,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -86,13 +86,7 @@ async fn read_all(store: &EventStore) -> Vec<RecordedEvent> {
         .expect("read_all")
 }
 
-/// Runs a raw statement through the store's pool (as projections would).
-async fn raw(store: &EventStore, sql: &str) -> Result<u64, sqlx::Error> {
-    match store.pool() {
-        DbPool::Sqlite(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
-        DbPool::Postgres(p) => sqlx::query(sql).execute(p).await.map(|r| r.rows_affected()),
-    }
-}
+use seguimiento_eventstore::testing::{raw_sql as raw, test_db};
 
 fn is_micro(t: DateTime<Utc>) -> bool {
     t.timestamp_subsec_micros() * 1_000 == t.timestamp_subsec_nanos()
@@ -1280,7 +1274,7 @@ async fn a_bulk_batch_stores_text_with_tabs_newlines_and_backslashes_exactly(sto
 
 /// Two store handles on one database (two processes, as `serve` and `import` would be) do
 /// not share their in-process queue: the database lock alone must keep positions dense.
-async fn two_stores_on_one_database_append_concurrently(first: EventStore, url: String) {
+async fn two_stores_append_concurrently(first: EventStore, url: String) {
     let second = EventStore::connect(&url).await.expect("second store");
     let mut tasks = Vec::new();
     for (s, store) in [first.clone(), second.clone()].into_iter().enumerate() {
@@ -1317,28 +1311,16 @@ async fn two_stores_on_one_database_append_concurrently(first: EventStore, url: 
     second.close().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_stores_on_one_sqlite_file_append_concurrently() {
-    let db = seguimiento_eventstore::testing::sqlite_store()
-        .await
-        .expect("sqlite store");
-    let url = db.url().expect("url");
-    two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
-    db.cleanup().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn two_stores_on_one_postgres_database_append_concurrently() {
-    let Some(db) = seguimiento_eventstore::testing::pg_store()
-        .await
-        .expect("postgres store")
-    else {
+/// Two store handles on one database, as two processes would open it.
+async fn two_stores_on_one_database_append_concurrently(backend: Backend) {
+    let Some(db) = test_db(backend).await else {
         return;
     };
     let url = db.url().expect("url");
-    two_stores_on_one_database_append_concurrently(db.store().clone(), url).await;
+    two_stores_append_concurrently(db.store().clone(), url).await;
     db.cleanup().await;
 }
+seguimiento_eventstore::on_both_backends!(Backend: two_stores_on_one_database_append_concurrently);
 
 #[tokio::test]
 async fn connect_accepts_in_memory_sqlite_and_rejects_unknown_schemes() {

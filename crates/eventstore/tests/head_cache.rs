@@ -17,13 +17,7 @@ fn ev(i: u64) -> NewEvent {
         event_type: "E".into(),
         schema_version: 1,
         payload: json!({ "i": i }),
-        metadata: Metadata {
-            actor: "tester".into(),
-            correlation_id: None,
-            causation_id: None,
-            command_digest: None,
-            hash_scheme: None,
-        },
+        metadata: Metadata::by("tester"),
         effective_at: None,
     }
 }

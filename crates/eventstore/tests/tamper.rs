@@ -5,6 +5,7 @@
 
 use futures::TryStreamExt;
 use seguimiento_eventstore::hash::{self, HashInput, HashScheme};
+use seguimiento_eventstore::testing::{raw_sql, test_db};
 use seguimiento_eventstore::{
     Backend, BrokenLink, DbPool, EventStore, ExpectedVersion, LogAnchor, Metadata, NewEvent,
     RecordedEvent, StoreError,
@@ -34,29 +35,15 @@ fn ev(event_type: &str, payload: serde_json::Value) -> NewEvent {
         event_type: event_type.to_owned(),
         schema_version: 1,
         payload,
-        metadata: Metadata {
-            actor: "tester".into(),
-            correlation_id: None,
-            causation_id: None,
-            command_digest: None,
-            hash_scheme: None,
-        },
+        metadata: Metadata::by("tester"),
         effective_at: None,
     }
 }
 
 async fn raw(store: &EventStore, sql: &str) -> u64 {
-    let done = match store.pool() {
-        DbPool::Sqlite(p) => sqlx::raw_sql(sql)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()),
-        DbPool::Postgres(p) => sqlx::raw_sql(sql)
-            .execute(p)
-            .await
-            .map(|r| r.rows_affected()),
-    };
-    done.unwrap_or_else(|e| panic!("{sql}: {e}"))
+    raw_sql(store, sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
 }
 
 async fn read_all(store: &EventStore) -> Vec<RecordedEvent> {
@@ -475,7 +462,10 @@ async fn appends_to_a_log_whose_chain_was_cut_are_refused(store: EventStore) {
 }
 
 /// A log written before `log_chain` existed gets its links on the next connect.
-async fn missing_links_are_back_filled_on_connect(db: seguimiento_eventstore::testing::TestDb) {
+async fn missing_links_are_back_filled_on_connect(backend: Backend) {
+    let Some(db) = test_db(backend).await else {
+        return;
+    };
     let store = db.store().clone();
     small_log(&store).await;
     let head = store.log_head().await.expect("head");
@@ -498,23 +488,7 @@ async fn missing_links_are_back_filled_on_connect(db: seguimiento_eventstore::te
     db.cleanup().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_links_are_back_filled_on_connect_on_sqlite() {
-    let db = seguimiento_eventstore::testing::sqlite_store()
-        .await
-        .expect("sqlite");
-    missing_links_are_back_filled_on_connect(db).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn missing_links_are_back_filled_on_connect_on_postgres() {
-    if let Some(db) = seguimiento_eventstore::testing::pg_store()
-        .await
-        .expect("postgres")
-    {
-        missing_links_are_back_filled_on_connect(db).await;
-    }
-}
+seguimiento_eventstore::on_both_backends!(Backend: missing_links_are_back_filled_on_connect);
 
 /// A log written before the store moved to RFC 8785: its events name no hash scheme, keep
 /// their former canonical text (here a float as `1.0`, which JCS writes `1`), and must

@@ -343,13 +343,7 @@ pub(crate) fn test_event(id: Uuid, payload: serde_json::Value) -> crate::types::
         event_type: "E".into(),
         schema_version: 1,
         payload,
-        metadata: crate::types::Metadata {
-            actor: "t".into(),
-            correlation_id: None,
-            causation_id: None,
-            command_digest: None,
-            hash_scheme: None,
-        },
+        metadata: crate::types::Metadata::by("t"),
         effective_at: None,
     }
 }
