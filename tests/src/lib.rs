@@ -370,23 +370,21 @@ pub async fn event_rows(store: &EventStore) -> Vec<EventRow> {
 
 /// Runs a query whose columns are all text (cast them), returning the rows.
 pub async fn text_rows(store: &EventStore, sql: &str) -> Vec<Vec<Option<String>>> {
-    use sqlx::Row;
     match store.pool() {
-        DbPool::Sqlite(p) => sqlx::query(sql)
-            .fetch_all(p)
-            .await
-            .expect(sql)
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.try_get(i).ok()).collect())
-            .collect(),
-        DbPool::Postgres(p) => sqlx::query(sql)
-            .fetch_all(p)
-            .await
-            .expect(sql)
-            .iter()
-            .map(|r| (0..r.len()).map(|i| r.try_get(i).ok()).collect())
-            .collect(),
+        DbPool::Sqlite(p) => columns_as_text(sqlx::query(sql).fetch_all(p).await.expect(sql)),
+        DbPool::Postgres(p) => columns_as_text(sqlx::query(sql).fetch_all(p).await.expect(sql)),
     }
+}
+
+/// Every column of every row as text (`None` for NULL or a column that is not text).
+fn columns_as_text<R: sqlx::Row>(rows: Vec<R>) -> Vec<Vec<Option<String>>>
+where
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    usize: sqlx::ColumnIndex<R>,
+{
+    rows.iter()
+        .map(|r| (0..r.len()).map(|i| r.try_get(i).ok()).collect())
+        .collect()
 }
 
 /// The served (active-generation) rows of every projection: (projection, key, doc).
@@ -433,7 +431,7 @@ pub async fn wait_caught_up(store: &EventStore, limit: Duration) {
 // In-process server on a real port
 // ---------------------------------------------------------------------------------------
 
-pub use seguimiento_api::testing::TestServer as Server;
+pub use seguimiento_api::testing::{input_type, mutation, TestServer as Server};
 
 /// A client with a generous per-request timeout (a hang shows up as an error, not forever).
 pub fn http_client() -> reqwest::Client {
@@ -527,54 +525,6 @@ pub async fn head(s: &Server) -> u64 {
     s.app.store().head_position().await.expect("head position")
 }
 
-/// A mutation document for `name` taking `$input: <input_type>!` and the common extras.
-pub fn mutation(name: &str, input_type: &str) -> String {
-    format!(
-        "mutation($input: {input_type}!, $expectedVersion: Int, $commandId: UUID, $effectiveAt: DateTime) {{ \
-         {name}(input: $input, expectedVersion: $expectedVersion, commandId: $commandId, effectiveAt: $effectiveAt) \
-         {{ stream version positions replayed }} }}"
-    )
-}
-
-/// The GraphQL input type of a mutation (`registerAgency` → `RegisterAgencyInput`).
-pub fn input_type(name: &str) -> String {
-    let mut c = name.chars();
-    match c.next() {
-        Some(f) => format!("{}{}Input", f.to_ascii_uppercase(), c.as_str()),
-        None => String::new(),
-    }
-}
-
-/// Runs mutation `name` with `input` (and extra variables) and returns status and body.
-pub async fn mutate(
-    s: &Server,
-    token: &str,
-    name: &str,
-    input: Value,
-    extra: Value,
-) -> (u16, Value) {
-    let mut vars = json!({ "input": input });
-    if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
-        for (k, x) in e {
-            v.insert(k.clone(), x.clone());
-        }
-    }
-    let (status, body) = s
-        .gql(Some(token), &mutation(name, &input_type(name)), vars)
-        .await;
-    (status.as_u16(), body)
-}
-
-/// Like [`mutate`] but fails on errors; returns the mutation's result object.
-pub async fn must(s: &Server, token: &str, name: &str, input: Value) -> Value {
-    let (status, body) = mutate(s, token, name, input, json!({})).await;
-    assert!(
-        body.get("errors").is_none(),
-        "{name} failed (HTTP {status}): {body}"
-    );
-    body["data"][name].clone()
-}
-
 pub const ACTION_SIDUR: &str = "00000000-0000-4000-8000-000000000001";
 pub const ACTION_CEA: &str = "00000000-0000-4000-8000-000000000002";
 pub const MEETING_ID: &str = "00000000-0000-4000-8000-0000000000a1";
@@ -585,17 +535,6 @@ pub const CITIZEN_ID: &str = "00000000-0000-4000-8000-0000000000e1";
 pub const CITIZEN_NAME: &str = "Zacarías Quintero";
 pub const CITIZEN_EMAIL: &str = "zq.test@example.org";
 pub const CITIZEN_PHONE: &str = "6629876543";
-
-/// The standard catalogues (tipos de gabinete, canales, temas, tipos de seguimiento), as
-/// the demo registers them, through the API.
-pub async fn seed_catalogues(s: &Server) {
-    let a = s.admin.clone();
-    for command in seguimiento_fixtures::catalogues::standard() {
-        let v = serde_json::to_value(&command).expect("a command serializes");
-        let name = v["command"].as_str().expect("command name").to_owned();
-        must(s, &a, &name, v["input"].clone()).await;
-    }
-}
 
 /// The standard catalogues as import lines (the `receivePetition` of [`petition_input`]
 /// names codes of them).
@@ -610,35 +549,31 @@ pub fn catalogue_lines() -> Vec<Value> {
 /// each, a meeting with an agreement for CEA and one for SIDUR, letter DGGD-0001 turned to
 /// CEA, and a petition of Zacarías Quintero.
 pub async fn seed(s: &Server) {
-    seed_catalogues(s).await;
+    s.seed_catalogues().await;
     let a = s.admin.clone();
-    must(s, &a, "registerAgency", json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null})).await;
-    must(
-        s,
+    s.must(&a, "registerAgency", json!({"acronym": "SIDUR", "name": "Secretaría de Infraestructura y Desarrollo Urbano", "sectorHead": null})).await;
+    s.must(
         &a,
         "registerAgency",
         json!({"acronym": "CEA", "name": "Comisión Estatal del Agua", "sectorHead": "SIDUR"}),
     )
     .await;
-    must(
-        s,
+    s.must(
         &a,
         "registerCommitment",
         json!({"number": 1, "text": "Construir el acueducto"}),
     )
     .await;
-    must(
-        s,
+    s.must(
         &a,
         "assignCommitment",
         json!({"number": 1, "agencies": ["SIDUR", "CEA"]}),
     )
     .await;
-    must(s, &a, "registerAction", json!({
+    s.must(&a, "registerAction", json!({
         "number": 1, "actionId": ACTION_SIDUR, "agency": "SIDUR", "description": "Licitación",
         "status": "IN_PROGRESS", "progress": "10", "investmentMxn": "1000.50", "date": "2023-05-02"})).await;
-    must(
-        s,
+    s.must(
         &a,
         "registerAction",
         json!({
@@ -646,8 +581,7 @@ pub async fn seed(s: &Server) {
         "status": "IN_PROGRESS", "progress": "30", "investmentMxn": "200", "date": "2023-06-02"}),
     )
     .await;
-    must(
-        s,
+    s.must(
         &a,
         "holdCabinetMeeting",
         json!({
@@ -656,8 +590,7 @@ pub async fn seed(s: &Server) {
     )
     .await;
     for (id, agency) in [(AGREEMENT_CEA, "CEA"), (AGREEMENT_SIDUR, "SIDUR")] {
-        must(
-            s,
+        s.must(
             &a,
             "createAgreement",
             json!({
@@ -668,19 +601,17 @@ pub async fn seed(s: &Server) {
         )
         .await;
     }
-    must(s, &a, "receiveLetter", json!({
+    s.must(&a, "receiveLetter", json!({
         "folio": "DGGD-0001", "unit": "DGGD", "classification": "RELEVANT", "sender": "Ayuntamiento",
         "subject": "Solicitud", "receivedAt": "2023-02-01T16:00:00Z"})).await;
-    must(
-        s,
+    s.must(
         &a,
         "turnLetter",
         json!({
         "folio": "DGGD-0001", "agency": "CEA", "turnedAt": "2023-02-02T16:00:00Z"}),
     )
     .await;
-    must(
-        s,
+    s.must(
         &a,
         "receivePetition",
         petition_input(PETITION_ID, CITIZEN_ID),
@@ -961,7 +892,7 @@ fn a_turned_petition(t: &Target) -> Steps {
 /// Has the admin make what `row` needs on `t`.
 pub async fn give(s: &Server, row: &WriteCase, mut t: Target) -> Target {
     for (name, input) in (row.given)(&t) {
-        must(s, &s.admin, name, input).await;
+        s.must(&s.admin, name, input).await;
     }
     let agreement = s
         .app
@@ -1056,7 +987,7 @@ pub async fn read_world(s: &Server) {
         ),
     ];
     for (name, input) in steps {
-        must(s, &s.admin, name, input).await;
+        s.must(&s.admin, name, input).await;
     }
     s.settle().await;
 }

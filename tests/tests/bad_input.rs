@@ -388,14 +388,14 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
         "2023-06-30T00:00:00Z",
         "0000-00-00",
     ] {
-        let (st, b) = mutate(
-            &s,
-            &admin,
-            "registerAction",
-            action(date, "10", "10"),
-            json!({}),
-        )
-        .await;
+        let (st, b) = s
+            .mutate(
+                &admin,
+                "registerAction",
+                action(date, "10", "10"),
+                json!({}),
+            )
+            .await;
         typed_error(&format!("date {date:?}"), st, &b, &["VALIDATION"]);
     }
     for at in [
@@ -405,24 +405,24 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
         "2023-06-31T17:00:00Z",
         "yesterday",
     ] {
-        let (st, b) = mutate(
-            &s,
-            &admin,
-            "registerAction",
-            action("2023-06-01", "10", "10"),
-            json!({"effectiveAt": at}),
-        )
-        .await;
+        let (st, b) = s
+            .mutate(
+                &admin,
+                "registerAction",
+                action("2023-06-01", "10", "10"),
+                json!({"effectiveAt": at}),
+            )
+            .await;
         typed_error(&format!("effectiveAt {at:?}"), st, &b, &["VALIDATION"]);
-        let (st, b) = mutate(
-            &s,
-            &admin,
-            "receiveLetter",
-            json!({"folio": "BAD-DATE", "unit": "DGGD",
+        let (st, b) = s
+            .mutate(
+                &admin,
+                "receiveLetter",
+                json!({"folio": "BAD-DATE", "unit": "DGGD",
             "classification": "RELEVANT", "sender": "x", "subject": "x", "receivedAt": at}),
-            json!({}),
-        )
-        .await;
+                json!({}),
+            )
+            .await;
         typed_error(&format!("receivedAt {at:?}"), st, &b, &["VALIDATION"]);
         let (st, b) = s
             .gql(
@@ -451,18 +451,18 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     ] {
         let mut input = action("2023-06-01", "1", "10");
         input["investmentMxn"] = amount.clone();
-        let (st, b) = mutate(&s, &admin, "registerAction", input, json!({})).await;
+        let (st, b) = s.mutate(&admin, "registerAction", input, json!({})).await;
         typed_error(&format!("amount {amount}"), st, &b, &["VALIDATION"]);
     }
     for progress in ["-1", "101", "abc", "50%", "NaN"] {
-        let (st, b) = mutate(
-            &s,
-            &admin,
-            "reportActionProgress",
-            json!({"number": 1, "actionId": ACTION_SIDUR, "progress": progress}),
-            json!({}),
-        )
-        .await;
+        let (st, b) = s
+            .mutate(
+                &admin,
+                "reportActionProgress",
+                json!({"number": 1, "actionId": ACTION_SIDUR, "progress": progress}),
+                json!({}),
+            )
+            .await;
         typed_error(&format!("progress {progress:?}"), st, &b, &["VALIDATION"]);
     }
     assert_eq!(
@@ -574,7 +574,7 @@ async fn hostile_graphql_requests_get_typed_errors_and_the_server_stays_healthy(
     ];
     for (name, input, fields) in cases {
         let before = s.app.store().head_position().await.unwrap();
-        let (st, b) = mutate(&s, &admin, name, input.clone(), json!({})).await;
+        let (st, b) = s.mutate(&admin, name, input.clone(), json!({})).await;
         let after = s.app.store().head_position().await.unwrap();
         if b.get("errors").is_some() {
             typed_error(
@@ -647,14 +647,14 @@ async fn an_effective_time_in_the_future_is_refused_and_not_stored(db: &Db) {
             json!({"folio": "DGGD-0001", "note": "x", "recordedAt": "2023-02-03T16:00:00Z"}),
         ),
     ] {
-        let (st, b) = mutate(
-            &s,
-            &s.admin,
-            name,
-            input,
-            json!({"effectiveAt": "2999-01-01T00:00:00Z"}),
-        )
-        .await;
+        let (st, b) = s
+            .mutate(
+                &s.admin,
+                name,
+                input,
+                json!({"effectiveAt": "2999-01-01T00:00:00Z"}),
+            )
+            .await;
         typed_error(
             &format!("{name} effective in 2999"),
             st,

@@ -128,7 +128,7 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
         let (http, base, admin) = (http.clone(), base.clone(), admin.clone());
         async move { gql_at(&http, &base, Some(&admin), q, vars).await }
     };
-    let report_progress = mutation("reportActionProgress", "ReportActionProgressInput");
+    let report_progress = mutation("reportActionProgress");
     let report_progress: &'static str = Box::leak(report_progress.into_boxed_str());
 
     // Some data through the proxy.
@@ -152,7 +152,7 @@ async fn the_server_fails_clearly_while_postgresql_is_unreachable_and_recovers_b
             "investmentMxn": "100", "date": "2023-05-02"}),
         ),
     ] {
-        let q: &'static str = Box::leak(mutation(name, &input_type(name)).into_boxed_str());
+        let q: &'static str = Box::leak(mutation(name).into_boxed_str());
         let (status, body) = gql(q, json!({"input": input})).await;
         assert!(body.get("errors").is_none(), "{name}: HTTP {status} {body}");
     }

@@ -680,8 +680,7 @@ impl Targets {
     async fn fresh(&mut self, s: &Server) -> Target {
         self.next += 1;
         let agency = format!("SW{}", self.next);
-        must(
-            s,
+        s.must(
             &s.admin,
             "registerAgency",
             json!({"acronym": agency, "name": "Dependencia del barrido", "sectorHead": null}),
@@ -998,7 +997,7 @@ async fn prepare(
         adjusted.push((name, input));
     }
     for (name, input) in adjusted {
-        let (status, body) = mutate(s, &s.admin, name, input.clone(), json!({})).await;
+        let (status, body) = s.mutate(&s.admin, name, input.clone(), json!({})).await;
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(
             body.get("errors").is_none() || message.contains("is already used"),
@@ -1025,13 +1024,13 @@ async fn send(
     taken: Option<&str>,
 ) -> Result<(Answer, String), String> {
     let before = head(s).await;
-    let (status, body) = mutate(s, &s.admin, &leaf.root, input, extra).await;
+    let (status, body) = s.mutate(&s.admin, &leaf.root, input, extra).await;
     let after = head(s).await;
     let short = |b: &Value| {
         let t = b.to_string();
         t.chars().take(400).collect::<String>()
     };
-    if status >= 500 || codes(&body).iter().any(|c| c == "INTERNAL") {
+    if status.is_server_error() || codes(&body).iter().any(|c| c == "INTERNAL") {
         return Err(format!("HTTP {status}: {}", short(&body)));
     }
     if body.get("errors").is_none() {
@@ -1114,9 +1113,7 @@ fn print_accepted(accepted: &BTreeMap<(Kind, String), Vec<String>>) {
 /// reports is as large as accepted input makes it.
 async fn pile_up_maximum_amounts(s: &Server) {
     for i in 0..50u32 {
-        must(
-            s,
-            &s.admin,
+        s.must(&s.admin,
             "registerAction",
             json!({"number": 1, "actionId": format!("00000000-0000-4000-8000-{:012x}", 0x30_0000 + i),
                    "agency": SIDUR, "description": "Obra", "status": "IN_PROGRESS",

@@ -179,8 +179,7 @@ async fn forgetting_a_citizen_makes_the_sealed_contact_unreadable_and_leaves_log
     let keys = text_rows(db.store(), "SELECT citizen_id FROM citizen_keys").await;
     assert!(!keys.iter().any(|k| k[0].as_deref() == Some(CITIZEN_ID)));
     // Further writes on the forgotten citizen's petition still work.
-    must(
-        &s,
+    s.must(
         &s.admin,
         "attendPetition",
         json!({"petitionId": PETITION_ID, "at": "2023-04-12T18:00:00Z"}),
@@ -321,7 +320,7 @@ async fn logs_errors_and_viewer_responses_never_show_a_citizens_name_or_email(db
     let mut server = Spawned::serve(&db.url, &["-vv"], &debug);
     let http = http_client();
     let base = server.base.clone();
-    let m = |name: &str| mutation(name, &input_type(name));
+    let m = |name: &str| mutation(name);
     let mut responses = Vec::new();
     for (name, input) in [
         ("receivePetition", petition_input(PETITION_ID, CITIZEN_ID)),
@@ -463,8 +462,10 @@ async fn graphql_errors_do_not_echo_personal_data_put_in_the_wrong_field(db: &Db
         cases.push((field, input));
     }
     for (field, input) in cases {
-        let (st, b) = mutate(&s, &s.admin, "receivePetition", input, json!({})).await;
-        assert!(st < 500);
+        let (st, b) = s
+            .mutate(&s.admin, "receivePetition", input, json!({}))
+            .await;
+        assert!(!st.is_server_error());
         assert_eq!(code(&b).as_deref(), Some("VALIDATION"), "{b}");
         let found = shows_personal_data(&b.to_string());
         assert!(
@@ -649,10 +650,12 @@ async fn a_rectified_contact_is_a_new_sealed_event_and_the_petition_shows_it(db:
     let input = json!({"petitionId": PETITION_ID,
         "contact": {"name": CITIZEN_NAME, "phone": null, "email": new_email, "address": null}});
     for token in [&s.auditor, &s.capturista, &s.viewer] {
-        let (_, b) = mutate(&s, token, "rectifyCitizenContact", input.clone(), json!({})).await;
+        let (_, b) = s
+            .mutate(token, "rectifyCitizenContact", input.clone(), json!({}))
+            .await;
         assert_eq!(code(&b).as_deref(), Some("FORBIDDEN"), "{b}");
     }
-    must(&s, &s.admin, "rectifyCitizenContact", input).await;
+    s.must(&s.admin, "rectifyCitizenContact", input).await;
     let rows = event_rows(db.store()).await;
     let rectified: Vec<_> = rows
         .iter()

@@ -84,13 +84,16 @@ async fn amounts_are_bounded_and_stored_overflows_stay_in_their_row(db: &Db) {
                "investmentMxn": investment, "date": "2023-07-01"})
     };
     for bad in [DECIMAL_MAX, "1000000000000000.00"] {
-        let (status, body) = mutate(&s, &s.admin, "registerAction", action(bad), json!({})).await;
+        let (status, body) = s
+            .mutate(&s.admin, "registerAction", action(bad), json!({}))
+            .await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{bad}: {body}");
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
         assert!(message.contains("investmentMxn"), "{message}");
     }
-    must(&s, &s.admin, "registerAction", action("999999999999999.99")).await;
+    s.must(&s.admin, "registerAction", action("999999999999999.99"))
+        .await;
     assert_eq!(head(&s).await, before + 1);
 
     // Huge amounts an older release stored: SIDUR's sum (already over a thousand pesos)
@@ -218,7 +221,7 @@ async fn text_dates_and_numbers_outside_the_policy_are_refused(db: &Db) {
         ),
     ];
     for (name, input, field) in refused {
-        let (status, body) = mutate(&s, &s.admin, name, input, json!({})).await;
+        let (status, body) = s.mutate(&s.admin, name, input, json!({})).await;
         assert_eq!(status, 200, "{body}");
         assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{name}: {body}");
         let message = body["errors"][0]["message"].as_str().unwrap_or_default();
@@ -254,8 +257,7 @@ async fn a_command_id_reused_for_another_command_is_a_conflict(db: &Db) {
         let s = &s;
         let id = id.clone();
         async move {
-            mutate(
-                s,
+            s.mutate(
                 &token,
                 "registerCommitment",
                 json!({"number": 7, "text": text}),

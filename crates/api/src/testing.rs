@@ -138,6 +138,42 @@ impl TestServer {
         (status, bytes.to_vec())
     }
 
+    /// Runs mutation `name` with `input` and the `extra` variables (`expectedVersion`,
+    /// `commandId`, `effectiveAt`); the status and the whole body.
+    pub async fn mutate(
+        &self,
+        token: &str,
+        name: &str,
+        input: Value,
+        extra: Value,
+    ) -> (StatusCode, Value) {
+        let mut vars = json!({ "input": input });
+        if let (Some(v), Some(e)) = (vars.as_object_mut(), extra.as_object()) {
+            v.extend(e.clone());
+        }
+        self.gql(Some(token), &mutation(name), vars).await
+    }
+
+    /// Like [`TestServer::mutate`] but fails on errors; the mutation's result object.
+    pub async fn must(&self, token: &str, name: &str, input: Value) -> Value {
+        let (status, body) = self.mutate(token, name, input, json!({})).await;
+        assert!(
+            body.get("errors").is_none(),
+            "{name} failed (HTTP {status}): {body}"
+        );
+        body["data"][name].clone()
+    }
+
+    /// Registers the standard catalogues (tipos de gabinete, canales, temas, tipos de
+    /// seguimiento) as the demo does, through the API.
+    pub async fn seed_catalogues(&self) {
+        for command in seguimiento_fixtures::catalogues::standard() {
+            let v = serde_json::to_value(&command).expect("a command serializes");
+            let name = v["command"].as_str().expect("command name").to_owned();
+            self.must(&self.admin, &name, v["input"].clone()).await;
+        }
+    }
+
     /// Runs a query and returns `data`, failing on any error.
     pub async fn ok(&self, token: &str, query: &str, variables: Value) -> Value {
         let (status, body) = self.gql(Some(token), query, variables).await;
@@ -166,5 +202,25 @@ impl TestServer {
             let _ = tokio::time::timeout(Duration::from_secs(10), t).await;
         }
         self.runner.abort();
+    }
+}
+
+/// A mutation document for `name` (input type `<Name>Input`) with the common extras
+/// (`expectedVersion`, `commandId`, `effectiveAt`).
+pub fn mutation(name: &str) -> String {
+    let input_type = input_type(name);
+    format!(
+        "mutation($input: {input_type}!, $expectedVersion: Int, $commandId: UUID, $effectiveAt: DateTime) {{ \
+         {name}(input: $input, expectedVersion: $expectedVersion, commandId: $commandId, effectiveAt: $effectiveAt) \
+         {{ stream version positions replayed }} }}"
+    )
+}
+
+/// The GraphQL input type of a mutation (`registerAgency` → `RegisterAgencyInput`).
+pub fn input_type(name: &str) -> String {
+    let mut c = name.chars();
+    match c.next() {
+        Some(f) => format!("{}{}Input", f.to_ascii_uppercase(), c.as_str()),
+        None => String::new(),
     }
 }

@@ -12,15 +12,7 @@ use seguimiento_domain::AggregateKind;
 use seguimiento_fixtures::demo::dataset_2023;
 use serde_json::{json, Value};
 
-use common::{mutate, Backend, Server};
-
-fn input_type(command: &str) -> String {
-    let mut c = command.chars();
-    match c.next() {
-        Some(f) => format!("{}{}Input", f.to_ascii_uppercase(), c.as_str()),
-        None => String::new(),
-    }
-}
+use common::{Backend, Server};
 
 #[derive(Debug, serde::Deserialize)]
 struct Published {
@@ -69,15 +61,14 @@ async fn published_semaforo_comes_out_of_graphql_mutations(backend: Backend) {
     for c in &commands {
         let stored = serde_json::to_value(&c.command).expect("command json");
         let name = stored["command"].as_str().unwrap_or_default().to_owned();
-        let (status, body) = mutate(
-            &s,
-            &s.admin,
-            &name,
-            &input_type(&name),
-            stored["input"].clone(),
-            json!({ "effectiveAt": c.effective_at }),
-        )
-        .await;
+        let (status, body) = s
+            .mutate(
+                &s.admin,
+                &name,
+                stored["input"].clone(),
+                json!({ "effectiveAt": c.effective_at }),
+            )
+            .await;
         assert!(
             body.get("errors").is_none(),
             "{name} failed (HTTP {status}): {}",

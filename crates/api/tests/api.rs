@@ -60,15 +60,14 @@ async fn missing_or_invalid_token_is_unauthenticated(s: &Server) {
         )
         .await;
     assert_eq!(code(&body).as_deref(), Some("UNAUTHENTICATED"));
-    let (_, body) = mutate(
-        s,
-        "seg_nope",
-        "registerAgency",
-        "RegisterAgencyInput",
-        json!({"acronym": "X", "name": "X", "sectorHead": null}),
-        json!({}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            "seg_nope",
+            "registerAgency",
+            json!({"acronym": "X", "name": "X", "sectorHead": null}),
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("UNAUTHENTICATED"));
 }
 seguimiento_eventstore::on_both_backends!(common::Server: missing_or_invalid_token_is_unauthenticated);
@@ -115,23 +114,12 @@ async fn every_query_answers_over_seeded_data(s: &Server) {
         .ok(&s.viewer, q, json!({"asOf": "2001-01-01T00:00:00Z"}))
         .await;
     assert_eq!(past["compliance"]["rows"].as_array().map(Vec::len), Some(0));
-    let now = s
-        .ok(
-            &s.viewer,
-            q,
-            json!({"asOf": chrono::Utc::now().to_rfc3339()}),
-        )
-        .await;
-    assert_eq!(now["compliance"]["rows"], live["compliance"]["rows"]);
+    let now = chrono::Utc::now().to_rfc3339();
+    let as_of_now = s.ok(&s.viewer, q, json!({ "asOf": now })).await;
+    assert_eq!(as_of_now["compliance"]["rows"], live["compliance"]["rows"]);
     // Effective before the CEA action's business date (2023-06-02)... both actions were
     // recorded now, so effectiveAt filters by the recorded effective time: everything.
-    let eff = s
-        .ok(
-            &s.viewer,
-            q,
-            json!({"eff": chrono::Utc::now().to_rfc3339()}),
-        )
-        .await;
+    let eff = s.ok(&s.viewer, q, json!({ "eff": now })).await;
     assert_eq!(eff["compliance"]["total"], live["compliance"]["total"]);
 
     let d = s
@@ -208,11 +196,9 @@ async fn every_query_answers_over_seeded_data(s: &Server) {
         "no goal set yet: {d}"
     );
     assert!(d["petitionsMonthly"]["goalPct"].is_null(), "{d}");
-    must(
-        s,
+    s.must(
         &s.admin,
         "setAnnualGoal",
-        "SetAnnualGoalInput",
         json!({"goal": "PETITIONS_ATTENDED", "year": 2023, "target": 40000}),
     )
     .await;
@@ -346,61 +332,56 @@ async fn mutations_answer_with_stable_error_codes(s: &Server) {
     let input = json!({"acronym": "CEA", "name": "Agua", "sectorHead": null});
 
     // VALIDATION: domain refusal (duplicate acronym) and a malformed scalar.
-    let (_, body) = mutate(
-        s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        json!({"acronym": "SIDUR", "name": "Otra", "sectorHead": null}),
-        json!({}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            &s.admin,
+            "registerAgency",
+            json!({"acronym": "SIDUR", "name": "Otra", "sectorHead": null}),
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
-    let (_, body) = mutate(
-        s,
-        &s.admin,
-        "registerAction",
-        "RegisterActionInput",
-        json!({
+    let (_, body) = s
+        .mutate(
+            &s.admin,
+            "registerAction",
+            json!({
         "number": 1, "actionId": ACTION_ID_SIDUR, "agency": "SIDUR", "description": "x",
         "status": "CONCLUDED", "progress": null, "investmentMxn": "-5", "date": "2023-05-02"}),
-        json!({}),
-    )
-    .await;
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("VALIDATION"), "{body}");
 
     // CONFLICT: a pinned version that is not the stream's.
-    let (_, body) = mutate(
-        s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        input.clone(),
-        json!({"expectedVersion": 7}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            &s.admin,
+            "registerAgency",
+            input.clone(),
+            json!({"expectedVersion": 7}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("CONFLICT"), "{body}");
 
     // Idempotent retry with a commandId.
     let cid = "11111111-2222-4333-8444-555555555555";
-    let (_, a) = mutate(
-        s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        input.clone(),
-        json!({"commandId": cid, "expectedVersion": 0}),
-    )
-    .await;
-    let (_, b) = mutate(
-        s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        input.clone(),
-        json!({"commandId": cid}),
-    )
-    .await;
+    let (_, a) = s
+        .mutate(
+            &s.admin,
+            "registerAgency",
+            input.clone(),
+            json!({"commandId": cid, "expectedVersion": 0}),
+        )
+        .await;
+    let (_, b) = s
+        .mutate(
+            &s.admin,
+            "registerAgency",
+            input.clone(),
+            json!({"commandId": cid}),
+        )
+        .await;
     assert_eq!(a["data"]["registerAgency"]["replayed"], false, "{a}");
     assert_eq!(b["data"]["registerAgency"]["replayed"], true, "{b}");
     assert_eq!(
@@ -409,68 +390,60 @@ async fn mutations_answer_with_stable_error_codes(s: &Server) {
     );
 
     // NOT_FOUND: a command on a stream that does not exist.
-    let (_, body) = mutate(
-        s,
-        &s.admin,
-        "changeActionStatus",
-        "ChangeActionStatusInput",
-        json!({"number": 77, "actionId": ACTION_ID_SIDUR, "status": "CONCLUDED"}),
-        json!({}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            &s.admin,
+            "changeActionStatus",
+            json!({"number": 77, "actionId": ACTION_ID_SIDUR, "status": "CONCLUDED"}),
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("NOT_FOUND"), "{body}");
 
     // FORBIDDEN: auditors and viewers never write; a capturista writes only its agency.
     for token in [&s.auditor, &s.viewer] {
-        let (_, body) = mutate(
-            s,
-            token,
-            "registerAgency",
-            "RegisterAgencyInput",
-            json!({"acronym": "SE", "name": "Economía", "sectorHead": null}),
-            json!({}),
-        )
-        .await;
+        let (_, body) = s
+            .mutate(
+                token,
+                "registerAgency",
+                json!({"acronym": "SE", "name": "Economía", "sectorHead": null}),
+                json!({}),
+            )
+            .await;
         assert_eq!(code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
     }
-    must(
-        s,
+    s.must(
         &s.admin,
         "registerCommitment",
-        "RegisterCommitmentInput",
         json!({"number": 5, "text": "Puente"}),
     )
     .await;
-    must(
-        s,
+    s.must(
         &s.admin,
         "assignCommitment",
-        "AssignCommitmentInput",
         json!({"number": 5, "agencies": ["SIDUR", "CEA"]}),
     )
     .await;
-    let (_, body) = mutate(
-        s,
-        &s.capturista,
-        "registerAction",
-        "RegisterActionInput",
-        json!({
+    let (_, body) = s
+        .mutate(
+            &s.capturista,
+            "registerAction",
+            json!({
         "number": 5, "actionId": ACTION_ID_CEA, "agency": "CEA", "description": "ajeno",
         "status": "PENDING", "progress": null, "investmentMxn": "0", "date": "2023-05-02"}),
-        json!({}),
-    )
-    .await;
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
-    let own = must(
-        s,
-        &s.capturista,
-        "registerAction",
-        "RegisterActionInput",
-        json!({
+    let own = s
+        .must(
+            &s.capturista,
+            "registerAction",
+            json!({
         "number": 5, "actionId": ACTION_ID_SIDUR, "agency": "SIDUR", "description": "propio",
         "status": "PENDING", "progress": null, "investmentMxn": "10", "date": "2023-05-02"}),
-    )
-    .await;
+        )
+        .await;
     assert_eq!(own["version"], 2);
 
     // The recorded actor is the token's subject.
@@ -581,19 +554,15 @@ async fn nested_agencies_of_100_commitments_cost_one_catalog_read(s: &Server) {
     register_agency(s, "SIDUR", "Infraestructura", None).await;
     register_agency(s, "CEA", "Agua", Some("SIDUR")).await;
     for n in 1..=100u32 {
-        must(
-            s,
+        s.must(
             &s.admin,
             "registerCommitment",
-            "RegisterCommitmentInput",
             json!({"number": n, "text": format!("C{n}")}),
         )
         .await;
-        must(
-            s,
+        s.must(
             &s.admin,
             "assignCommitment",
-            "AssignCommitmentInput",
             json!({"number": n, "agencies": ["SIDUR", "CEA"]}),
         )
         .await;
@@ -650,15 +619,14 @@ async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
     let input = json!({"acronym": "SLOW", "name": "Agencia lenta"});
     let cid = "22222222-3333-4444-8555-666666666666";
     let started = std::time::Instant::now();
-    let (_, body) = mutate(
-        &s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        input.clone(),
-        json!({"commandId": cid}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            &s.admin,
+            "registerAgency",
+            input.clone(),
+            json!({"commandId": cid}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("LIMIT_EXCEEDED"), "{body}");
     assert!(
         started.elapsed() < std::time::Duration::from_secs(30),
@@ -685,15 +653,9 @@ async fn a_request_over_the_timeout_is_limit_exceeded(backend: Backend) {
         1,
         "the timed-out mutation's event is stored"
     );
-    let (_, retry) = mutate(
-        &s,
-        &s.admin,
-        "registerAgency",
-        "RegisterAgencyInput",
-        input,
-        json!({"commandId": cid}),
-    )
-    .await;
+    let (_, retry) = s
+        .mutate(&s.admin, "registerAgency", input, json!({"commandId": cid}))
+        .await;
     assert_eq!(code(&retry).as_deref(), Some("LIMIT_EXCEEDED"), "{retry}");
     assert_eq!(
         registered().await,
@@ -736,7 +698,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
     let cases = [
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "topic",
             json!(EMAIL),
@@ -744,7 +705,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "channel",
             json!(NAME),
@@ -752,7 +712,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "receivedAt",
             json!(EMAIL),
@@ -760,7 +719,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "citizenId",
             json!(NAME),
@@ -768,7 +726,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "petitionId",
             json!({"name": NAME}),
@@ -776,7 +733,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "receivePetition",
-            "ReceivePetitionInput",
             &petition,
             "contact",
             json!(EMAIL),
@@ -784,7 +740,6 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "registerAction",
-            "RegisterActionInput",
             &action,
             "investmentMxn",
             json!(EMAIL),
@@ -792,25 +747,17 @@ async fn validation_errors_do_not_echo_the_values_of_the_request(s: &Server) {
         ),
         (
             "registerAction",
-            "RegisterActionInput",
             &action,
             "progress",
             json!(NAME),
             "Progress",
         ),
-        (
-            "registerAction",
-            "RegisterActionInput",
-            &action,
-            "date",
-            json!(NAME),
-            "NaiveDate",
-        ),
+        ("registerAction", &action, "date", json!(NAME), "NaiveDate"),
     ];
-    for (mutation, input_type, base, field, value, kept) in cases {
+    for (mutation, base, field, value, kept) in cases {
         let mut input = base.clone();
         input[field] = value;
-        let (status, body) = mutate(s, &s.admin, mutation, input_type, input, json!({})).await;
+        let (status, body) = s.mutate(&s.admin, mutation, input, json!({})).await;
         assert!(status.as_u16() < 500, "{body}");
         assert_eq!(
             code(&body).as_deref(),
@@ -886,11 +833,9 @@ seguimiento_eventstore::on_both_backends!(Backend: a_token_over_its_rate_limit_i
 
 async fn a_mutation_can_return_the_object_it_affected(s: &Server) {
     register_agency(s, "SIDUR", "Infraestructura", None).await;
-    must(
-        s,
+    s.must(
         &s.admin,
         "registerCommitment",
-        "RegisterCommitmentInput",
         json!({"number": 41, "text": "Carretera costera"}),
     )
     .await;
@@ -918,16 +863,9 @@ async fn hold_meeting(s: &Server, id: &str, meeting_type: &str) -> serde_json::V
     let input = json!({"meetingId": id, "meetingType": meeting_type, "date": "2023-03-01",
                        "agencies": ["SIDUR"]});
     let admin = &s.admin;
-    mutate(
-        s,
-        admin,
-        "holdCabinetMeeting",
-        "HoldCabinetMeetingInput",
-        input,
-        json!({}),
-    )
-    .await
-    .1
+    s.mutate(admin, "holdCabinetMeeting", input, json!({}))
+        .await
+        .1
 }
 
 /// Runs a catalogue mutation on the meeting type PRIORITY_SECURITY as the admin (a null
@@ -937,8 +875,7 @@ async fn security_entry(s: &Server, mutation: &str, label: serde_json::Value) {
     if !label.is_null() {
         input["label"] = label;
     }
-    let input_type = format!("{}{}Input", mutation[..1].to_uppercase(), &mutation[1..]);
-    must(s, &s.admin, mutation, &input_type, input).await;
+    s.must(&s.admin, mutation, input).await;
 }
 
 /// The Office adds a cabinet without a release: registered, used, renamed, retired; codes
@@ -1029,15 +966,14 @@ async fn catalogues_are_data_the_office_changes(s: &Server) {
         .contains(&json!({"code": "PRIORITY_SECURITY", "active": false})));
 
     // Only the Office changes catalogues.
-    let (_, body) = mutate(
-        s,
-        &s.viewer,
-        "registerCatalogueEntry",
-        "RegisterCatalogueEntryInput",
-        json!({"catalogue": "PETITION_TOPIC", "code": "WATER", "label": "Agua"}),
-        json!({}),
-    )
-    .await;
+    let (_, body) = s
+        .mutate(
+            &s.viewer,
+            "registerCatalogueEntry",
+            json!({"catalogue": "PETITION_TOPIC", "code": "WATER", "label": "Agua"}),
+            json!({}),
+        )
+        .await;
     assert_eq!(code(&body).as_deref(), Some("FORBIDDEN"), "{body}");
 }
 seguimiento_eventstore::on_both_backends!(common::Server: catalogues_are_data_the_office_changes);

@@ -34,11 +34,9 @@ async fn a_cached_compliance_answer_changes_after_a_mutation_that_changes_it(s: 
     assert_eq!(first["compliance"]["rows"][1]["compliancePct"], "30.00");
 
     // CEA concludes a second action: its figure moves from 30 % to 65 %.
-    must(
-        s,
+    s.must(
         &s.admin,
         "registerAction",
-        "RegisterActionInput",
         json!({
         "number": 1, "actionId": "00000000-0000-4000-8000-000000000003", "agency": "CEA",
         "description": "Obra", "status": "CONCLUDED", "progress": null,
@@ -102,14 +100,7 @@ async fn history_records_personal_data_catalog_and_as_of_are_never_cached(s: &Se
     assert_eq!(hits(s), 0);
     // Mutations neither.
     let commitment = json!({"number": 2, "text": "Otro"});
-    must(
-        s,
-        &s.admin,
-        "registerCommitment",
-        "RegisterCommitmentInput",
-        commitment,
-    )
-    .await;
+    s.must(&s.admin, "registerCommitment", commitment).await;
     assert_eq!(stored(s), 0);
     // Each root field allowed is one whose resolver records what it read.
     assert!(!CACHEABLE_ROOT_FIELDS.contains(&"history"));

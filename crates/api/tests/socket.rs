@@ -27,16 +27,7 @@ async fn http_and_websocket_subscription_over_a_real_socket(backend: Backend) {
         .await
         .expect("healthz");
     assert_eq!(health.status().as_u16(), 200);
-    let body: Value = http
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(&s.admin)
-        .json(&json!({"query": "mutation { registerAgency(input: {acronym: \"SIDUR\", name: \"Infraestructura\"}) { version } }"}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    let body = post_as(&http, addr, &s.admin, "mutation { registerAgency(input: {acronym: \"SIDUR\", name: \"Infraestructura\"}) { version } }").await;
     assert_eq!(body["data"]["registerAgency"]["version"], 0, "{body}");
     let anon = http
         .post(format!("http://{addr}/graphql"))
@@ -47,13 +38,8 @@ async fn http_and_websocket_subscription_over_a_real_socket(backend: Backend) {
     assert_eq!(anon.status().as_u16(), 401);
 
     // WebSocket subscription.
-    let mut ws = open_ws(addr).await;
+    let mut ws = ws_as(addr, &s.auditor).await;
     let send = |v: Value| Message::Text(v.to_string().into());
-    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
-        .await
-        .expect("init");
-    let ack = next_json(&mut ws).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
     ws.send(send(json!({"id": "1", "type": "subscribe", "payload": {
         "query": "subscription { events(streamPrefix: \"agencies\") { type stream version actor } }"}})))
         .await
@@ -64,16 +50,13 @@ async fn http_and_websocket_subscription_over_a_real_socket(backend: Backend) {
         .expect("subscribe");
     // Give the server a moment to start both streams, then write.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let body: Value = http
-        .post(format!("http://{addr}/graphql"))
-        .bearer_auth(&s.admin)
-        .json(&json!({"query": "mutation { registerAgency(input: {acronym: \"CEA\", name: \"Agua\"}) { version } }"}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    let body = post_as(
+        &http,
+        addr,
+        &s.admin,
+        "mutation { registerAgency(input: {acronym: \"CEA\", name: \"Agua\"}) { version } }",
+    )
+    .await;
     assert_eq!(body["data"]["registerAgency"]["version"], 1, "{body}");
     let mut got_event = false;
     let mut got_compliance = false;
@@ -159,6 +142,24 @@ async fn serve_on_loopback(
     (addr, stop, server)
 }
 
+/// POSTs `query` over the socket with `token`; the JSON body.
+async fn post_as(
+    http: &reqwest::Client,
+    addr: std::net::SocketAddr,
+    token: &str,
+    query: &str,
+) -> Value {
+    http.post(format!("http://{addr}/graphql"))
+        .bearer_auth(token)
+        .json(&json!({ "query": query }))
+        .send()
+        .await
+        .expect("post")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// A graphql-transport-ws socket to `addr`, before `connection_init`.
 async fn open_ws(
     addr: std::net::SocketAddr,
@@ -173,6 +174,22 @@ async fn open_ws(
     let (ws, _) = tokio_tungstenite::connect_async(req)
         .await
         .expect("ws connect");
+    ws
+}
+
+/// A graphql-transport-ws socket to `addr`, initialised with `token` and acknowledged.
+async fn ws_as(
+    addr: std::net::SocketAddr,
+    token: &str,
+) -> tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>> {
+    let mut ws = open_ws(addr).await;
+    let init =
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}});
+    ws.send(Message::Text(init.to_string().into()))
+        .await
+        .expect("init");
+    let ack = next_json(&mut ws).await;
+    assert_eq!(ack["type"], "connection_ack", "{ack}");
     ws
 }
 
@@ -204,13 +221,8 @@ async fn a_revoked_token_closes_its_open_socket() {
         return;
     };
     let (addr, stop, server) = serve_on_loopback(&s).await;
-    let mut ws = open_ws(addr).await;
+    let mut ws = ws_as(addr, &s.auditor).await;
     let send = |v: Value| Message::Text(v.to_string().into());
-    ws.send(send(json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", s.auditor)}})))
-        .await
-        .expect("init");
-    let ack = next_json(&mut ws).await;
-    assert_eq!(ack["type"], "connection_ack", "{ack}");
     ws.send(send(json!({"id": "1", "type": "subscribe", "payload": {
         "query": "subscription { events { type } }"}})))
         .await
