@@ -60,6 +60,7 @@ pub use event::ProjectedEvent;
 pub use models::semaforo::Scope;
 pub use projector::{fold, skipped_types, DynProjector, DynState, Projector};
 pub use rows::Rows;
-pub use runner::as_of::{fold_view, live_rows_moved, live_version, load, View, RECHECK_INTERVAL};
+pub use runner::as_of::{fold_view, live_version, load, View, RECHECK_INTERVAL};
 pub use runner::live::{status_of, Advanced, Fault, LiveConfig, LiveRunner, ProjectionStatus};
 pub use runner::rebuild::{rebuild, rebuild_all, rebuild_named, Rebuild, RebuildReport};
+pub use storage::live_rows_moved;

@@ -11,10 +11,29 @@
 //! `0101_projection_faults.sql`; [`ensure_schema`] creates them
 //! too (`IF NOT EXISTS`) in case the store was migrated by an older binary.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use seguimiento_eventstore::{on_pool, DbPool, EventStore};
 
 use crate::error::{ProjectionError, Result};
 use crate::projector::RowChange;
+
+/// Checkpoint and generation changes made through a store handle ([`EventStore::shared`]).
+#[derive(Default)]
+struct Moves(AtomicU64);
+
+/// Tells live readers of `store` that a projection's stored checkpoint or active
+/// generation may have changed: called after every flush and initialization, before the
+/// live runner reports its progress, so read-your-writes holds.
+pub fn live_rows_moved(store: &EventStore) {
+    store.shared::<Moves>().0.fetch_add(1, Ordering::AcqRel);
+}
+
+/// How many moves [`live_rows_moved`] has counted on `store`: a live reader trusts the
+/// version it last read only while this stays the same.
+pub fn moves(store: &EventStore) -> u64 {
+    store.shared::<Moves>().0.load(Ordering::Acquire)
+}
 
 const SCHEMA: [&str; 4] = [
     "CREATE TABLE IF NOT EXISTS read_model_rows (
@@ -118,7 +137,7 @@ pub async fn init_projection(store: &EventStore, projection: &str) -> Result<i64
         sqlx::query(act).bind(projection).execute(&mut *tx).await?;
         tx.commit().await
     });
-    crate::runner::as_of::live_rows_moved(store);
+    live_rows_moved(store);
     created?;
     active_generation(pool, projection)
         .await?
@@ -359,7 +378,7 @@ pub async fn flush(
     });
     // Whatever the outcome, live readers in this process re-check the checkpoint now
     // instead of trusting what they saw (see `as_of::live_version`).
-    crate::runner::as_of::live_rows_moved(store);
+    live_rows_moved(store);
     flushed
 }
 

@@ -9,7 +9,6 @@
 
 use std::any::Any;
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
@@ -84,27 +83,25 @@ pub async fn fold_view<P: Projector>(store: &EventStore, view: View) -> Result<R
 
 /// Longest a live read trusts the (generation, checkpoint) it last read from storage
 /// before reading it again. A checkpoint moved by this process (the live runner, a
-/// rebuild) is seen at once (see [`live_rows_moved`]); one moved by another process (a
+/// rebuild) is seen at once (see [`storage::live_rows_moved`]); one moved by another process (a
 /// `seguimiento rebuild`, a second server's runner) is seen within this bound.
 pub const RECHECK_INTERVAL: Duration = Duration::from_millis(100);
 
 /// What live reads keep per store handle ([`EventStore::shared`]): the (generation,
-/// checkpoint) last read of each projection, one refresh at a time per projection, the
-/// count of moves this process made, and the decoded live rows. One entry per registered
+/// checkpoint) last read of each projection, one refresh at a time per projection, and the
+/// decoded live rows. One entry per registered
 /// projection at most, so its memory is bounded by the read models themselves.
 #[derive(Default)]
 struct LiveState {
     seen: RwLock<HashMap<&'static str, Seen>>,
     refreshing: Mutex<HashMap<&'static str, Arc<tokio::sync::Mutex<()>>>>,
-    /// Checkpoint and generation changes made through this handle.
-    moves: AtomicU64,
     rows: Mutex<HashMap<&'static str, CacheEntry>>,
 }
 
 /// The (generation, checkpoint) last read of a projection.
 struct Seen {
     version: Option<(i64, u64)>,
-    /// [`LiveState::moves`] when the read started: a move since then makes it
+    /// [`storage::moves`] when the read started: a move since then makes it
     /// untrustworthy.
     moves: u64,
     at: tokio::time::Instant,
@@ -128,23 +125,12 @@ impl LiveState {
     }
 }
 
-/// Tells live readers of `store` that a projection's stored checkpoint or active
-/// generation may have changed (called by `storage` after every flush and
-/// initialization, before the live runner reports its progress, so read-your-writes
-/// holds).
-pub fn live_rows_moved(store: &EventStore) {
-    store
-        .shared::<LiveState>()
-        .moves
-        .fetch_add(1, Ordering::AcqRel);
-}
-
 /// The active (generation, checkpoint) of projection `name` (`None`: not initialized),
 /// read from storage at most every [`RECHECK_INTERVAL`] unless this handle moved a
 /// projection since. Live queries, and caches of their answers, key on this pair.
 pub async fn live_version(store: &EventStore, name: &'static str) -> Result<Option<(i64, u64)>> {
     let state = store.shared::<LiveState>();
-    if let Some(version) = state.trusted(name, state.moves.load(Ordering::Acquire)) {
+    if let Some(version) = state.trusted(name, storage::moves(store)) {
         return Ok(version);
     }
     // One reader refreshes; the others wait for it and take its answer. Without this,
@@ -156,7 +142,7 @@ pub async fn live_version(store: &EventStore, name: &'static str) -> Result<Opti
         .map(|mut locks| locks.entry(name).or_default().clone())
         .unwrap_or_default();
     let _refreshing = refresh.lock().await;
-    let moves = state.moves.load(Ordering::Acquire);
+    let moves = storage::moves(store);
     if let Some(version) = state.trusted(name, moves) {
         return Ok(version);
     }
