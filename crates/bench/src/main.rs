@@ -1,4 +1,4 @@
-//! `seguimiento-bench`: every figure of issue 7 on SQLite and/or PostgreSQL beside a
+//! `seguimiento-bench`: every figure of BENCHMARKS.md on SQLite and/or PostgreSQL beside a
 //! baseline from the same run; the Markdown table goes to stdout and to `--out`.
 
 use std::path::PathBuf;
