@@ -13,7 +13,7 @@ use proptest::prelude::*;
 use seguimiento_domain::command::ChangeAgreementStatusInput;
 use seguimiento_domain::values::Status;
 use seguimiento_domain::Command;
-use seguimiento_eventstore::testing::{run_on_postgres, run_on_sqlite};
+use seguimiento_eventstore::testing::{run_on_postgres, run_on_sqlite, TestDb};
 use seguimiento_eventstore::{on_pool, Backend, EventStore, ExpectedVersion, Metadata, NewEvent};
 use seguimiento_fixtures::demo::dataset_2023;
 use seguimiento_fixtures::simulator::run;
@@ -24,6 +24,17 @@ use seguimiento_projections::{
     fold_view, load, rebuild_all, registry, skipped_types, storage, LiveConfig, LiveRunner,
     Projector, Rebuild, View,
 };
+
+seguimiento_eventstore::on_both_backends!(
+    TestDb:
+    a_killed_runner_resumes_without_double_counting,
+    old_generation_serves_until_the_rebuild_switches,
+    a_refused_rebuild_write_fails_the_rebuild,
+    a_late_capture_shows_in_effective_view_but_not_as_of_the_past,
+    an_undecodable_event_stops_the_projection_instead_of_being_skipped,
+    a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_once_fixed,
+    committed_batches_are_broadcast,
+);
 
 fn rt() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -102,7 +113,7 @@ proptest! {
     }
 }
 
-async fn crash_and_resume(store: EventStore) {
+async fn a_killed_runner_resumes_without_double_counting(store: EventStore) {
     let mut events = run(&dataset_2023()).expect("dataset");
     events.truncate(4000);
     append_all(&store, &events, 200).await;
@@ -131,13 +142,7 @@ async fn crash_and_resume(store: EventStore) {
     assert_all_live_match_fold(&store).await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_runner_resumes_without_double_counting() {
-    run_on_sqlite(crash_and_resume).await;
-    run_on_postgres(crash_and_resume).await;
-}
-
-async fn switch_generations(store: EventStore) {
+async fn old_generation_serves_until_the_rebuild_switches(store: EventStore) {
     let mut sim = Simulator::new();
     let mut events = setup(&mut sim);
     for i in 0..4u8 {
@@ -196,15 +201,9 @@ async fn switch_generations(store: EventStore) {
     runner.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn old_generation_serves_until_the_rebuild_switches() {
-    run_on_sqlite(switch_generations).await;
-    run_on_postgres(switch_generations).await;
-}
-
 /// A write the database refuses stops the rebuild with an error, even though rebuild
 /// writes run on a task of their own while the fold goes on, and nothing more is written.
-async fn refused_write(store: EventStore) {
+async fn a_refused_rebuild_write_fails_the_rebuild(store: EventStore) {
     // Correspondence events fill several scan pages of the year, so its rebuild below
     // writes several times at a flush every 2 events.
     let events = run(&dataset_2023()).expect("dataset");
@@ -268,13 +267,7 @@ async fn refused_write(store: EventStore) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_rebuild_write_fails_the_rebuild() {
-    run_on_sqlite(refused_write).await;
-    run_on_postgres(refused_write).await;
-}
-
-async fn late_status_change(store: EventStore) {
+async fn a_late_capture_shows_in_effective_view_but_not_as_of_the_past(store: EventStore) {
     let now = Utc::now();
     let last_month = now - TimeDelta::days(30);
     let mut sim = Simulator::new();
@@ -343,12 +336,6 @@ async fn late_status_change(store: EventStore) {
         .is_empty());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_late_capture_shows_in_effective_view_but_not_as_of_the_past() {
-    run_on_sqlite(late_status_change).await;
-    run_on_postgres(late_status_change).await;
-}
-
 fn bogus_event(id: &str) -> NewEvent {
     NewEvent {
         id: uid(id),
@@ -368,7 +355,7 @@ fn some_events() -> Vec<seguimiento_fixtures::DemoEvent> {
     scenario(&ops)
 }
 
-async fn undecodable_blocks(store: EventStore) {
+async fn an_undecodable_event_stops_the_projection_instead_of_being_skipped(store: EventStore) {
     let events = some_events();
     let mid = events.len() / 2;
     append_all(&store, &events[..mid], 10).await;
@@ -413,12 +400,6 @@ async fn undecodable_blocks(store: EventStore) {
     .is_err());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_undecodable_event_stops_the_projection_instead_of_being_skipped() {
-    run_on_sqlite(undecodable_blocks).await;
-    run_on_postgres(undecodable_blocks).await;
-}
-
 /// Whether [`Picky`] can fold the stream `poison` yet (the "fix" of a release).
 static POISON_FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -446,7 +427,9 @@ impl seguimiento_projections::Projector for Picky {
     }
 }
 
-async fn one_faulty_projection(store: EventStore) {
+async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_once_fixed(
+    store: EventStore,
+) {
     POISON_FIXED.store(false, std::sync::atomic::Ordering::SeqCst);
     let events = some_events();
     let third = events.len() / 3;
@@ -514,13 +497,7 @@ async fn one_faulty_projection(store: EventStore) {
     runner.shutdown().await;
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_once_fixed() {
-    run_on_sqlite(one_faulty_projection).await;
-    run_on_postgres(one_faulty_projection).await;
-}
-
-async fn notifies(store: EventStore) {
+async fn committed_batches_are_broadcast(store: EventStore) {
     let runner = LiveRunner::start_with(store.clone(), registry::all(), config(10))
         .await
         .expect("start");
@@ -544,10 +521,4 @@ async fn notifies(store: EventStore) {
     // The batch that ended at head contained the agreement, or an earlier one did.
     assert!(got.generation >= 1);
     runner.shutdown().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn committed_batches_are_broadcast() {
-    run_on_sqlite(notifies).await;
-    run_on_postgres(notifies).await;
 }
