@@ -15,6 +15,10 @@
 //! (`DROP DATABASE ... WITH (FORCE)`) on cleanup/drop. No other database is touched. When the
 //! variable is unset it prints `SKIPPED: TEST_DATABASE_URL not set` to stderr and returns
 //! `None` (cargo has no "skipped" status, so the calling test passes).
+//!
+//! A test that runs on both backends declares its scenarios once with
+//! [`on_both_backends!`](crate::on_both_backends) over a [`Fixture`]: the store itself, or
+//! what a crate builds on it (the API's test server, a database for a child process).
 
 use std::future::Future;
 use std::path::PathBuf;
