@@ -11,15 +11,12 @@ use seguimiento_domain::agency::AgencyCatalog;
 use seguimiento_domain::catalogue::Catalogue;
 use seguimiento_domain::{self as domain, DomainEvent, StreamState};
 use seguimiento_eventstore::EventStore;
-use seguimiento_projections::models::cabinet::CabinetReport;
-use seguimiento_projections::models::commitments::CommitmentsReport;
+use seguimiento_projections::models::cabinet::{self, CabinetReport};
+use seguimiento_projections::models::commitments::{self, CommitmentsReport};
 use seguimiento_projections::models::compliance::Compliance;
-use seguimiento_projections::models::correspondence::Correspondence;
-use seguimiento_projections::models::correspondence::CorrespondenceReport;
-use seguimiento_projections::models::petitions::Petitions;
-use seguimiento_projections::models::petitions::PetitionsReport;
-use seguimiento_projections::models::semaforo::{ExplainedItem, SemaforoReport};
-use seguimiento_projections::models::{cabinet, commitments, correspondence, petitions, semaforo};
+use seguimiento_projections::models::correspondence::{self, Correspondence, CorrespondenceReport};
+use seguimiento_projections::models::petitions::{self, Petitions, PetitionsReport};
+use seguimiento_projections::models::semaforo::{self, ExplainedItem, SemaforoReport};
 use seguimiento_projections::{Projector, Scope, View};
 use tokio::sync::SemaphorePermit;
 
@@ -157,8 +154,7 @@ impl QueryRoot {
         principal(ctx)?;
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
         depends_on_today(ctx, read.view);
-        let report = semaforo::query(read.store, scope, read.view, None).await?;
-        Ok(report)
+        Ok(semaforo::query(read.store, scope, read.view, None).await?)
     }
 
     /// The items behind one semáforo row (`key`: agency acronym or responsible person).
@@ -188,8 +184,7 @@ impl QueryRoot {
         }
         let read = read_view(ctx, as_of, effective_at, Compliance::NAME).await?;
         depends_on_today(ctx, read.view);
-        let items = semaforo::query_explain(read.store, scope, &key, read.view, None).await?;
-        Ok(items)
+        Ok(semaforo::query_explain(read.store, scope, &key, read.view, None).await?)
     }
 
     /// Cabinet compliance per meeting type and overall (`year` filters by meeting date and
