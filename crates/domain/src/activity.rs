@@ -7,11 +7,58 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::Command;
+use crate::activity_stream;
+use crate::command::{input, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
 use crate::values::{Priority, Progress, Status};
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar actividad.
+    pub struct CreateActivityInput {
+        pub activity_id: Uuid,
+        pub title: String,
+        pub priority: Priority,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub due_on: NaiveDate,
+        pub responsibles: Vec<String>,
+    }
+}
+
+input! {
+    pub struct ReportActivityInput {
+        pub activity_id: Uuid,
+        pub responsible: String,
+        pub status: Status,
+        pub progress: Progress,
+    }
+}
+
+input! {
+    pub struct CloseActivityResponsibilityInput { pub activity_id: Uuid, pub responsible: String }
+}
+
+// Activities are the Office's own work: no liaison writes them.
+impl Route for CreateActivityInput {
+    fn stream_id(&self) -> String {
+        activity_stream(self.activity_id)
+    }
+}
+impl Route for ReportActivityInput {
+    fn stream_id(&self) -> String {
+        activity_stream(self.activity_id)
+    }
+}
+impl Route for CloseActivityResponsibilityInput {
+    fn stream_id(&self) -> String {
+        activity_stream(self.activity_id)
+    }
+}
+
+// ----- State and rules -----
 
 /// One responsible's part of an activity.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -8,11 +8,73 @@
 use std::collections::BTreeMap;
 
 use crate::catalogue::{self, Catalogues};
-use crate::command::Command;
+use crate::command::{input, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{acronym, optional, required};
 use crate::values::normalize_acronym;
+use crate::AGENCY_CATALOG_STREAM;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar dependencia.
+    pub struct RegisterAgencyInput { pub acronym: String, pub name: String, pub sector_head: Option<String> }
+}
+
+input! {
+    pub struct RenameAgencyInput { pub acronym: String, pub name: String }
+}
+
+input! {
+    pub struct DeactivateAgencyInput { pub acronym: String }
+}
+
+input! {
+    /// Designar enlace.
+    pub struct DesignateLiaisonInput {
+        pub acronym: String,
+        pub name: String,
+        pub position: String,
+        pub contact: String,
+        pub designation_letter: String,
+    }
+}
+
+impl Route for RegisterAgencyInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.acronym);
+    }
+}
+impl Route for RenameAgencyInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.acronym);
+    }
+}
+impl Route for DeactivateAgencyInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.acronym);
+    }
+}
+impl Route for DesignateLiaisonInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.acronym);
+    }
+}
+
+// ----- State and rules -----
 
 /// Enlace de una dependencia.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -10,7 +10,8 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::Command;
+use crate::agreement_stream;
+use crate::command::{input, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{active_agencies, in_order, optional, required, status_transition};
@@ -18,6 +19,167 @@ use crate::values::{
     InstructionStage, ItemKind, MeetingType, Origin, Progress, Status, YearBudget,
 };
 use crate::Context;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar acuerdo o instrucción.
+    pub struct CreateAgreementInput {
+        pub agreement_id: Uuid,
+        pub kind: ItemKind,
+        pub origin: Origin,
+        /// Required when the origin is a cabinet meeting.
+        pub meeting_id: Option<Uuid>,
+        pub description: String,
+        pub agencies: Vec<String>,
+        pub responsible_person: String,
+        pub issuer: String,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub issued_on: NaiveDate,
+        #[serde(default, deserialize_with = "crate::validate::strict_optional_date")]
+        pub due_on: Option<NaiveDate>,
+        #[serde(default)]
+        #[cfg_attr(feature = "graphql", graphql(default))]
+        pub budget: Vec<YearBudget>,
+    }
+}
+
+input! {
+    pub struct ChangeInstructionStageInput { pub agreement_id: Uuid, pub stage: InstructionStage }
+}
+
+input! {
+    pub struct ReportAgreementProgressInput {
+        pub agreement_id: Uuid,
+        pub progress: Progress,
+        pub note: Option<String>,
+    }
+}
+
+input! {
+    /// Registrar "última acción realizada".
+    pub struct RecordFollowUpActionInput {
+        pub agreement_id: Uuid,
+        pub text: String,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub date: NaiveDate,
+    }
+}
+
+input! {
+    pub struct ChangeAgreementStatusInput { pub agreement_id: Uuid, pub status: Status }
+}
+
+input! {
+    pub struct ReassignAgreementInput {
+        pub agreement_id: Uuid,
+        pub agencies: Vec<String>,
+        pub responsible_person: String,
+    }
+}
+
+input! {
+    pub struct CancelAgreementInput { pub agreement_id: Uuid, pub reason: String }
+}
+
+input! {
+    /// Corregir un evento: the values given win over the corrected event's.
+    pub struct CorrectAgreementEventInput {
+        pub agreement_id: Uuid,
+        pub corrected_event_id: Uuid,
+        pub reason: String,
+        pub status: Option<Status>,
+        pub progress: Option<Progress>,
+        #[serde(default, deserialize_with = "crate::validate::strict_optional_date")]
+        pub due_on: Option<NaiveDate>,
+        pub description: Option<String>,
+    }
+}
+
+impl Route for CreateAgreementInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.extend(&self.agencies);
+    }
+    fn meeting_ref(&self) -> Option<Uuid> {
+        self.meeting_id
+    }
+}
+impl Route for ReassignAgreementInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    /// Both the agencies it leaves and the ones it goes to.
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+        out.extend(&self.agencies);
+    }
+}
+impl Route for ChangeInstructionStageInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+impl Route for ReportAgreementProgressInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+impl Route for RecordFollowUpActionInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+impl Route for ChangeAgreementStatusInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+impl Route for CancelAgreementInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+impl Route for CorrectAgreementEventInput {
+    fn stream_id(&self) -> String {
+        agreement_stream(self.agreement_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(agreement_agencies(history));
+    }
+}
+
+/// The agencies an agreement is currently assigned to.
+fn agreement_agencies(history: &[DomainEvent]) -> Vec<String> {
+    let mut current = Vec::new();
+    for e in history {
+        match e {
+            DomainEvent::AgreementCreated { agencies, .. }
+            | DomainEvent::AgreementReassigned { agencies, .. } => current.clone_from(agencies),
+            _ => {}
+        }
+    }
+    current
+}
+
+// ----- State and rules -----
 
 /// An agreement as of the folded events.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,12 +7,37 @@
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::Command;
+use crate::command::{input, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
+use crate::meeting_stream;
 use crate::rules::active_agencies;
 use crate::values::MeetingType;
 use crate::Context;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar reunión de gabinete.
+    pub struct HoldCabinetMeetingInput {
+        pub meeting_id: Uuid,
+        pub meeting_type: MeetingType,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub date: NaiveDate,
+        pub agencies: Vec<String>,
+    }
+}
+
+impl Route for HoldCabinetMeetingInput {
+    fn stream_id(&self) -> String {
+        meeting_stream(self.meeting_id)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.extend(&self.agencies);
+    }
+}
+
+// ----- State and rules -----
 
 /// A held meeting.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -13,12 +13,57 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::Command;
+use crate::command::{input, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
 use crate::validate::Check;
 use crate::values::vocabulary;
+use crate::AGENCY_CATALOG_STREAM;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar una entrada de catálogo: a new code, stable forever, and its label.
+    pub struct RegisterCatalogueEntryInput { pub catalogue: Catalogue, pub code: String, pub label: String }
+}
+
+input! {
+    pub struct RenameCatalogueEntryInput { pub catalogue: Catalogue, pub code: String, pub label: String }
+}
+
+input! {
+    pub struct RetireCatalogueEntryInput { pub catalogue: Catalogue, pub code: String }
+}
+
+input! {
+    /// Fijar la meta anual: replaces an earlier goal for the same year.
+    pub struct SetAnnualGoalInput { pub goal: AnnualGoal, pub year: i32, pub target: u64 }
+}
+
+// The catalogues live in the agency catalog's stream and are the Office's alone.
+impl Route for RegisterCatalogueEntryInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+}
+impl Route for RenameCatalogueEntryInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+}
+impl Route for RetireCatalogueEntryInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+}
+impl Route for SetAnnualGoalInput {
+    fn stream_id(&self) -> String {
+        AGENCY_CATALOG_STREAM.to_owned()
+    }
+}
+
+// ----- State and rules -----
 
 vocabulary! {
     /// Which catalogue an entry belongs to. The set of catalogues is code (each one is

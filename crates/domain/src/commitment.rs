@@ -9,12 +9,100 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::Command;
+use crate::command::{input, Agencies, Command, Route};
+use crate::commitment_stream;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{required, status_transition};
 use crate::values::{Mxn, Progress, Status};
 use crate::Context;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar compromiso de campaña.
+    pub struct RegisterCommitmentInput { pub number: u32, pub text: String }
+}
+
+input! {
+    pub struct AssignCommitmentInput { pub number: u32, pub agencies: Vec<String> }
+}
+
+input! {
+    /// Registrar acción de una dependencia sobre un compromiso.
+    pub struct RegisterActionInput {
+        pub number: u32,
+        pub action_id: Uuid,
+        pub agency: String,
+        pub description: String,
+        pub status: Status,
+        pub progress: Option<Progress>,
+        pub investment_mxn: Mxn,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub date: NaiveDate,
+    }
+}
+
+input! {
+    pub struct ChangeActionStatusInput { pub number: u32, pub action_id: Uuid, pub status: Status }
+}
+
+input! {
+    pub struct ReportActionProgressInput { pub number: u32, pub action_id: Uuid, pub progress: Progress }
+}
+
+impl Route for RegisterCommitmentInput {
+    fn stream_id(&self) -> String {
+        commitment_stream(self.number)
+    }
+}
+impl Route for AssignCommitmentInput {
+    fn stream_id(&self) -> String {
+        commitment_stream(self.number)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.extend(&self.agencies);
+    }
+}
+impl Route for RegisterActionInput {
+    fn stream_id(&self) -> String {
+        commitment_stream(self.number)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.agency);
+    }
+    fn agency(&self) -> Option<&str> {
+        Some(&self.agency)
+    }
+}
+impl Route for ChangeActionStatusInput {
+    fn stream_id(&self) -> String {
+        commitment_stream(self.number)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(action_agency(history, self.action_id));
+    }
+}
+impl Route for ReportActionProgressInput {
+    fn stream_id(&self) -> String {
+        commitment_stream(self.number)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(action_agency(history, self.action_id));
+    }
+}
+
+/// The agency that registered an action.
+fn action_agency(history: &[DomainEvent], id: Uuid) -> Option<String> {
+    history.iter().find_map(|e| match e {
+        DomainEvent::ActionRegistered {
+            action_id, agency, ..
+        } if *action_id == id => Some(agency.clone()),
+        _ => None,
+    })
+}
+
+// ----- State and rules -----
 
 /// Acción registered against the commitment.
 #[derive(Debug, Clone, PartialEq, Eq)]

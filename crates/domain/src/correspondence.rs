@@ -6,12 +6,111 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::command::Command;
+use crate::command::{input, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
+use crate::letter_stream;
 use crate::rules::{in_order, required};
 use crate::values::{Classification, Unit};
 use crate::Context;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Recibir oficio (registrar folio).
+    pub struct ReceiveLetterInput {
+        pub folio: String,
+        pub unit: Unit,
+        pub classification: Classification,
+        pub sender: String,
+        pub subject: String,
+        pub received_at: DateTime<Utc>,
+    }
+}
+
+input! {
+    /// Turnar oficio.
+    pub struct TurnLetterInput { pub folio: String, pub agency: String, pub turned_at: DateTime<Utc> }
+}
+
+input! {
+    /// Abrir expediente.
+    pub struct OpenCaseFileInput { pub folio: String, pub case_file: String, pub opened_at: DateTime<Utc> }
+}
+
+input! {
+    /// Emitir oficio de salida.
+    pub struct IssueOutgoingLetterInput {
+        pub folio: String,
+        pub number: String,
+        pub recipient: String,
+        pub issued_at: DateTime<Utc>,
+    }
+}
+
+input! {
+    pub struct RecordLetterFollowUpInput { pub folio: String, pub note: String, pub recorded_at: DateTime<Utc> }
+}
+
+input! {
+    pub struct AnswerLetterInput { pub folio: String, pub answered_at: DateTime<Utc> }
+}
+
+impl Route for ReceiveLetterInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+}
+impl Route for TurnLetterInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        out.push(&self.agency);
+    }
+}
+impl Route for OpenCaseFileInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+impl Route for IssueOutgoingLetterInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+impl Route for RecordLetterFollowUpInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+impl Route for AnswerLetterInput {
+    fn stream_id(&self) -> String {
+        letter_stream(&self.folio)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+
+/// Every agency the letter was turned to.
+fn turned_to(history: &[DomainEvent]) -> impl Iterator<Item = &str> {
+    history.iter().filter_map(|e| match e {
+        DomainEvent::LetterTurned { agency, .. } => Some(agency.as_str()),
+        _ => None,
+    })
+}
+
+// ----- State and rules -----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Letter {

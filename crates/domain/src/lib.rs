@@ -8,10 +8,12 @@
 //!
 //! ## Layout
 //! - [`values`]: newtypes and vocabularies (`Mxn`, `Progress`, `Status`, `MeetingType`…).
-//! - [`event`]: [`DomainEvent`], its stored form (`to_stored` / `from_stored`), schema
-//!   versions and upcasters.
-//! - [`command`]: [`Command`] and its input structs; stream routing and authorization
-//!   helpers (`stream_id`, `meeting_ref`, `agency`, `agencies_touched`).
+//! - [`registry`]: every aggregate kind, event type ([`DomainEvent`]) and command
+//!   ([`Command`]), declared once.
+//! - [`event`]: the stored form of events (`to_stored` / `from_stored`), schema versions,
+//!   upcasters and the personal data each type carries.
+//! - [`command`]: the machinery of commands: `input!`, the [`command::Route`] each input
+//!   declares (stream, agencies touched), who may write ([`command::Writer`]).
 //! - [`error`]: [`DomainError`], one variant per rule.
 //! - [`validate`]: the input policy (text classes and lengths, amount and year ranges)
 //!   every command passes before it is decided.
@@ -20,7 +22,8 @@
 //!   fixtures' simulator.
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - [`time`]: Sonora's clock (UTC−7 all year): local dates, months, a bare date's instant.
-//! - One module per aggregate, each with its state (`apply`) and `decide`:
+//! - One module per aggregate, each with its commands' inputs and routes, its state
+//!   (`apply`) and `decide`:
 //!   [`agency`] (catálogo de dependencias and, in [`catalogue`], the Office's other
 //!   catalogues and annual goals, stream `agencies`),
 //!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
@@ -50,6 +53,7 @@ pub mod event;
 pub mod executor;
 pub mod ids;
 pub mod petition;
+pub mod registry;
 mod rules;
 pub mod time;
 pub mod validate;
@@ -60,7 +64,8 @@ use uuid::Uuid;
 
 pub use command::Command;
 pub use error::DomainError;
-pub use event::{AggregateKind, DomainEvent, PersonalFields};
+pub use event::PersonalFields;
+pub use registry::{AggregateKind, DomainEvent};
 
 use activity::ActivityState;
 use agency::AgencyCatalog;

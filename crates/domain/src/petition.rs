@@ -10,12 +10,110 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::command::Command;
+use crate::command::{input, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
+use crate::petition_stream;
 use crate::rules::{in_order, optional, required};
 use crate::values::{Channel, CitizenContact, FollowUpKind, Topic, TurnTarget};
 use crate::Context;
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Recibir petición ciudadana.
+    pub struct ReceivePetitionInput {
+        pub petition_id: Uuid,
+        pub channel: Channel,
+        pub topic: Topic,
+        pub municipality: String,
+        pub citizen_id: Uuid,
+        pub contact: CitizenContact,
+        /// Required when the channel is a tour (gira).
+        pub tour_id: Option<String>,
+        pub received_at: DateTime<Utc>,
+    }
+}
+
+input! {
+    pub struct TurnPetitionInput { pub petition_id: Uuid, pub target: TurnTarget, pub turned_at: DateTime<Utc> }
+}
+
+input! {
+    pub struct RecordPetitionFollowUpInput { pub petition_id: Uuid, pub kind: FollowUpKind, pub at: DateTime<Utc> }
+}
+
+input! {
+    pub struct AttendPetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
+}
+
+input! {
+    pub struct ClosePetitionInput { pub petition_id: Uuid, pub at: DateTime<Utc> }
+}
+
+input! {
+    /// Rectificar datos de contacto (ARCO): the citizen's contact as it should read.
+    pub struct RectifyCitizenContactInput { pub petition_id: Uuid, pub contact: CitizenContact }
+}
+
+// Receiving and rectifying carry personal data: the Office's alone.
+impl Route for ReceivePetitionInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+}
+impl Route for RectifyCitizenContactInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+}
+impl Route for TurnPetitionInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
+        if let TurnTarget::Agency(a) = &self.target {
+            out.push(a);
+        }
+    }
+}
+impl Route for RecordPetitionFollowUpInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+impl Route for AttendPetitionInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+impl Route for ClosePetitionInput {
+    fn stream_id(&self) -> String {
+        petition_stream(self.petition_id)
+    }
+    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
+        out.extend(turned_to(history));
+    }
+}
+
+/// Every agency the petition was turned to.
+fn turned_to(history: &[DomainEvent]) -> impl Iterator<Item = &str> {
+    history.iter().filter_map(|e| match e {
+        DomainEvent::PetitionTurned {
+            target: TurnTarget::Agency(a),
+            ..
+        } => Some(a.as_str()),
+        _ => None,
+    })
+}
+
+// ----- State and rules -----
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Petition {

@@ -6,7 +6,6 @@
 use async_graphql::{Context, Object};
 use chrono::{DateTime, Utc};
 use seguimiento_app::CommandRequest;
-use seguimiento_domain::command::*;
 use seguimiento_domain::Command;
 use uuid::Uuid;
 
