@@ -2,7 +2,10 @@
 //! [`Projector`](crate::Projector) + one line in [`all`].
 
 use crate::error::{ProjectionError, Result};
-use crate::models::{compliance::Compliance, correspondence::Correspondence, petitions::Petitions};
+use crate::models::{
+    compliance::Compliance, correspondence::Correspondence, petitions::Petitions,
+    press_conferences::PressConferences,
+};
 use crate::projector::{erase, DynProjector};
 
 /// Every projection the live runner follows and `rebuild_all` rebuilds.
@@ -11,6 +14,7 @@ pub fn all() -> Vec<Box<dyn DynProjector>> {
         erase::<Compliance>(),
         erase::<Correspondence>(),
         erase::<Petitions>(),
+        erase::<PressConferences>(),
     ]
 }
 

@@ -775,6 +775,10 @@ pub fn writes() -> Vec<WriteCase> {
         w("rectifyCitizenContact",        a_turned_petition,
           |t| json!({"petitionId": t.id, "contact": {"name": "Zacarías Quintero Ruiz",
                      "phone": null, "email": null, "address": null}})),
+        w("holdPressConference",          nothing,
+          |t| json!({"conferenceId": t.id, "kind": "GOVERNOR", "date": "2023-08-01",
+                     "presidedBy": "Gobernador", "topic": "Seguridad", "state": "Sonora",
+                     "venue": "Palacio de Gobierno", "durationMinutes": 45})),
         // Last: it deactivates its target's agency, which every row above may write for.
         w("deactivateAgency",             nothing,
           |t| json!({"acronym": t.agency})),

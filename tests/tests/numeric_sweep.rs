@@ -41,6 +41,8 @@ enum Kind {
     BudgetYear,
     /// An annual goal (meta anual): 0 to 1,000,000,000.
     GoalTarget,
+    /// A press conference's duration: 1 to 1,440 minutes.
+    DurationMinutes,
     /// The day a fact took effect: years 1900 to 2100, and not after today.
     BusinessDate,
     /// A due date: years 1900 to 2100 (it may lie in the future).
@@ -73,6 +75,7 @@ fn scalar_of(kind: Kind) -> &'static str {
         Kind::CommitmentNumber
         | Kind::BudgetYear
         | Kind::GoalTarget
+        | Kind::DurationMinutes
         | Kind::ExpectedVersion
         | Kind::ReportYear
         | Kind::PageSize => "Int",
@@ -168,6 +171,7 @@ fn probes(kind: Kind) -> Vec<Probe> {
         ]
         .concat(),
         Kind::CommitmentNumber => [numbers(&["9999", "10000"]), numbers(INTEGERS), strings(&["1"])].concat(),
+        Kind::DurationMinutes => [numbers(&["1440", "1441"]), numbers(INTEGERS), strings(&["45"])].concat(),
         Kind::GoalTarget => [
             numbers(&["40000", "1000000000", "1000000001"]),
             numbers(INTEGERS),
@@ -253,6 +257,7 @@ fn policy(kind: Kind, probe: &Probe, version: Option<u64>, now: DateTime<Utc>) -
         Kind::CommitmentNumber => yes(integer(probe).is_some_and(|i| (1..=9_999).contains(&i))),
         Kind::BudgetYear => yes(integer(probe).is_some_and(|i| (1900..=2100).contains(&i))),
         Kind::GoalTarget => yes(integer(probe).is_some_and(|i| (0..=1_000_000_000).contains(&i))),
+        Kind::DurationMinutes => yes(integer(probe).is_some_and(|i| (1..=1_440).contains(&i))),
         Kind::DueDate => yes(date(probe).is_some()),
         Kind::BusinessDate => yes(date(probe).is_some_and(|d| {
             // The day's start in Sonora (UTC−7), the instant a dated fact takes effect.
@@ -419,6 +424,8 @@ const SWEEP: &[(&str, Kind)] = &[
     ("closePetition.input.at",                     Kind::Instant),
     ("setAnnualGoal.input.year",                   Kind::BudgetYear),
     ("setAnnualGoal.input.target",                 Kind::GoalTarget),
+    ("holdPressConference.input.date",             Kind::BusinessDate),
+    ("holdPressConference.input.durationMinutes",  Kind::DurationMinutes),
 ];
 
 /// Values a row stores nothing for although the policy allows them, because the world of
@@ -779,7 +786,7 @@ fn same(kind: Kind, sent: &Probe, stored: &Value) -> bool {
             .is_none_or(|sent| Some(sent) == decimal_parts(&stored.text)),
         Kind::BusinessDate | Kind::DueDate => date(sent).is_none_or(|d| Some(d) == date(&stored)),
         Kind::Instant => instant(sent).is_none_or(|t| Some(t) == instant(&stored)),
-        Kind::CommitmentNumber | Kind::BudgetYear | Kind::GoalTarget => {
+        Kind::CommitmentNumber | Kind::BudgetYear | Kind::GoalTarget | Kind::DurationMinutes => {
             integer(sent).map(|i| i.to_string()) == Some(stored.text)
         }
         _ => true,

@@ -93,6 +93,7 @@ const WRITE_CELLS: &[(&str, [Cell; 5])] = &[
     ("renameCatalogueEntry",          [YES, NO,  NO,  NO,  NO]),
     ("retireCatalogueEntry",          [YES, NO,  NO,  NO,  NO]),
     ("setAnnualGoal",                 [YES, NO,  NO,  NO,  NO]),
+    ("holdPressConference",           [YES, NO,  NO,  NO,  NO]),
 ];
 
 /// Runs every cell of [`writes`]. Per row, the refused calls come first, so none of them

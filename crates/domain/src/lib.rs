@@ -31,7 +31,8 @@
 //!   [`commitment`] (compromiso de campaña, `commitment-<number>`),
 //!   [`activity`] (actividad, `activity-<uuid>`),
 //!   [`correspondence`] (oficio recibido, `letter-<folio>`),
-//!   [`petition`] (petición ciudadana, `petition-<uuid>`).
+//!   [`petition`] (petición ciudadana, `petition-<uuid>`),
+//!   [`press_conference`] (rueda de prensa, `press-conference-<uuid>`).
 //!
 //! ## Rules that span aggregates
 //! Agencies, and catalogue codes (tipos de gabinete, canales, temas, tipos de seguimiento,
@@ -53,6 +54,7 @@ pub mod event;
 pub mod executor;
 pub mod ids;
 pub mod petition;
+pub mod press_conference;
 pub mod registry;
 mod rules;
 pub mod time;
@@ -74,6 +76,7 @@ use cabinet::{CabinetState, MeetingState};
 use commitment::CommitmentState;
 use correspondence::LetterState;
 use petition::PetitionState;
+use press_conference::ConferenceState;
 
 /// The single stream holding the whole agency catalog.
 pub const AGENCY_CATALOG_STREAM: &str = "agencies";
@@ -153,6 +156,7 @@ pub enum StreamState {
     Activity(ActivityState),
     Letter(LetterState),
     Petition(PetitionState),
+    PressConference(ConferenceState),
 }
 
 /// Folds a stream's history; the aggregate is told by its events.
@@ -173,6 +177,9 @@ pub fn fold_as(kind: AggregateKind, history: &[DomainEvent]) -> StreamState {
         AggregateKind::Activity => StreamState::Activity(ActivityState::from_events(history)),
         AggregateKind::Letter => StreamState::Letter(LetterState::from_events(history)),
         AggregateKind::Petition => StreamState::Petition(PetitionState::from_events(history)),
+        AggregateKind::PressConference => {
+            StreamState::PressConference(ConferenceState::from_events(history))
+        }
     }
 }
 
@@ -202,6 +209,7 @@ pub fn decide(
         StreamState::Activity(s) => activity::decide(&s, cmd)?,
         StreamState::Letter(s) => correspondence::decide(&s, cmd, ctx)?,
         StreamState::Petition(s) => petition::decide(&s, cmd, ctx)?,
+        StreamState::PressConference(s) => press_conference::decide(&s, cmd)?,
         StreamState::Empty => Vec::new(),
     };
     for e in &events {

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use crate::catalogue::{AnnualGoal, Catalogue};
+use crate::press_conference::{ConferenceKind, Minutes};
 use crate::values::{
     Channel, Classification, FollowUpKind, InstructionStage, ItemKind, MeetingType, Mxn, Origin,
     PersonalData, Priority, Progress, Status, Topic, TurnTarget, Unit, YearBudget,
@@ -29,6 +30,7 @@ pub enum AggregateKind {
     Activity,
     Letter,
     Petition,
+    PressConference,
 }
 
 impl AggregateKind {
@@ -44,6 +46,7 @@ impl AggregateKind {
             AggregateKind::Activity => "activity",
             AggregateKind::Letter => "letter",
             AggregateKind::Petition => "petition",
+            AggregateKind::PressConference => "press conference",
         }
     }
 }
@@ -276,6 +279,20 @@ pub enum DomainEvent {
         citizen_id: Uuid,
         contact: PersonalData,
     },
+
+    // ----- Rueda de prensa (stream `press-conference-<uuid>`) -----
+    /// Fields: `conferenceId`, `kind` (`PRESIDENT_MORNING`, `GOVERNOR`), `date`,
+    /// `presidedBy`, `topic`, `state`, `venue`, `durationMinutes`.
+    PressConferenceHeld {
+        conference_id: Uuid,
+        kind: ConferenceKind,
+        date: NaiveDate,
+        presided_by: String,
+        topic: String,
+        state: String,
+        venue: String,
+        duration_minutes: Minutes,
+    },
 }
 
 impl EventType {
@@ -321,6 +338,7 @@ impl EventType {
             | PetitionAttended
             | PetitionClosed
             | PetitionContactRectified => AggregateKind::Petition,
+            PressConferenceHeld => AggregateKind::PressConference,
         }
     }
 }
@@ -339,6 +357,7 @@ impl DomainEvent {
         use DomainEvent::*;
         match self {
             CabinetMeetingHeld { date, .. }
+            | PressConferenceHeld { date, .. }
             | FollowUpActionRecorded { date, .. }
             | ActionRegistered { date, .. } => Some(("date", crate::time::midnight(*date))),
             AgreementCreated { issued_on, .. } => {
@@ -419,4 +438,6 @@ crate::command::commands! { $
     ClosePetition(petition::ClosePetitionInput) => "closePetition", close_petition, AssignedAgency, Petition;
     /// Rectificar datos de contacto (ARCO). Admin only.
     RectifyCitizenContact(petition::RectifyCitizenContactInput) => "rectifyCitizenContact", rectify_citizen_contact, Office, Petition;
+    /// Registrar rueda de prensa.
+    HoldPressConference(press_conference::HoldPressConferenceInput) => "holdPressConference", hold_press_conference, Office, PressConference;
 }

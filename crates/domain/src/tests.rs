@@ -10,5 +10,6 @@ mod fixtures;
 #[cfg(feature = "graphql")]
 mod graphql;
 mod petition;
+mod press_conference;
 mod properties;
 mod serde_roundtrip;

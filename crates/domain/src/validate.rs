@@ -85,7 +85,7 @@ pub trait Check {
     fn check(&self, field: &'static str) -> Result<(), DomainError>;
 }
 
-fn invalid(field: &'static str, reason: String) -> DomainError {
+pub(crate) fn invalid(field: &'static str, reason: String) -> DomainError {
     DomainError::InvalidField {
         field: camel_case(field),
         reason,

@@ -19,6 +19,7 @@ pub mod compliance;
 pub mod correspondence;
 pub mod item;
 pub mod petitions;
+pub mod press_conferences;
 pub mod semaforo;
 
 use chrono::{DateTime, Datelike, Utc};

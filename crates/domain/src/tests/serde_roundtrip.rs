@@ -6,6 +6,7 @@ use super::fixtures::*;
 use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::command::*;
 use crate::event::EVENT_TYPE_NAMES;
+use crate::press_conference::{ConferenceKind, Minutes};
 use crate::values::*;
 use crate::{Command, DomainError, DomainEvent};
 
@@ -215,6 +216,16 @@ fn sample_events() -> Vec<DomainEvent> {
         PetitionContactRectified {
             citizen_id: id(55),
             contact: contact().into(),
+        },
+        PressConferenceHeld {
+            conference_id: id(60),
+            kind: ConferenceKind::Governor,
+            date: day(2023, 8, 1),
+            presided_by: "Gobernador".into(),
+            topic: "Seguridad".into(),
+            state: "Sonora".into(),
+            venue: "Palacio de Gobierno".into(),
+            duration_minutes: Minutes(45),
         },
     ]
 }
@@ -643,6 +654,7 @@ fn sample_commands() -> Vec<Command> {
             petition_id: id(5),
             contact: contact(),
         }),
+        HoldPressConference(super::press_conference::hold(ConferenceKind::Governor)),
     ]
 }
 
@@ -690,6 +702,7 @@ fn every_command_routes_to_a_stream_of_its_aggregate() {
             crate::AggregateKind::Activity => "activity-",
             crate::AggregateKind::Letter => "letter-",
             crate::AggregateKind::Petition => "petition-",
+            crate::AggregateKind::PressConference => "press-conference-",
         };
         assert!(stream.starts_with(prefix), "{} -> {stream}", cmd.name());
     }

@@ -1,0 +1,149 @@
+//! Rueda de prensa (stream `press-conference-<uuid>`).
+//!
+//! The Office records the press conferences the Governor's instructions come from: the
+//! President's morning conference and the Governor's own. A conference is held on a date
+//! with a topic, a venue and a duration; who took part is registered before what they
+//! said is recorded.
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::command::{input, Command, Route};
+use crate::error::DomainError;
+use crate::event::DomainEvent;
+use crate::rules::required;
+use crate::validate::{invalid, Check};
+use crate::values::vocabulary;
+
+/// `press-conference-<uuid>`
+pub fn conference_stream(conference_id: Uuid) -> String {
+    format!("press-conference-{conference_id}")
+}
+
+vocabulary! {
+    /// Whose conference: the President's morning conference ("mañanera") or the
+    /// Governor's.
+    pub enum ConferenceKind { PresidentMorning, Governor }
+}
+
+impl Check for ConferenceKind {
+    fn check(&self, _field: &'static str) -> Result<(), DomainError> {
+        Ok(())
+    }
+}
+
+/// A conference's duration, in whole minutes: from 1 to [`Minutes::MAX`]. An `Int` in
+/// GraphQL, a number in JSON.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+#[cfg_attr(feature = "graphql", derive(async_graphql::NewType))]
+pub struct Minutes(pub u32);
+
+impl Minutes {
+    /// The longest conference the Office records: a whole day.
+    pub const MAX: u32 = 24 * 60;
+}
+
+impl Check for Minutes {
+    fn check(&self, field: &'static str) -> Result<(), DomainError> {
+        if (1..=Self::MAX).contains(&self.0) {
+            return Ok(());
+        }
+        Err(invalid(
+            field,
+            format!(
+                "a duration is from 1 to {} minutes, found {}",
+                Self::MAX,
+                self.0
+            ),
+        ))
+    }
+}
+
+// ----- Commands: inputs and routing -----
+
+input! {
+    /// Registrar rueda de prensa.
+    pub struct HoldPressConferenceInput {
+        pub conference_id: Uuid,
+        pub kind: ConferenceKind,
+        #[serde(deserialize_with = "crate::validate::strict_date")]
+        pub date: NaiveDate,
+        /// Who presides (the President, the Governor or whom they delegate).
+        pub presided_by: String,
+        pub topic: String,
+        /// The state where it is held.
+        pub state: String,
+        pub venue: String,
+        pub duration_minutes: Minutes,
+    }
+}
+
+// Conferences are the Office's record: no liaison writes them.
+impl Route for HoldPressConferenceInput {
+    fn stream_id(&self) -> String {
+        conference_stream(self.conference_id)
+    }
+}
+
+// ----- State and rules -----
+
+/// A held conference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conference {
+    pub conference_id: Uuid,
+    pub kind: ConferenceKind,
+    pub date: NaiveDate,
+}
+
+/// State of a `press-conference-<uuid>` stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConferenceState {
+    pub conference: Option<Conference>,
+}
+
+impl ConferenceState {
+    pub fn from_events(history: &[DomainEvent]) -> Self {
+        let mut s = Self::default();
+        history.iter().for_each(|e| s.apply(e));
+        s
+    }
+
+    pub fn apply(&mut self, event: &DomainEvent) {
+        if let DomainEvent::PressConferenceHeld {
+            conference_id,
+            kind,
+            date,
+            ..
+        } = event
+        {
+            self.conference = Some(Conference {
+                conference_id: *conference_id,
+                kind: *kind,
+                date: *date,
+            });
+        }
+    }
+}
+
+pub fn decide(state: &ConferenceState, cmd: &Command) -> Result<Vec<DomainEvent>, DomainError> {
+    match cmd {
+        Command::HoldPressConference(i) => {
+            if state.conference.is_some() {
+                return Err(DomainError::AlreadyExists(cmd.stream_id()));
+            }
+            Ok(vec![DomainEvent::PressConferenceHeld {
+                conference_id: i.conference_id,
+                kind: i.kind,
+                date: i.date,
+                presided_by: required("presidedBy", &i.presided_by)?,
+                topic: required("topic", &i.topic)?,
+                state: required("state", &i.state)?,
+                venue: required("venue", &i.venue)?,
+                duration_minutes: i.duration_minutes,
+            }])
+        }
+        other => Err(crate::wrong_aggregate(other, "press conference")),
+    }
+}

@@ -1,0 +1,88 @@
+use super::fixtures::*;
+use crate::command::*;
+use crate::press_conference::{conference_stream, ConferenceKind, Minutes};
+use crate::{DomainError, DomainEvent};
+
+const CONF: u128 = 60;
+
+pub(super) fn hold(kind: ConferenceKind) -> HoldPressConferenceInput {
+    HoldPressConferenceInput {
+        conference_id: id(CONF),
+        kind,
+        date: day(2023, 8, 1),
+        presided_by: s(" Alfonso Durazo "),
+        topic: s("Seguridad pública"),
+        state: s("Sonora"),
+        venue: s("Palacio de Gobierno"),
+        duration_minutes: Minutes(45),
+    }
+}
+
+fn held(kind: ConferenceKind) -> Vec<DomainEvent> {
+    given(vec![Command::HoldPressConference(hold(kind))])
+}
+
+#[test]
+fn holding_a_conference_records_it_with_trimmed_texts() {
+    let events = when(
+        &[],
+        Command::HoldPressConference(hold(ConferenceKind::Governor)),
+    )
+    .unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [DomainEvent::PressConferenceHeld { kind: ConferenceKind::Governor, presided_by, duration_minutes: Minutes(45), .. }]
+            if presided_by == "Alfonso Durazo"
+    ));
+    assert_eq!(
+        events[0].effective_time(),
+        Some(("date", crate::time::midnight(day(2023, 8, 1))))
+    );
+}
+
+#[test]
+fn a_conference_is_held_once_with_its_texts_and_a_duration() {
+    let history = held(ConferenceKind::Governor);
+    assert_eq!(
+        when(
+            &history,
+            Command::HoldPressConference(hold(ConferenceKind::Governor))
+        ),
+        Err(DomainError::AlreadyExists(conference_stream(id(CONF))))
+    );
+    let untitled = HoldPressConferenceInput {
+        topic: s("  "),
+        ..hold(ConferenceKind::PresidentMorning)
+    };
+    assert_eq!(
+        when(&[], Command::HoldPressConference(untitled)),
+        Err(DomainError::EmptyField("topic"))
+    );
+    for minutes in [0, Minutes::MAX + 1] {
+        let cmd = Command::HoldPressConference(HoldPressConferenceInput {
+            duration_minutes: Minutes(minutes),
+            ..hold(ConferenceKind::Governor)
+        });
+        assert!(
+            matches!(when(&[], cmd), Err(DomainError::InvalidField { ref field, .. }) if field == "durationMinutes"),
+            "{minutes} minutes"
+        );
+    }
+}
+
+#[test]
+fn a_conference_in_the_future_is_refused() {
+    let cmd = Command::HoldPressConference(HoldPressConferenceInput {
+        date: day(2030, 1, 1),
+        ..hold(ConferenceKind::Governor)
+    });
+    assert_eq!(when(&[], cmd), Err(DomainError::InFuture("date")));
+}
+
+#[test]
+fn conferences_are_the_offices_record() {
+    let cmd = Command::HoldPressConference(hold(ConferenceKind::Governor));
+    assert_eq!(cmd.writer(), Writer::Office);
+    assert!(cmd.agencies_touched(&[]).is_empty());
+    assert_eq!(cmd.stream_id(), format!("press-conference-{}", id(CONF)));
+}

@@ -1,0 +1,246 @@
+//! Projector `press_conferences`: the register of press conferences ("Ruedas de Prensa")
+//! and what was said in them, for the conference list, the executive report of one
+//! conference and the period report.
+//!
+//! Keys: `conference/<stream>`, one document per conference.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+use seguimiento_domain::press_conference::ConferenceKind;
+use seguimiento_domain::{AggregateKind, DomainEvent};
+use seguimiento_eventstore::EventStore;
+
+use crate::error::Result;
+use crate::event::ProjectedEvent;
+use crate::projector::Projector;
+use crate::rows::Rows;
+use crate::runner::as_of::{load, View};
+
+/// The projector (registered as `press_conferences`).
+pub struct PressConferences;
+
+report! {
+    /// One conference as recorded.
+    pub struct ConferenceDoc as "PressConference" {
+        pub conference_id: uuid::Uuid,
+        /// The stream that holds it (`press-conference-<uuid>`).
+        pub stream: String,
+        pub kind: ConferenceKind,
+        pub date: NaiveDate,
+        pub presided_by: String,
+        pub topic: String,
+        pub state: String,
+        pub venue: String,
+        pub duration_minutes: u32,
+    }
+}
+
+impl Projector for PressConferences {
+    const NAME: &'static str = "press_conferences";
+    const READS: &'static [AggregateKind] = &[AggregateKind::PressConference];
+    type Row = ConferenceDoc;
+
+    fn apply(rows: &mut Rows<ConferenceDoc>, ev: &ProjectedEvent) -> Result<()> {
+        let key = format!("conference/{}", ev.stream);
+        if let DomainEvent::PressConferenceHeld {
+            conference_id,
+            kind,
+            date,
+            presided_by,
+            topic,
+            state,
+            venue,
+            duration_minutes,
+        } = &ev.event
+        {
+            rows.insert(
+                key,
+                ConferenceDoc {
+                    conference_id: *conference_id,
+                    stream: ev.stream.clone(),
+                    kind: *kind,
+                    date: *date,
+                    presided_by: presided_by.clone(),
+                    topic: topic.clone(),
+                    state: state.clone(),
+                    venue: venue.clone(),
+                    duration_minutes: duration_minutes.0,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    fn scopes(ev: &ProjectedEvent) -> Vec<String> {
+        match ev.event.aggregate_kind() {
+            AggregateKind::PressConference => vec!["PRESS_CONFERENCES".to_owned()],
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// The conferences of a year (every year when `None`), oldest first.
+pub fn list(rows: &Rows<ConferenceDoc>, year: Option<i32>) -> Vec<ConferenceDoc> {
+    let mut out: Vec<ConferenceDoc> = rows
+        .with_prefix("conference/")
+        .map(|(_, c)| c)
+        .filter(|c| year.is_none_or(|y| c.date.year() == y))
+        .cloned()
+        .collect();
+    out.sort_by(|a, b| (a.date, &a.stream).cmp(&(b.date, &b.stream)));
+    out
+}
+
+report! {
+    /// Conferences of one month (1..=12) by kind.
+    pub struct ConferenceMonth as "PressConferenceMonth" {
+        pub month: u32,
+        pub president_morning: u64,
+        pub governor: u64,
+        pub total: u64,
+    }
+}
+
+report! {
+    /// A topic and how many conferences addressed it.
+    pub struct TopicCount as "PressConferenceTopic" {
+        pub topic: String,
+        pub conferences: u64,
+    }
+}
+
+report! {
+    /// The period report of a year: conferences per month and the topics most addressed.
+    pub struct PeriodReport as "PressConferencePeriod" {
+        pub year: i32,
+        /// Always 12 rows, months 1..=12.
+        pub months: Vec<ConferenceMonth>,
+        pub total: u64,
+        /// Most addressed first; ties by topic.
+        pub topics: Vec<TopicCount>,
+    }
+}
+
+pub fn period_report(rows: &Rows<ConferenceDoc>, year: i32) -> PeriodReport {
+    let mut months: Vec<ConferenceMonth> = (1..=12)
+        .map(|month| ConferenceMonth {
+            month,
+            president_morning: 0,
+            governor: 0,
+            total: 0,
+        })
+        .collect();
+    let mut topics: BTreeMap<&str, u64> = BTreeMap::new();
+    let conferences = list(rows, Some(year));
+    for c in &conferences {
+        // `date.month0()` is 0..=11 for every valid date.
+        let m = &mut months[c.date.month0() as usize];
+        match c.kind {
+            ConferenceKind::PresidentMorning => m.president_morning += 1,
+            ConferenceKind::Governor => m.governor += 1,
+        }
+        m.total += 1;
+        *topics.entry(c.topic.as_str()).or_default() += 1;
+    }
+    let mut topics: Vec<TopicCount> = topics
+        .into_iter()
+        .map(|(topic, conferences)| TopicCount {
+            topic: topic.to_owned(),
+            conferences,
+        })
+        .collect();
+    topics.sort_by(|a, b| {
+        b.conferences
+            .cmp(&a.conferences)
+            .then(a.topic.cmp(&b.topic))
+    });
+    PeriodReport {
+        year,
+        months,
+        total: conferences.len() as u64,
+        topics,
+    }
+}
+
+pub async fn query_list(
+    store: &EventStore,
+    view: View,
+    year: Option<i32>,
+) -> Result<Vec<ConferenceDoc>> {
+    let rows = load::<PressConferences>(store, view).await?;
+    Ok(list(&rows, year))
+}
+
+pub async fn query_period(store: &EventStore, view: View, year: i32) -> Result<PeriodReport> {
+    let rows = load::<PressConferences>(store, view).await?;
+    Ok(period_report(&rows, year))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)] // a failed unwrap is a failed test
+mod tests {
+    use super::*;
+    use crate::projector::fold;
+    use chrono::{TimeZone, Utc};
+    use seguimiento_domain::press_conference::Minutes;
+    use uuid::Uuid;
+
+    fn held(n: u128, kind: ConferenceKind, date: (i32, u32, u32), topic: &str) -> ProjectedEvent {
+        let date = NaiveDate::from_ymd_opt(date.0, date.1, date.2).unwrap();
+        let at = Utc.with_ymd_and_hms(2023, 12, 31, 0, 0, 0).unwrap();
+        ProjectedEvent {
+            id: Uuid::from_u128(1000 + n),
+            stream: format!("press-conference-{n}"),
+            version: 0,
+            position: n as u64,
+            actor: "oficina".into(),
+            recorded_at: at,
+            effective_at: at,
+            event: DomainEvent::PressConferenceHeld {
+                conference_id: Uuid::from_u128(n),
+                kind,
+                date,
+                presided_by: "Gobernador".into(),
+                topic: topic.into(),
+                state: "Sonora".into(),
+                venue: "Palacio".into(),
+                duration_minutes: Minutes(40),
+            },
+        }
+    }
+
+    #[test]
+    fn the_period_report_counts_conferences_per_month_and_ranks_topics() {
+        use ConferenceKind::{Governor, PresidentMorning};
+        let events = [
+            held(1, Governor, (2023, 1, 10), "Agua"),
+            held(2, PresidentMorning, (2023, 1, 11), "Seguridad"),
+            held(3, Governor, (2023, 3, 2), "Seguridad"),
+            held(4, Governor, (2023, 12, 31), "Salud"),
+            held(5, Governor, (2024, 1, 2), "Seguridad"),
+        ];
+        let rows = fold::<PressConferences>(&events).unwrap();
+        let r = period_report(&rows, 2023);
+        assert_eq!(r.total, 4);
+        assert_eq!(r.months.len(), 12);
+        assert_eq!(
+            (
+                r.months[0].president_morning,
+                r.months[0].governor,
+                r.months[0].total
+            ),
+            (1, 1, 2)
+        );
+        assert_eq!(r.months[2].total, 1);
+        assert_eq!(r.months[11].total, 1);
+        let topics: Vec<(&str, u64)> = r
+            .topics
+            .iter()
+            .map(|t| (t.topic.as_str(), t.conferences))
+            .collect();
+        assert_eq!(topics, vec![("Seguridad", 2), ("Agua", 1), ("Salud", 1)]);
+        assert_eq!(list(&rows, Some(2024)).len(), 1);
+        assert_eq!(list(&rows, None).len(), 5);
+    }
+}
