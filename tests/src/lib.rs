@@ -775,10 +775,10 @@ pub fn writes() -> Vec<WriteCase> {
         w("rectifyCitizenContact",        a_turned_petition,
           |t| json!({"petitionId": t.id, "contact": {"name": "Zacarías Quintero Ruiz",
                      "phone": null, "email": null, "address": null}})),
-        w("holdPressConference",          nothing,
-          |t| json!({"conferenceId": t.id, "kind": "GOVERNOR", "date": "2023-08-01",
-                     "presidedBy": "Gobernador", "topic": "Seguridad", "state": "Sonora",
-                     "venue": "Palacio de Gobierno", "durationMinutes": 45})),
+        w("holdPressConference",          nothing,                conference_input),
+        w("registerConferenceParticipant", a_held_conference,
+          |t| json!({"conferenceId": t.id, "name": "Lic. Ruiz", "role": "Reportera",
+                     "outlet": "El Imparcial"})),
         // Last: it deactivates its target's agency, which every row above may write for.
         w("deactivateAgency",             nothing,
           |t| json!({"acronym": t.agency})),
@@ -881,6 +881,16 @@ fn a_turned_letter(t: &Target) -> Steps {
 
 fn a_received_petition(t: &Target) -> Steps {
     vec![("receivePetition", petition_input(&t.id, &t.citizen))]
+}
+
+fn conference_input(t: &Target) -> Value {
+    json!({"conferenceId": t.id, "kind": "GOVERNOR", "date": "2023-08-01",
+           "presidedBy": "Gobernador", "topic": "Seguridad", "state": "Sonora",
+           "venue": "Palacio de Gobierno", "durationMinutes": 45})
+}
+
+fn a_held_conference(t: &Target) -> Steps {
+    vec![("holdPressConference", conference_input(t))]
 }
 
 fn a_turned_petition(t: &Target) -> Steps {

@@ -94,6 +94,7 @@ const WRITE_CELLS: &[(&str, [Cell; 5])] = &[
     ("retireCatalogueEntry",          [YES, NO,  NO,  NO,  NO]),
     ("setAnnualGoal",                 [YES, NO,  NO,  NO,  NO]),
     ("holdPressConference",           [YES, NO,  NO,  NO,  NO]),
+    ("registerConferenceParticipant", [YES, NO,  NO,  NO,  NO]),
 ];
 
 /// Runs every cell of [`writes`]. Per row, the refused calls come first, so none of them

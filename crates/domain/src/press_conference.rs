@@ -80,8 +80,26 @@ input! {
     }
 }
 
+input! {
+    /// Registrar participante: someone who takes part (an official, a journalist), before
+    /// what they say is recorded.
+    pub struct RegisterConferenceParticipantInput {
+        pub conference_id: Uuid,
+        pub name: String,
+        /// Cargo: the official's position, or the journalist's.
+        pub role: String,
+        /// The journalist's outlet (medio) or the official's agency.
+        pub outlet: String,
+    }
+}
+
 // Conferences are the Office's record: no liaison writes them.
 impl Route for HoldPressConferenceInput {
+    fn stream_id(&self) -> String {
+        conference_stream(self.conference_id)
+    }
+}
+impl Route for RegisterConferenceParticipantInput {
     fn stream_id(&self) -> String {
         conference_stream(self.conference_id)
     }
@@ -95,6 +113,16 @@ pub struct Conference {
     pub conference_id: Uuid,
     pub kind: ConferenceKind,
     pub date: NaiveDate,
+    /// The names of the registered participants.
+    pub participants: Vec<String>,
+}
+
+impl Conference {
+    /// Whether `name` (trimmed) is a registered participant.
+    pub fn has_participant(&self, name: &str) -> bool {
+        let name = name.trim();
+        self.participants.iter().any(|p| p == name)
+    }
 }
 
 /// State of a `press-conference-<uuid>` stream.
@@ -111,23 +139,37 @@ impl ConferenceState {
     }
 
     pub fn apply(&mut self, event: &DomainEvent) {
-        if let DomainEvent::PressConferenceHeld {
-            conference_id,
-            kind,
-            date,
-            ..
-        } = event
-        {
-            self.conference = Some(Conference {
-                conference_id: *conference_id,
-                kind: *kind,
-                date: *date,
-            });
+        match event {
+            DomainEvent::PressConferenceHeld {
+                conference_id,
+                kind,
+                date,
+                ..
+            } => {
+                self.conference = Some(Conference {
+                    conference_id: *conference_id,
+                    kind: *kind,
+                    date: *date,
+                    participants: Vec::new(),
+                });
+            }
+            DomainEvent::ConferenceParticipantRegistered { name, .. } => {
+                if let Some(c) = self.conference.as_mut() {
+                    c.participants.push(name.clone());
+                }
+            }
+            _ => {}
         }
     }
 }
 
 pub fn decide(state: &ConferenceState, cmd: &Command) -> Result<Vec<DomainEvent>, DomainError> {
+    let existing = || {
+        state
+            .conference
+            .as_ref()
+            .ok_or_else(|| DomainError::NotFound(cmd.stream_id()))
+    };
     match cmd {
         Command::HoldPressConference(i) => {
             if state.conference.is_some() {
@@ -142,6 +184,21 @@ pub fn decide(state: &ConferenceState, cmd: &Command) -> Result<Vec<DomainEvent>
                 state: required("state", &i.state)?,
                 venue: required("venue", &i.venue)?,
                 duration_minutes: i.duration_minutes,
+            }])
+        }
+        Command::RegisterConferenceParticipant(i) => {
+            let conference = existing()?;
+            let name = required("name", &i.name)?;
+            if conference.has_participant(&name) {
+                return Err(invalid(
+                    "name",
+                    format!("{name} is already a participant of this conference"),
+                ));
+            }
+            Ok(vec![DomainEvent::ConferenceParticipantRegistered {
+                name,
+                role: required("role", &i.role)?,
+                outlet: required("outlet", &i.outlet)?,
             }])
         }
         other => Err(crate::wrong_aggregate(other, "press conference")),

@@ -293,6 +293,12 @@ pub enum DomainEvent {
         venue: String,
         duration_minutes: Minutes,
     },
+    /// Participante registrado. Fields: `name`, `role`, `outlet`.
+    ConferenceParticipantRegistered {
+        name: String,
+        role: String,
+        outlet: String,
+    },
 }
 
 impl EventType {
@@ -338,7 +344,7 @@ impl EventType {
             | PetitionAttended
             | PetitionClosed
             | PetitionContactRectified => AggregateKind::Petition,
-            PressConferenceHeld => AggregateKind::PressConference,
+            PressConferenceHeld | ConferenceParticipantRegistered => AggregateKind::PressConference,
         }
     }
 }
@@ -440,4 +446,6 @@ crate::command::commands! { $
     RectifyCitizenContact(petition::RectifyCitizenContactInput) => "rectifyCitizenContact", rectify_citizen_contact, Office, Petition;
     /// Registrar rueda de prensa.
     HoldPressConference(press_conference::HoldPressConferenceInput) => "holdPressConference", hold_press_conference, Office, PressConference;
+    /// Registrar participante de una rueda de prensa.
+    RegisterConferenceParticipant(press_conference::RegisterConferenceParticipantInput) => "registerConferenceParticipant", register_conference_participant, Office, PressConference;
 }

@@ -33,6 +33,18 @@ report! {
         pub state: String,
         pub venue: String,
         pub duration_minutes: u32,
+        /// Registered before they speak, in order of registration.
+        #[serde(default)]
+        pub participants: Vec<Participant>,
+    }
+}
+
+report! {
+    /// Someone who takes part in a conference.
+    pub struct Participant as "PressConferenceParticipant" {
+        pub name: String,
+        pub role: String,
+        pub outlet: String,
     }
 }
 
@@ -43,18 +55,17 @@ impl Projector for PressConferences {
 
     fn apply(rows: &mut Rows<ConferenceDoc>, ev: &ProjectedEvent) -> Result<()> {
         let key = format!("conference/{}", ev.stream);
-        if let DomainEvent::PressConferenceHeld {
-            conference_id,
-            kind,
-            date,
-            presided_by,
-            topic,
-            state,
-            venue,
-            duration_minutes,
-        } = &ev.event
-        {
-            rows.insert(
+        match &ev.event {
+            DomainEvent::PressConferenceHeld {
+                conference_id,
+                kind,
+                date,
+                presided_by,
+                topic,
+                state,
+                venue,
+                duration_minutes,
+            } => rows.insert(
                 key,
                 ConferenceDoc {
                     conference_id: *conference_id,
@@ -66,8 +77,19 @@ impl Projector for PressConferences {
                     state: state.clone(),
                     venue: venue.clone(),
                     duration_minutes: duration_minutes.0,
+                    participants: Vec::new(),
                 },
-            );
+            ),
+            DomainEvent::ConferenceParticipantRegistered { name, role, outlet } => {
+                if let Some(c) = rows.get_mut(&key) {
+                    c.participants.push(Participant {
+                        name: name.clone(),
+                        role: role.clone(),
+                        outlet: outlet.clone(),
+                    });
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -211,6 +233,29 @@ mod tests {
     }
 
     #[test]
+    fn participants_are_listed_with_their_conference_in_order() {
+        let mut events = vec![held(1, ConferenceKind::Governor, (2023, 1, 10), "Agua")];
+        for (i, name) in ["Lic. Ruiz", "Mtra. Soto"].into_iter().enumerate() {
+            let mut e = events[0].clone();
+            e.version = i as u64 + 1;
+            e.position = 10 + i as u64;
+            e.event = DomainEvent::ConferenceParticipantRegistered {
+                name: name.into(),
+                role: "Reportera".into(),
+                outlet: "El Imparcial".into(),
+            };
+            events.push(e);
+        }
+        let rows = fold::<PressConferences>(&events).unwrap();
+        let names: Vec<String> = list(&rows, Some(2023))[0]
+            .participants
+            .iter()
+            .map(|p| p.name.clone())
+            .collect();
+        assert_eq!(names, vec!["Lic. Ruiz", "Mtra. Soto"]);
+    }
+
+    #[test]
     fn the_period_report_counts_conferences_per_month_and_ranks_topics() {
         use ConferenceKind::{Governor, PresidentMorning};
         let events = [
@@ -241,6 +286,7 @@ mod tests {
             .collect();
         assert_eq!(topics, vec![("Seguridad", 2), ("Agua", 1), ("Salud", 1)]);
         assert_eq!(list(&rows, Some(2024)).len(), 1);
+        assert!(list(&rows, None).iter().all(|c| c.participants.is_empty()));
         assert_eq!(list(&rows, None).len(), 5);
     }
 }

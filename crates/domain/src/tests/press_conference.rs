@@ -18,6 +18,19 @@ pub(super) fn hold(kind: ConferenceKind) -> HoldPressConferenceInput {
     }
 }
 
+pub(super) fn participant(name: &str) -> RegisterConferenceParticipantInput {
+    RegisterConferenceParticipantInput {
+        conference_id: id(CONF),
+        name: s(name),
+        role: s("Reportera"),
+        outlet: s("El Imparcial"),
+    }
+}
+
+fn register(name: &str) -> Command {
+    Command::RegisterConferenceParticipant(participant(name))
+}
+
 fn held(kind: ConferenceKind) -> Vec<DomainEvent> {
     given(vec![Command::HoldPressConference(hold(kind))])
 }
@@ -85,4 +98,40 @@ fn conferences_are_the_offices_record() {
     assert_eq!(cmd.writer(), Writer::Office);
     assert!(cmd.agencies_touched(&[]).is_empty());
     assert_eq!(cmd.stream_id(), format!("press-conference-{}", id(CONF)));
+}
+
+#[test]
+fn a_participant_is_registered_once_in_a_held_conference() {
+    let history = held(ConferenceKind::Governor);
+    let events = when(&history, register(" Lic. Ruiz ")).unwrap();
+    assert_eq!(
+        events,
+        vec![DomainEvent::ConferenceParticipantRegistered {
+            name: s("Lic. Ruiz"),
+            role: s("Reportera"),
+            outlet: s("El Imparcial"),
+        }]
+    );
+    let history = [history, events].concat();
+    assert!(matches!(
+        when(&history, register("Lic. Ruiz")),
+        Err(DomainError::InvalidField { ref field, .. }) if field == "name"
+    ));
+    assert!(when(&history, register("Mtra. Soto")).is_ok());
+}
+
+#[test]
+fn a_participant_of_no_conference_or_without_role_is_refused() {
+    assert_eq!(
+        when(&[], register("Lic. Ruiz")),
+        Err(DomainError::NotFound(conference_stream(id(CONF))))
+    );
+    let no_role = Command::RegisterConferenceParticipant(RegisterConferenceParticipantInput {
+        role: s(" "),
+        ..participant("Lic. Ruiz")
+    });
+    assert_eq!(
+        when(&held(ConferenceKind::Governor), no_role),
+        Err(DomainError::EmptyField("role"))
+    );
 }

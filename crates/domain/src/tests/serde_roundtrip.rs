@@ -227,6 +227,11 @@ fn sample_events() -> Vec<DomainEvent> {
             venue: "Palacio de Gobierno".into(),
             duration_minutes: Minutes(45),
         },
+        ConferenceParticipantRegistered {
+            name: "Lic. Ruiz".into(),
+            role: "Reportera".into(),
+            outlet: "El Imparcial".into(),
+        },
     ]
 }
 
@@ -655,6 +660,7 @@ fn sample_commands() -> Vec<Command> {
             contact: contact(),
         }),
         HoldPressConference(super::press_conference::hold(ConferenceKind::Governor)),
+        RegisterConferenceParticipant(super::press_conference::participant("Lic. Ruiz")),
     ]
 }
 
