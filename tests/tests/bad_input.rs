@@ -14,7 +14,7 @@ use proptest::test_runner::{Config, TestRunner};
 use seguimiento_app::import::ImportOptions;
 use seguimiento_app::{App, ImportLine, Principal};
 use seguimiento_domain::agency::AgencyCatalog;
-use seguimiento_domain::{decide, Command, Context};
+use seguimiento_domain::{decide, Aggregate as _, Command, Context};
 use seguimiento_system_tests::*;
 use serde_json::{json, Value};
 

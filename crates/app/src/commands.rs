@@ -18,6 +18,7 @@
 
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
+use seguimiento_domain::Aggregate as _;
 use seguimiento_domain::{
     self as domain,
     agency::AgencyCatalog,

@@ -52,6 +52,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uuid::Uuid;
 
+use seguimiento_domain::Aggregate as _;
 use seguimiento_domain::{
     self as domain, agency::AgencyCatalog, cabinet::CabinetState, executor::Loaded, Command,
     Context, DomainEvent,

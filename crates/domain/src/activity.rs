@@ -8,11 +8,12 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::activity_stream;
-use crate::command::{input, Command, Route};
+use crate::command::{input, route, Command};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
 use crate::values::{Priority, Progress, Status};
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -42,21 +43,8 @@ input! {
 }
 
 // Activities are the Office's own work: no liaison writes them.
-impl Route for CreateActivityInput {
-    fn stream_id(&self) -> String {
-        activity_stream(self.activity_id)
-    }
-}
-impl Route for ReportActivityInput {
-    fn stream_id(&self) -> String {
-        activity_stream(self.activity_id)
-    }
-}
-impl Route for CloseActivityResponsibilityInput {
-    fn stream_id(&self) -> String {
-        activity_stream(self.activity_id)
-    }
-}
+route!(CreateActivityInput, ReportActivityInput, CloseActivityResponsibilityInput
+    => |i| activity_stream(i.activity_id));
 
 // ----- State and rules -----
 
@@ -92,14 +80,8 @@ pub struct ActivityState {
     pub activity: Option<Activity>,
 }
 
-impl ActivityState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for ActivityState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::ActivityCreated {
             activity_id,
             title,
@@ -157,6 +139,9 @@ impl ActivityState {
             DomainEvent::ActivityConcluded {} => a.concluded = true,
             _ => {}
         }
+    }
+    fn decide(&self, cmd: &Command, _ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd)
     }
 }
 

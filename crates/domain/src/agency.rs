@@ -8,12 +8,13 @@
 use std::collections::BTreeMap;
 
 use crate::catalogue::{self, Catalogues};
-use crate::command::{input, Agencies, Command, Route};
+use crate::command::{input, route, Command};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{acronym, optional, required};
 use crate::values::normalize_acronym;
 use crate::AGENCY_CATALOG_STREAM;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -41,38 +42,9 @@ input! {
     }
 }
 
-impl Route for RegisterAgencyInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
-        out.push(&self.acronym);
-    }
-}
-impl Route for RenameAgencyInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
-        out.push(&self.acronym);
-    }
-}
-impl Route for DeactivateAgencyInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
-        out.push(&self.acronym);
-    }
-}
-impl Route for DesignateLiaisonInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-    fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
-        out.push(&self.acronym);
-    }
-}
+route!(RegisterAgencyInput, RenameAgencyInput, DeactivateAgencyInput, DesignateLiaisonInput
+    => |_i| AGENCY_CATALOG_STREAM.to_owned(),
+       |i, _, out| out.push(&i.acronym));
 
 // ----- State and rules -----
 
@@ -103,13 +75,6 @@ pub struct AgencyCatalog {
 }
 
 impl AgencyCatalog {
-    /// Folds the `agencies` stream.
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut c = Self::default();
-        history.iter().for_each(|e| c.apply(e));
-        c
-    }
-
     /// The agency by acronym (compared normalized).
     pub fn get(&self, acronym: &str) -> Option<&Agency> {
         self.agencies.get(&normalize_acronym(acronym))
@@ -128,8 +93,10 @@ impl AgencyCatalog {
             Some(_) => Ok(key),
         }
     }
+}
 
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for AgencyCatalog {
+    fn apply(&mut self, event: &DomainEvent) {
         match event {
             DomainEvent::AgencyRegistered {
                 acronym,
@@ -175,6 +142,9 @@ impl AgencyCatalog {
             }
             other => self.catalogues.apply(other),
         }
+    }
+    fn decide(&self, cmd: &Command, _ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd)
     }
 }
 

@@ -11,14 +11,14 @@ use chrono::NaiveDate;
 use uuid::Uuid;
 
 use crate::agreement_stream;
-use crate::command::{input, Agencies, Command, Route};
+use crate::command::{input, route, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{active_agencies, in_order, optional, required, status_transition};
 use crate::values::{
     InstructionStage, ItemKind, MeetingType, Origin, Progress, Status, YearBudget,
 };
-use crate::Context;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -117,54 +117,10 @@ impl Route for ReassignAgreementInput {
         out.extend(&self.agencies);
     }
 }
-impl Route for ChangeInstructionStageInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
-impl Route for ReportAgreementProgressInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
-impl Route for RecordFollowUpActionInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
-impl Route for ChangeAgreementStatusInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
-impl Route for CancelAgreementInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
-impl Route for CorrectAgreementEventInput {
-    fn stream_id(&self) -> String {
-        agreement_stream(self.agreement_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(agreement_agencies(history));
-    }
-}
+route!(ChangeInstructionStageInput, ReportAgreementProgressInput, RecordFollowUpActionInput,
+       ChangeAgreementStatusInput, CancelAgreementInput, CorrectAgreementEventInput
+    => |i| agreement_stream(i.agreement_id),
+       |_, history, out| out.extend(agreement_agencies(history)));
 
 /// The agencies an agreement is currently assigned to.
 fn agreement_agencies(history: &[DomainEvent]) -> Vec<String> {
@@ -213,13 +169,24 @@ pub struct AgreementState {
 }
 
 impl AgreementState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
+    /// The agreement, which must exist and not be cancelled.
+    fn writable(&self, cmd: &Command) -> Result<&Agreement, DomainError> {
+        let a = self
+            .agreement
+            .as_ref()
+            .ok_or_else(|| DomainError::NotFound(cmd.stream_id()))?;
+        if a.cancelled.is_some() {
+            return Err(DomainError::ForbiddenTransition {
+                from: "Cancelled".into(),
+                to: cmd.name().into(),
+            });
+        }
+        Ok(a)
     }
+}
 
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for AgreementState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::AgreementCreated {
             agreement_id,
             kind,
@@ -298,20 +265,8 @@ impl AgreementState {
             _ => {}
         }
     }
-
-    /// The agreement, which must exist and not be cancelled.
-    fn writable(&self, cmd: &Command) -> Result<&Agreement, DomainError> {
-        let a = self
-            .agreement
-            .as_ref()
-            .ok_or_else(|| DomainError::NotFound(cmd.stream_id()))?;
-        if a.cancelled.is_some() {
-            return Err(DomainError::ForbiddenTransition {
-                from: "Cancelled".into(),
-                to: cmd.name().into(),
-            });
-        }
-        Ok(a)
+    fn decide(&self, cmd: &Command, ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd, ctx)
     }
 }
 

@@ -13,7 +13,7 @@ use crate::event::DomainEvent;
 use crate::meeting_stream;
 use crate::rules::active_agencies;
 use crate::values::MeetingType;
-use crate::Context;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -54,14 +54,8 @@ pub struct CabinetState {
     pub meeting: Option<MeetingState>,
 }
 
-impl CabinetState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for CabinetState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::CabinetMeetingHeld {
             meeting_id,
             meeting_type,
@@ -76,6 +70,9 @@ impl CabinetState {
                 agencies: agencies.clone(),
             });
         }
+    }
+    fn decide(&self, cmd: &Command, ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd, ctx)
     }
 }
 

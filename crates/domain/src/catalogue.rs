@@ -13,7 +13,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::command::{input, Command, Route};
+use crate::command::{input, route, Command};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
@@ -42,26 +42,8 @@ input! {
 }
 
 // The catalogues live in the agency catalog's stream and are the Office's alone.
-impl Route for RegisterCatalogueEntryInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-}
-impl Route for RenameCatalogueEntryInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-}
-impl Route for RetireCatalogueEntryInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-}
-impl Route for SetAnnualGoalInput {
-    fn stream_id(&self) -> String {
-        AGENCY_CATALOG_STREAM.to_owned()
-    }
-}
+route!(RegisterCatalogueEntryInput, RenameCatalogueEntryInput, RetireCatalogueEntryInput, SetAnnualGoalInput
+    => |_i| AGENCY_CATALOG_STREAM.to_owned());
 
 // ----- State and rules -----
 

@@ -1,6 +1,6 @@
 //! What users ask for (comandos). One variant per command, each wrapping an input struct
 //! whose camelCase fields are the JSON (and, with feature `graphql`, the GraphQL input).
-//! The commands are listed in [`crate::registry`]; each input is declared with [`input!`]
+//! The commands are listed in [`crate::registry`]; each input is declared with `input!`
 //! in its aggregate's module, with its [`Route`].
 //!
 //! JSON form: `{"command": "registerAgency", "input": {"acronym": "SIDUR", "name": "…"}}`.
@@ -58,6 +58,43 @@ pub trait Route {
         None
     }
 }
+
+/// Declares the [`Route`] of inputs that share it, in closure syntax: the stream of input
+/// `i`, then (optionally) the agencies it touches given the input, the stream's history
+/// and the list to add to:
+///
+/// ```ignore
+/// route!(ReportAgreementProgressInput, CancelAgreementInput
+///     => |i| agreement_stream(i.agreement_id),
+///        |_, history, out| out.extend(agreement_agencies(history)));
+/// ```
+macro_rules! route {
+    ($($input:ident),+ => |$i:ident| $stream:expr) => {
+        $(impl $crate::command::Route for $input {
+            fn stream_id(&self) -> String {
+                let $i = self;
+                $stream
+            }
+        })+
+    };
+    ($($input:ident),+ => |$i:ident| $stream:expr, |$ti:pat, $h:pat, $out:ident| $touched:expr) => {
+        $(impl $crate::command::Route for $input {
+            fn stream_id(&self) -> String {
+                let $i = self;
+                $stream
+            }
+            fn agencies_touched(
+                &self,
+                $h: &[$crate::DomainEvent],
+                $out: &mut $crate::command::Agencies,
+            ) {
+                let $ti = self;
+                $touched
+            }
+        })+
+    };
+}
+pub(crate) use route;
 
 /// Agencies a command touches: acronyms normalized, each once, in order of mention.
 #[derive(Debug, Default)]
@@ -127,7 +164,7 @@ macro_rules! commands {
 
             /// Who may run the command: the Office registers, assigns, routes and cancels;
             /// an agency's liaison reports on what is assigned or turned to its own agency
-            /// (see [`Writer`]). The one table of write permissions; the README lists it.
+            /// (see [`Writer`](crate::command::Writer)). The one table of write permissions; the README lists it.
             pub fn writer(&self) -> $crate::command::Writer {
                 match self {
                     $( Command::$variant(_) => $crate::command::Writer::$writer, )*

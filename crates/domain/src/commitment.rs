@@ -9,13 +9,13 @@ use std::collections::BTreeMap;
 use chrono::NaiveDate;
 use uuid::Uuid;
 
-use crate::command::{input, Agencies, Command, Route};
+use crate::command::{input, route, Agencies, Command, Route};
 use crate::commitment_stream;
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::{required, status_transition};
 use crate::values::{Mxn, Progress, Status};
-use crate::Context;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -75,22 +75,9 @@ impl Route for RegisterActionInput {
         Some(&self.agency)
     }
 }
-impl Route for ChangeActionStatusInput {
-    fn stream_id(&self) -> String {
-        commitment_stream(self.number)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(action_agency(history, self.action_id));
-    }
-}
-impl Route for ReportActionProgressInput {
-    fn stream_id(&self) -> String {
-        commitment_stream(self.number)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(action_agency(history, self.action_id));
-    }
-}
+route!(ChangeActionStatusInput, ReportActionProgressInput
+    => |i| commitment_stream(i.number),
+       |i, history, out| out.extend(action_agency(history, i.action_id)));
 
 /// The agency that registered an action.
 fn action_agency(history: &[DomainEvent], id: Uuid) -> Option<String> {
@@ -141,14 +128,8 @@ pub struct CommitmentState {
     pub commitment: Option<Commitment>,
 }
 
-impl CommitmentState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for CommitmentState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::CommitmentRegistered { number, text } = event {
             self.commitment = Some(Commitment {
                 number: *number,
@@ -206,6 +187,9 @@ impl CommitmentState {
             }
             _ => {}
         }
+    }
+    fn decide(&self, cmd: &Command, ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd, ctx)
     }
 }
 

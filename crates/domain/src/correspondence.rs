@@ -6,13 +6,13 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::command::{input, Agencies, Command, Route};
+use crate::command::{input, route, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::letter_stream;
 use crate::rules::{in_order, required};
 use crate::values::{Classification, Unit};
-use crate::Context;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -69,38 +69,9 @@ impl Route for TurnLetterInput {
         out.push(&self.agency);
     }
 }
-impl Route for OpenCaseFileInput {
-    fn stream_id(&self) -> String {
-        letter_stream(&self.folio)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
-impl Route for IssueOutgoingLetterInput {
-    fn stream_id(&self) -> String {
-        letter_stream(&self.folio)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
-impl Route for RecordLetterFollowUpInput {
-    fn stream_id(&self) -> String {
-        letter_stream(&self.folio)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
-impl Route for AnswerLetterInput {
-    fn stream_id(&self) -> String {
-        letter_stream(&self.folio)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
+route!(OpenCaseFileInput, IssueOutgoingLetterInput, RecordLetterFollowUpInput, AnswerLetterInput
+    => |i| letter_stream(&i.folio),
+       |_, history, out| out.extend(turned_to(history)));
 
 /// Every agency the letter was turned to.
 fn turned_to(history: &[DomainEvent]) -> impl Iterator<Item = &str> {
@@ -132,14 +103,8 @@ pub struct LetterState {
     pub letter: Option<Letter>,
 }
 
-impl LetterState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for LetterState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::LetterReceived {
             folio,
             unit,
@@ -174,6 +139,9 @@ impl LetterState {
             DomainEvent::LetterAnswered { answered_at } => l.answered_at = Some(*answered_at),
             _ => {}
         }
+    }
+    fn decide(&self, cmd: &Command, ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd, ctx)
     }
 }
 

@@ -83,6 +83,7 @@ mod tests {
     use super::*;
     use crate::agency::AgencyCatalog;
     use crate::command::RegisterAgencyInput;
+    use crate::Aggregate as _;
     use chrono::{TimeZone as _, Utc};
 
     fn register(acronym: &str) -> Command {

@@ -8,8 +8,9 @@
 //!
 //! ## Layout
 //! - [`values`]: newtypes and vocabularies (`Mxn`, `Progress`, `Status`, `MeetingType`…).
-//! - [`registry`]: every aggregate kind, event type ([`DomainEvent`]) and command
-//!   ([`Command`]), declared once.
+//! - [`registry`]: every aggregate ([`AggregateKind`], [`StreamState`]), event type
+//!   ([`DomainEvent`]) and command ([`Command`]), declared once.
+//! - [`aggregate`]: the [`Aggregate`] trait every aggregate's state implements.
 //! - [`event`]: the stored form of events (`to_stored` / `from_stored`), schema versions,
 //!   upcasters and the personal data each type carries.
 //! - [`command`]: the machinery of commands: `input!`, the [`command::Route`] each input
@@ -23,7 +24,7 @@
 //! - [`ids`]: time-ordered, deterministic ids for events and generated aggregates.
 //! - [`time`]: Sonora's clock (UTC−7 all year): local dates, months, a bare date's instant.
 //! - One module per aggregate, each with its commands' inputs and routes, its state
-//!   (`apply`) and `decide`:
+//!   ([`Aggregate::apply`]) and `decide`:
 //!   [`agency`] (catálogo de dependencias and, in [`catalogue`], the Office's other
 //!   catalogues and annual goals, stream `agencies`),
 //!   [`cabinet`] (reunión de gabinete, `cabinet-meeting-<uuid>`),
@@ -43,6 +44,7 @@
 
 pub mod activity;
 pub mod agency;
+pub mod aggregate;
 pub mod agreement;
 pub mod cabinet;
 pub mod catalogue;
@@ -64,19 +66,14 @@ pub mod values;
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
+use agency::AgencyCatalog;
+use cabinet::MeetingState;
+
+pub use aggregate::Aggregate;
 pub use command::Command;
 pub use error::DomainError;
 pub use event::PersonalFields;
-pub use registry::{AggregateKind, DomainEvent};
-
-use activity::ActivityState;
-use agency::AgencyCatalog;
-use agreement::AgreementState;
-use cabinet::{CabinetState, MeetingState};
-use commitment::CommitmentState;
-use correspondence::LetterState;
-use petition::PetitionState;
-use press_conference::ConferenceState;
+pub use registry::{fold_as, AggregateKind, DomainEvent, StreamState};
 
 /// The single stream holding the whole agency catalog.
 pub const AGENCY_CATALOG_STREAM: &str = "agencies";
@@ -144,42 +141,11 @@ impl<'a> Context<'a> {
     }
 }
 
-/// A stream folded into the state of its aggregate.
-#[derive(Debug, Clone, PartialEq)]
-pub enum StreamState {
-    /// No events yet.
-    Empty,
-    Agencies(AgencyCatalog),
-    Meeting(CabinetState),
-    Agreement(AgreementState),
-    Commitment(CommitmentState),
-    Activity(ActivityState),
-    Letter(LetterState),
-    Petition(PetitionState),
-    PressConference(ConferenceState),
-}
-
 /// Folds a stream's history; the aggregate is told by its events.
 pub fn fold(history: &[DomainEvent]) -> StreamState {
     match history.first().map(DomainEvent::aggregate_kind) {
         None => StreamState::Empty,
         Some(kind) => fold_as(kind, history),
-    }
-}
-
-/// Folds a history as the given aggregate (an empty history gives its empty state).
-pub fn fold_as(kind: AggregateKind, history: &[DomainEvent]) -> StreamState {
-    match kind {
-        AggregateKind::AgencyCatalog => StreamState::Agencies(AgencyCatalog::from_events(history)),
-        AggregateKind::CabinetMeeting => StreamState::Meeting(CabinetState::from_events(history)),
-        AggregateKind::Agreement => StreamState::Agreement(AgreementState::from_events(history)),
-        AggregateKind::Commitment => StreamState::Commitment(CommitmentState::from_events(history)),
-        AggregateKind::Activity => StreamState::Activity(ActivityState::from_events(history)),
-        AggregateKind::Letter => StreamState::Letter(LetterState::from_events(history)),
-        AggregateKind::Petition => StreamState::Petition(PetitionState::from_events(history)),
-        AggregateKind::PressConference => {
-            StreamState::PressConference(ConferenceState::from_events(history))
-        }
     }
 }
 
@@ -201,17 +167,7 @@ pub fn decide(
             found: found.name(),
         });
     }
-    let events = match fold_as(kind, history) {
-        StreamState::Agencies(s) => agency::decide(&s, cmd)?,
-        StreamState::Meeting(s) => cabinet::decide(&s, cmd, ctx)?,
-        StreamState::Agreement(s) => agreement::decide(&s, cmd, ctx)?,
-        StreamState::Commitment(s) => commitment::decide(&s, cmd, ctx)?,
-        StreamState::Activity(s) => activity::decide(&s, cmd)?,
-        StreamState::Letter(s) => correspondence::decide(&s, cmd, ctx)?,
-        StreamState::Petition(s) => petition::decide(&s, cmd, ctx)?,
-        StreamState::PressConference(s) => press_conference::decide(&s, cmd)?,
-        StreamState::Empty => Vec::new(),
-    };
+    let events = registry::decide_on(&fold_as(kind, history), cmd, ctx)?;
     for e in &events {
         if let Some((field, at)) = e.effective_time() {
             if at > ctx.now + CLOCK_SKEW {

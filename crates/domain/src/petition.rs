@@ -10,13 +10,13 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::command::{input, Agencies, Command, Route};
+use crate::command::{input, route, Agencies, Command, Route};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::petition_stream;
 use crate::rules::{in_order, optional, required};
 use crate::values::{Channel, CitizenContact, FollowUpKind, Topic, TurnTarget};
-use crate::Context;
+use crate::{Aggregate, Context};
 
 // ----- Commands: inputs and routing -----
 
@@ -57,16 +57,7 @@ input! {
 }
 
 // Receiving and rectifying carry personal data: the Office's alone.
-impl Route for ReceivePetitionInput {
-    fn stream_id(&self) -> String {
-        petition_stream(self.petition_id)
-    }
-}
-impl Route for RectifyCitizenContactInput {
-    fn stream_id(&self) -> String {
-        petition_stream(self.petition_id)
-    }
-}
+route!(ReceivePetitionInput, RectifyCitizenContactInput => |i| petition_stream(i.petition_id));
 impl Route for TurnPetitionInput {
     fn stream_id(&self) -> String {
         petition_stream(self.petition_id)
@@ -77,30 +68,9 @@ impl Route for TurnPetitionInput {
         }
     }
 }
-impl Route for RecordPetitionFollowUpInput {
-    fn stream_id(&self) -> String {
-        petition_stream(self.petition_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
-impl Route for AttendPetitionInput {
-    fn stream_id(&self) -> String {
-        petition_stream(self.petition_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
-impl Route for ClosePetitionInput {
-    fn stream_id(&self) -> String {
-        petition_stream(self.petition_id)
-    }
-    fn agencies_touched(&self, history: &[DomainEvent], out: &mut Agencies) {
-        out.extend(turned_to(history));
-    }
-}
+route!(RecordPetitionFollowUpInput, AttendPetitionInput, ClosePetitionInput
+    => |i| petition_stream(i.petition_id),
+       |_, history, out| out.extend(turned_to(history)));
 
 /// Every agency the petition was turned to.
 fn turned_to(history: &[DomainEvent]) -> impl Iterator<Item = &str> {
@@ -136,14 +106,8 @@ pub struct PetitionState {
     pub petition: Option<Petition>,
 }
 
-impl PetitionState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for PetitionState {
+    fn apply(&mut self, event: &DomainEvent) {
         if let DomainEvent::PetitionReceived {
             petition_id,
             channel,
@@ -180,6 +144,9 @@ impl PetitionState {
             DomainEvent::PetitionClosed { at } => p.closed_at = Some(*at),
             _ => {}
         }
+    }
+    fn decide(&self, cmd: &Command, ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd, ctx)
     }
 }
 

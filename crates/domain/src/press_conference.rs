@@ -9,12 +9,13 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::command::{input, Command, Route};
+use crate::command::{input, route, Command};
 use crate::error::DomainError;
 use crate::event::DomainEvent;
 use crate::rules::required;
 use crate::validate::{invalid, Check};
 use crate::values::vocabulary;
+use crate::{Aggregate, Context};
 
 /// `press-conference-<uuid>`
 pub fn conference_stream(conference_id: Uuid) -> String {
@@ -94,16 +95,8 @@ input! {
 }
 
 // Conferences are the Office's record: no liaison writes them.
-impl Route for HoldPressConferenceInput {
-    fn stream_id(&self) -> String {
-        conference_stream(self.conference_id)
-    }
-}
-impl Route for RegisterConferenceParticipantInput {
-    fn stream_id(&self) -> String {
-        conference_stream(self.conference_id)
-    }
-}
+route!(HoldPressConferenceInput, RegisterConferenceParticipantInput
+    => |i| conference_stream(i.conference_id));
 
 // ----- State and rules -----
 
@@ -131,14 +124,8 @@ pub struct ConferenceState {
     pub conference: Option<Conference>,
 }
 
-impl ConferenceState {
-    pub fn from_events(history: &[DomainEvent]) -> Self {
-        let mut s = Self::default();
-        history.iter().for_each(|e| s.apply(e));
-        s
-    }
-
-    pub fn apply(&mut self, event: &DomainEvent) {
+impl Aggregate for ConferenceState {
+    fn apply(&mut self, event: &DomainEvent) {
         match event {
             DomainEvent::PressConferenceHeld {
                 conference_id,
@@ -160,6 +147,9 @@ impl ConferenceState {
             }
             _ => {}
         }
+    }
+    fn decide(&self, cmd: &Command, _ctx: &Context) -> Result<Vec<DomainEvent>, DomainError> {
+        decide(self, cmd)
     }
 }
 

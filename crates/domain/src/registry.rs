@@ -1,5 +1,6 @@
-//! Every aggregate kind, event type and command of the domain, declared once: the variant
-//! of [`DomainEvent`] names a stored type and gives its payload, [`EventType::aggregate_kind`]
+//! Every aggregate, event type and command of the domain, declared once. One line of the
+//! `aggregates!` list gives an aggregate its kind, its state and its name; the variant
+//! of [`DomainEvent`] names a stored type and gives its payload, `EventType::aggregate_kind`
 //! the stream that holds it, [`DomainEvent::effective_time`] the business instant it
 //! reports; one line of the `commands!` list gives a command its input, its name in JSON
 //! and GraphQL, its resolver, who may write it and its aggregate. Everything else (stored
@@ -20,42 +21,30 @@ use crate::values::{
     PersonalData, Priority, Progress, Status, Topic, TurnTarget, Unit, YearBudget,
 };
 
-/// Which aggregate (and so which kind of stream) an event or command belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, strum::VariantArray)]
-pub enum AggregateKind {
-    AgencyCatalog,
-    CabinetMeeting,
-    Agreement,
-    Commitment,
-    Activity,
-    Letter,
-    Petition,
-    PressConference,
-}
-
-impl AggregateKind {
-    /// Every kind, in declaration order.
-    pub const ALL: &'static [AggregateKind] = <Self as strum::VariantArray>::VARIANTS;
-
-    pub fn name(self) -> &'static str {
-        match self {
-            AggregateKind::AgencyCatalog => "agency catalog",
-            AggregateKind::CabinetMeeting => "cabinet meeting",
-            AggregateKind::Agreement => "agreement",
-            AggregateKind::Commitment => "commitment",
-            AggregateKind::Activity => "activity",
-            AggregateKind::Letter => "letter",
-            AggregateKind::Petition => "petition",
-            AggregateKind::PressConference => "press conference",
-        }
-    }
+crate::aggregate::aggregates! {
+    /// Catálogo de dependencias and the Office's other catalogues (stream `agencies`).
+    AgencyCatalog(agency::AgencyCatalog) => "agency catalog";
+    /// Reunión de gabinete.
+    CabinetMeeting(cabinet::CabinetState) => "cabinet meeting";
+    /// Acuerdo / instrucción.
+    Agreement(agreement::AgreementState) => "agreement";
+    /// Compromiso de campaña.
+    Commitment(commitment::CommitmentState) => "commitment";
+    /// Actividad.
+    Activity(activity::ActivityState) => "activity";
+    /// Oficio recibido.
+    Letter(correspondence::LetterState) => "letter";
+    /// Petición ciudadana.
+    Petition(petition::PetitionState) => "petition";
+    /// Rueda de prensa.
+    PressConference(press_conference::ConferenceState) => "press conference";
 }
 
 /// Every fact of every aggregate. The variant name is the stored type name
-/// ([`DomainEvent::event_type`], [`EVENT_TYPE_NAMES`]).
+/// ([`DomainEvent::event_type`], [`EVENT_TYPE_NAMES`](crate::event::EVENT_TYPE_NAMES)).
 ///
 /// What belongs to a type rather than to one event (its name, its aggregate kind) is
-/// declared on [`EventType`], the variants without their fields, so that an event and the
+/// declared on `EventType`, the variants without their fields, so that an event and the
 /// name of its type cannot disagree about it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::EnumDiscriminants)]
 #[strum_discriminants(

@@ -2,6 +2,7 @@ use super::fixtures::*;
 use crate::activity::ActivityState;
 use crate::command::*;
 use crate::values::*;
+use crate::Aggregate as _;
 use crate::{DomainError, DomainEvent};
 
 const ACT: u128 = 3;

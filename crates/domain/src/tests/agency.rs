@@ -1,5 +1,6 @@
 use super::fixtures::*;
 use crate::command::*;
+use crate::Aggregate as _;
 use crate::{decide, Context, DomainError, DomainEvent};
 
 fn register(acronym: &str, name: &str, head: Option<&str>) -> Command {

@@ -2,6 +2,7 @@ use super::fixtures::*;
 use crate::agreement::AgreementState;
 use crate::command::*;
 use crate::values::*;
+use crate::Aggregate as _;
 use crate::{decide, Context, DomainError, DomainEvent};
 
 const AG: u128 = 1;

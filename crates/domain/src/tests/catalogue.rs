@@ -5,6 +5,7 @@ use super::fixtures::*;
 use crate::catalogue::{AnnualGoal, Catalogue};
 use crate::command::*;
 use crate::values::{Channel, CitizenContact, FollowUpKind, MeetingType, Topic};
+use crate::Aggregate as _;
 use crate::{Command, DomainError, DomainEvent};
 
 fn register(catalogue: Catalogue, code: &str, label: &str) -> Command {

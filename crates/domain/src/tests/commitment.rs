@@ -2,6 +2,7 @@ use super::fixtures::*;
 use crate::command::*;
 use crate::commitment::CommitmentState;
 use crate::values::*;
+use crate::Aggregate as _;
 use crate::{DomainError, DomainEvent};
 
 const N: u32 = 42;

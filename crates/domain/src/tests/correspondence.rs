@@ -2,6 +2,7 @@ use super::fixtures::*;
 use crate::command::*;
 use crate::correspondence::LetterState;
 use crate::values::*;
+use crate::Aggregate as _;
 use crate::{DomainError, DomainEvent};
 
 const FOLIO: &str = "DGGD-2023-00123";

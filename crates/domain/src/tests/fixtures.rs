@@ -1,5 +1,6 @@
 //! Shared builders for the tests.
 
+use crate::Aggregate as _;
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 

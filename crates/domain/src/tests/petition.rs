@@ -2,6 +2,7 @@ use super::fixtures::*;
 use crate::command::*;
 use crate::petition::PetitionState;
 use crate::values::*;
+use crate::Aggregate as _;
 use crate::{DomainError, DomainEvent};
 
 const P: u128 = 5;

@@ -1,5 +1,6 @@
 //! Random command sequences never reach a state the rules forbid.
 
+use crate::Aggregate as _;
 use proptest::prelude::*;
 use rust_decimal::Decimal;
 
