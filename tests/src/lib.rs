@@ -779,6 +779,12 @@ pub fn writes() -> Vec<WriteCase> {
         w("registerConferenceParticipant", a_held_conference,
           |t| json!({"conferenceId": t.id, "name": "Lic. Ruiz", "role": "Reportera",
                      "outlet": "El Imparcial"})),
+        w("recordConferenceExposition",   a_presidents_conference_with_participants,
+          |t| json!({"conferenceId": t.id, "speaker": "Mtro. Gómez", "topic": "Agua",
+                     "ideas": "El acueducto avanza."})),
+        w("recordConferenceQuestion",     a_conference_with_participants,
+          |t| json!({"conferenceId": t.id, "askedBy": "Lic. Ruiz", "question": "¿Cuándo?",
+                     "answeredBy": "Mtro. Gómez", "answerSummary": "En diciembre."})),
         // Last: it deactivates its target's agency, which every row above may write for.
         w("deactivateAgency",             nothing,
           |t| json!({"acronym": t.agency})),
@@ -893,6 +899,29 @@ fn a_held_conference(t: &Target) -> Steps {
     vec![("holdPressConference", conference_input(t))]
 }
 
+fn with_participants(t: &Target, mut steps: Steps) -> Steps {
+    for (name, role, outlet) in [
+        ("Lic. Ruiz", "Reportera", "El Imparcial"),
+        ("Mtro. Gómez", "Secretario", "CEA"),
+    ] {
+        steps.push((
+            "registerConferenceParticipant",
+            json!({"conferenceId": t.id, "name": name, "role": role, "outlet": outlet}),
+        ));
+    }
+    steps
+}
+
+fn a_conference_with_participants(t: &Target) -> Steps {
+    with_participants(t, a_held_conference(t))
+}
+
+fn a_presidents_conference_with_participants(t: &Target) -> Steps {
+    let mut input = conference_input(t);
+    input["kind"] = json!("PRESIDENT_MORNING");
+    with_participants(t, vec![("holdPressConference", input)])
+}
+
 fn a_turned_petition(t: &Target) -> Steps {
     let mut steps = a_received_petition(t);
     steps.push((
@@ -944,6 +973,8 @@ pub struct Records {
 }
 
 pub const SIDUR_LETTER: &str = "DGGD-0002";
+/// A press conference: public, the same for every reader.
+pub const CONFERENCE_ID: &str = "00000000-0000-4000-8000-0000000000f1";
 pub const SIDUR_PETITION: &str = "00000000-0000-4000-8000-0000000000c2";
 pub const CEA_COMMITMENT: u32 = 2;
 
@@ -967,6 +998,12 @@ pub const CEA_RECORDS: Records = Records {
 pub async fn read_world(s: &Server) {
     seed(s).await;
     let steps = [
+        (
+            "holdPressConference",
+            json!({"conferenceId": CONFERENCE_ID, "kind": "GOVERNOR", "date": "2023-08-01",
+                   "presidedBy": "Gobernador", "topic": "Seguridad", "state": "Sonora",
+                   "venue": "Palacio de Gobierno", "durationMinutes": 45}),
+        ),
         (
             "receiveLetter",
             json!({"folio": SIDUR_LETTER, "unit": "DGGD", "classification": "CC",
@@ -1043,6 +1080,12 @@ pub fn reads() -> Vec<ReadCase> {
           |_| "{ correspondenceByAgency(year: 2023) { acronym lettersTurned } }".into()),
         r("petitionsMonthly",
           |_| "{ petitionsMonthly(year: 2023) { year annualGoal } }".into()),
+        r("pressConferences",
+          |_| "{ pressConferences(year: 2023) { topic participants { name } } }".into()),
+        r("pressConference",
+          |_| format!("{{ pressConference(conferenceId: \"{CONFERENCE_ID}\") {{ topic }} }}")),
+        r("pressConferencePeriod",
+          |_| "{ pressConferencePeriod(year: 2023) { total topics { topic } } }".into()),
         r("history",
           |x| format!("{{ history(stream: \"petition-{}\") {{ edges {{ node {{ type }} }} }} }}", x.petition)),
         r("verify",

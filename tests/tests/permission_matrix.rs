@@ -95,6 +95,8 @@ const WRITE_CELLS: &[(&str, [Cell; 5])] = &[
     ("setAnnualGoal",                 [YES, NO,  NO,  NO,  NO]),
     ("holdPressConference",           [YES, NO,  NO,  NO,  NO]),
     ("registerConferenceParticipant", [YES, NO,  NO,  NO,  NO]),
+    ("recordConferenceExposition",    [YES, NO,  NO,  NO,  NO]),
+    ("recordConferenceQuestion",      [YES, NO,  NO,  NO,  NO]),
 ];
 
 /// Runs every cell of [`writes`]. Per row, the refused calls come first, so none of them
@@ -216,6 +218,9 @@ const READ_CELLS: &[(&str, [Cell; 5])] = &[
     ("correspondenceMonthly",     [YES, YES, YES, YES, YES]),
     ("correspondenceByAgency",    [YES, YES, YES, YES, YES]),
     ("petitionsMonthly",          [YES, YES, YES, YES, YES]),
+    ("pressConferences",          [YES, YES, YES, YES, YES]),
+    ("pressConference",           [YES, YES, YES, YES, YES]),
+    ("pressConferencePeriod",     [YES, YES, YES, YES, YES]),
     ("history",                   [YES, NO,  NO,  YES, NO]),
     ("verify",                    [YES, NO,  NO,  YES, NO]),
     ("logHead",                   [YES, NO,  NO,  YES, NO]),

@@ -4,7 +4,6 @@
 
 use async_graphql::ErrorExtensions;
 use seguimiento_app::AppError;
-use seguimiento_domain::DomainError;
 use seguimiento_eventstore::StoreError;
 use seguimiento_projections::ProjectionError;
 
@@ -77,27 +76,28 @@ impl ErrorExtensions for ApiError {
             // Store and projection errors name streams, positions and SQL, never payloads.
             tracing::error!(error = ?self, "internal error answering a GraphQL request");
         }
-        let refused_code = match self {
-            ApiError::App(AppError::Domain(
-                DomainError::UnknownCode { field, valid, .. }
-                | DomainError::CodeRetired { field, valid, .. },
-            )) => Some((*field, valid.clone())),
+        let refused = match self {
+            ApiError::App(AppError::Domain(e)) => e
+                .refused_field()
+                .map(|(field, valid)| (field.to_owned(), valid.map(<[String]>::to_vec))),
             _ => None,
         };
         async_graphql::Error::new(self.public_message()).extend_with(|_, e| {
             e.set("code", code);
-            // A catalogue code refused: the field, and the codes the client may send.
-            if let Some((field, valid)) = &refused_code {
-                e.set("field", *field);
-                e.set(
-                    "validValues",
-                    async_graphql::Value::List(
-                        valid
-                            .iter()
-                            .map(|v| async_graphql::Value::from(v.as_str()))
-                            .collect(),
-                    ),
-                );
+            // A refused input: the field, and where known the values the client may send.
+            if let Some((field, valid)) = &refused {
+                e.set("field", field.as_str());
+                if let Some(valid) = valid {
+                    e.set(
+                        "validValues",
+                        async_graphql::Value::List(
+                            valid
+                                .iter()
+                                .map(|v| async_graphql::Value::from(v.as_str()))
+                                .collect(),
+                        ),
+                    );
+                }
             }
         })
     }

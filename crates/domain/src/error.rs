@@ -80,6 +80,16 @@ pub enum DomainError {
         code: String,
         valid: Vec<String>,
     },
+    /// A name that must be one of a list the stream holds (e.g. a conference's registered
+    /// participants): `valid` is that list. Never for personal data: the refusal repeats
+    /// the value.
+    #[error("field {field}: {value} is not one of {list}; {}", listed(valid))]
+    NotListed {
+        field: &'static str,
+        list: &'static str,
+        value: String,
+        valid: Vec<String>,
+    },
     #[error("code {code} is already in the {catalogue} catalogue")]
     DuplicateCode {
         catalogue: &'static str,
@@ -93,6 +103,30 @@ pub enum DomainError {
         version: i32,
         reason: String,
     },
+}
+
+impl DomainError {
+    /// The input field (camelCase) a refusal names, with the values the client may send
+    /// instead where the refusal knows them: what clients get as the `field` and
+    /// `validValues` of a GraphQL error.
+    pub fn refused_field(&self) -> Option<(&str, Option<&[String]>)> {
+        match self {
+            DomainError::InvalidField { field, .. } => Some((field, None)),
+            DomainError::EmptyField(field) | DomainError::InFuture(field) => Some((field, None)),
+            DomainError::UnknownCode { field, valid, .. }
+            | DomainError::CodeRetired { field, valid, .. }
+            | DomainError::NotListed { field, valid, .. } => Some((field, Some(valid))),
+            _ => None,
+        }
+    }
+}
+
+fn listed(valid: &[String]) -> String {
+    if valid.is_empty() {
+        "there are none yet".to_owned()
+    } else {
+        format!("valid values: {}", valid.join(", "))
+    }
 }
 
 /// The codes a refused one could be replaced by, as a refusal says them.

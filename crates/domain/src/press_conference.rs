@@ -28,6 +28,16 @@ vocabulary! {
     pub enum ConferenceKind { PresidentMorning, Governor }
 }
 
+impl ConferenceKind {
+    /// The code as in JSON and GraphQL.
+    pub fn code(self) -> &'static str {
+        match self {
+            ConferenceKind::PresidentMorning => "PRESIDENT_MORNING",
+            ConferenceKind::Governor => "GOVERNOR",
+        }
+    }
+}
+
 impl Check for ConferenceKind {
     fn check(&self, _field: &'static str) -> Result<(), DomainError> {
         Ok(())
@@ -94,8 +104,33 @@ input! {
     }
 }
 
+input! {
+    /// Registrar exposición (the President's conference): a speaker's ideas on a topic.
+    pub struct RecordConferenceExpositionInput {
+        pub conference_id: Uuid,
+        /// A registered participant.
+        pub speaker: String,
+        pub topic: String,
+        pub ideas: String,
+    }
+}
+
+input! {
+    /// Registrar pregunta y respuesta (the Governor's conference).
+    pub struct RecordConferenceQuestionInput {
+        pub conference_id: Uuid,
+        /// The registered participant who asked (a journalist, with their outlet).
+        pub asked_by: String,
+        pub question: String,
+        /// The registered participant who answered.
+        pub answered_by: String,
+        pub answer_summary: String,
+    }
+}
+
 // Conferences are the Office's record: no liaison writes them.
-route!(HoldPressConferenceInput, RegisterConferenceParticipantInput
+route!(HoldPressConferenceInput, RegisterConferenceParticipantInput,
+       RecordConferenceExpositionInput, RecordConferenceQuestionInput
     => |i| conference_stream(i.conference_id));
 
 // ----- State and rules -----
@@ -115,6 +150,34 @@ impl Conference {
     pub fn has_participant(&self, name: &str) -> bool {
         let name = name.trim();
         self.participants.iter().any(|p| p == name)
+    }
+
+    /// The registered participant named `name` in `field`, trimmed; refused otherwise.
+    fn participant(&self, field: &'static str, name: &str) -> Result<String, DomainError> {
+        let name = required(field, name)?;
+        if self.has_participant(&name) {
+            return Ok(name);
+        }
+        Err(DomainError::NotListed {
+            field,
+            list: "the participants of this conference",
+            value: name,
+            valid: self.participants.clone(),
+        })
+    }
+
+    /// Refuses what only a conference of `kind` records.
+    fn require_kind(&self, kind: ConferenceKind, what: &str) -> Result<(), DomainError> {
+        if self.kind == kind {
+            return Ok(());
+        }
+        Err(DomainError::InvalidField {
+            field: "conferenceId".into(),
+            reason: format!(
+                "{what} are recorded for {kind:?} conferences only; this one is {:?}",
+                self.kind
+            ),
+        })
     }
 }
 
@@ -189,6 +252,25 @@ pub fn decide(state: &ConferenceState, cmd: &Command) -> Result<Vec<DomainEvent>
                 name,
                 role: required("role", &i.role)?,
                 outlet: required("outlet", &i.outlet)?,
+            }])
+        }
+        Command::RecordConferenceExposition(i) => {
+            let conference = existing()?;
+            conference.require_kind(ConferenceKind::PresidentMorning, "expositions")?;
+            Ok(vec![DomainEvent::ConferenceExpositionRecorded {
+                speaker: conference.participant("speaker", &i.speaker)?,
+                topic: required("topic", &i.topic)?,
+                ideas: required("ideas", &i.ideas)?,
+            }])
+        }
+        Command::RecordConferenceQuestion(i) => {
+            let conference = existing()?;
+            conference.require_kind(ConferenceKind::Governor, "questions")?;
+            Ok(vec![DomainEvent::ConferenceQuestionRecorded {
+                asked_by: conference.participant("askedBy", &i.asked_by)?,
+                question: required("question", &i.question)?,
+                answered_by: conference.participant("answeredBy", &i.answered_by)?,
+                answer_summary: required("answerSummary", &i.answer_summary)?,
             }])
         }
         other => Err(crate::wrong_aggregate(other, "press conference")),

@@ -288,6 +288,21 @@ pub enum DomainEvent {
         role: String,
         outlet: String,
     },
+    /// A speaker's ideas on a topic (the President's conference). Fields: `speaker`,
+    /// `topic`, `ideas`.
+    ConferenceExpositionRecorded {
+        speaker: String,
+        topic: String,
+        ideas: String,
+    },
+    /// A question and its answer (the Governor's conference). Fields: `askedBy`,
+    /// `question`, `answeredBy`, `answerSummary`.
+    ConferenceQuestionRecorded {
+        asked_by: String,
+        question: String,
+        answered_by: String,
+        answer_summary: String,
+    },
 }
 
 impl EventType {
@@ -333,7 +348,10 @@ impl EventType {
             | PetitionAttended
             | PetitionClosed
             | PetitionContactRectified => AggregateKind::Petition,
-            PressConferenceHeld | ConferenceParticipantRegistered => AggregateKind::PressConference,
+            PressConferenceHeld
+            | ConferenceParticipantRegistered
+            | ConferenceExpositionRecorded
+            | ConferenceQuestionRecorded => AggregateKind::PressConference,
         }
     }
 }
@@ -437,4 +455,8 @@ crate::command::commands! { $
     HoldPressConference(press_conference::HoldPressConferenceInput) => "holdPressConference", hold_press_conference, Office, PressConference;
     /// Registrar participante de una rueda de prensa.
     RegisterConferenceParticipant(press_conference::RegisterConferenceParticipantInput) => "registerConferenceParticipant", register_conference_participant, Office, PressConference;
+    /// Registrar exposición de una conferencia del Presidente.
+    RecordConferenceExposition(press_conference::RecordConferenceExpositionInput) => "recordConferenceExposition", record_conference_exposition, Office, PressConference;
+    /// Registrar pregunta y respuesta de una conferencia del Gobernador.
+    RecordConferenceQuestion(press_conference::RecordConferenceQuestionInput) => "recordConferenceQuestion", record_conference_question, Office, PressConference;
 }

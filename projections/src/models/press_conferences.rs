@@ -36,6 +36,36 @@ report! {
         /// Registered before they speak, in order of registration.
         #[serde(default)]
         pub participants: Vec<Participant>,
+        /// What was said, in the order it was recorded.
+        #[serde(default)]
+        pub interventions: Vec<Intervention>,
+    }
+}
+
+/// What an intervention is: a speaker's exposition (the President's conference), a
+/// question or its answer (the Governor's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+#[cfg_attr(feature = "graphql", derive(async_graphql::Enum))]
+#[cfg_attr(feature = "graphql", graphql(name = "PressConferenceInterventionKind"))]
+pub enum InterventionKind {
+    Exposition,
+    Question,
+    Answer,
+}
+
+report! {
+    /// One row of the executive report ("Reporte de Conferencias de Prensa"): who spoke,
+    /// with their role and outlet, what they said and on which topic.
+    pub struct Intervention as "PressConferenceIntervention" {
+        pub kind: InterventionKind,
+        pub participant: String,
+        pub role: String,
+        pub outlet: String,
+        /// The exposition's ideas, the question, or the answer's summary.
+        pub text: String,
+        /// The exposition's topic; for a question and its answer, the conference's.
+        pub topic: String,
     }
 }
 
@@ -78,6 +108,7 @@ impl Projector for PressConferences {
                     venue: venue.clone(),
                     duration_minutes: duration_minutes.0,
                     participants: Vec::new(),
+                    interventions: Vec::new(),
                 },
             ),
             DomainEvent::ConferenceParticipantRegistered { name, role, outlet } => {
@@ -87,6 +118,32 @@ impl Projector for PressConferences {
                         role: role.clone(),
                         outlet: outlet.clone(),
                     });
+                }
+            }
+            DomainEvent::ConferenceExpositionRecorded {
+                speaker,
+                topic,
+                ideas,
+            } => {
+                if let Some(c) = rows.get_mut(&key) {
+                    c.intervene(InterventionKind::Exposition, speaker, ideas, topic.clone());
+                }
+            }
+            DomainEvent::ConferenceQuestionRecorded {
+                asked_by,
+                question,
+                answered_by,
+                answer_summary,
+            } => {
+                if let Some(c) = rows.get_mut(&key) {
+                    let topic = c.topic.clone();
+                    c.intervene(
+                        InterventionKind::Question,
+                        asked_by,
+                        question,
+                        topic.clone(),
+                    );
+                    c.intervene(InterventionKind::Answer, answered_by, answer_summary, topic);
                 }
             }
             _ => {}
@@ -100,6 +157,43 @@ impl Projector for PressConferences {
             _ => Vec::new(),
         }
     }
+}
+
+impl ConferenceDoc {
+    /// Adds what `who` said, with their role and outlet as registered.
+    fn intervene(&mut self, kind: InterventionKind, who: &str, text: &str, topic: String) {
+        let (role, outlet) = self
+            .participants
+            .iter()
+            .find(|p| p.name == who)
+            .map(|p| (p.role.clone(), p.outlet.clone()))
+            .unwrap_or_default();
+        self.interventions.push(Intervention {
+            kind,
+            participant: who.to_owned(),
+            role,
+            outlet,
+            text: text.to_owned(),
+            topic,
+        });
+    }
+
+    /// The topics the conference addressed: its own and its expositions', each once.
+    fn topics(&self) -> Vec<&str> {
+        let mut topics = vec![self.topic.as_str()];
+        for i in &self.interventions {
+            if !topics.contains(&i.topic.as_str()) {
+                topics.push(&i.topic);
+            }
+        }
+        topics
+    }
+}
+
+/// One conference by id, with its executive report (its interventions).
+pub fn conference(rows: &Rows<ConferenceDoc>, conference_id: uuid::Uuid) -> Option<ConferenceDoc> {
+    let stream = seguimiento_domain::press_conference::conference_stream(conference_id);
+    rows.get(&format!("conference/{stream}")).cloned()
 }
 
 /// The conferences of a year (every year when `None`), oldest first.
@@ -125,7 +219,7 @@ report! {
 }
 
 report! {
-    /// A topic and how many conferences addressed it.
+    /// A topic and how many conferences addressed it (as their topic or in an exposition).
     pub struct TopicCount as "PressConferenceTopic" {
         pub topic: String,
         pub conferences: u64,
@@ -163,7 +257,9 @@ pub fn period_report(rows: &Rows<ConferenceDoc>, year: i32) -> PeriodReport {
             ConferenceKind::Governor => m.governor += 1,
         }
         m.total += 1;
-        *topics.entry(c.topic.as_str()).or_default() += 1;
+        for topic in c.topics() {
+            *topics.entry(topic).or_default() += 1;
+        }
     }
     let mut topics: Vec<TopicCount> = topics
         .into_iter()
@@ -194,6 +290,15 @@ pub async fn query_list(
     Ok(list(&rows, year))
 }
 
+pub async fn query_conference(
+    store: &EventStore,
+    view: View,
+    conference_id: uuid::Uuid,
+) -> Result<Option<ConferenceDoc>> {
+    let rows = load::<PressConferences>(store, view).await?;
+    Ok(conference(&rows, conference_id))
+}
+
 pub async fn query_period(store: &EventStore, view: View, year: i32) -> Result<PeriodReport> {
     let rows = load::<PressConferences>(store, view).await?;
     Ok(period_report(&rows, year))
@@ -213,7 +318,7 @@ mod tests {
         let at = Utc.with_ymd_and_hms(2023, 12, 31, 0, 0, 0).unwrap();
         ProjectedEvent {
             id: Uuid::from_u128(1000 + n),
-            stream: format!("press-conference-{n}"),
+            stream: seguimiento_domain::press_conference::conference_stream(Uuid::from_u128(n)),
             version: 0,
             position: n as u64,
             actor: "oficina".into(),
@@ -253,6 +358,76 @@ mod tests {
             .map(|p| p.name.clone())
             .collect();
         assert_eq!(names, vec!["Lic. Ruiz", "Mtra. Soto"]);
+    }
+
+    #[test]
+    fn the_executive_report_lists_each_intervention_with_the_speakers_role_and_outlet() {
+        let mut events = vec![held(1, ConferenceKind::Governor, (2023, 1, 10), "Agua")];
+        let next = |events: &mut Vec<ProjectedEvent>, event: DomainEvent| {
+            let mut e = events[0].clone();
+            e.version = events.len() as u64;
+            e.position = 10 + events.len() as u64;
+            e.event = event;
+            events.push(e);
+        };
+        for (name, role, outlet) in [
+            ("Lic. Ruiz", "Reportera", "El Imparcial"),
+            ("Mtro. Gómez", "Secretario", "CEA"),
+        ] {
+            next(
+                &mut events,
+                DomainEvent::ConferenceParticipantRegistered {
+                    name: name.into(),
+                    role: role.into(),
+                    outlet: outlet.into(),
+                },
+            );
+        }
+        next(
+            &mut events,
+            DomainEvent::ConferenceQuestionRecorded {
+                asked_by: "Lic. Ruiz".into(),
+                question: "¿Cuándo?".into(),
+                answered_by: "Mtro. Gómez".into(),
+                answer_summary: "En diciembre.".into(),
+            },
+        );
+        let rows = fold::<PressConferences>(&events).unwrap();
+        let c = conference(&rows, Uuid::from_u128(1)).unwrap();
+        let got: Vec<(InterventionKind, &str, &str, &str, &str)> = c
+            .interventions
+            .iter()
+            .map(|i| {
+                (
+                    i.kind,
+                    i.participant.as_str(),
+                    i.outlet.as_str(),
+                    i.text.as_str(),
+                    i.topic.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    InterventionKind::Question,
+                    "Lic. Ruiz",
+                    "El Imparcial",
+                    "¿Cuándo?",
+                    "Agua"
+                ),
+                (
+                    InterventionKind::Answer,
+                    "Mtro. Gómez",
+                    "CEA",
+                    "En diciembre.",
+                    "Agua"
+                ),
+            ]
+        );
+        assert_eq!(c.interventions[1].role, "Secretario");
+        assert!(conference(&rows, Uuid::from_u128(2)).is_none());
     }
 
     #[test]

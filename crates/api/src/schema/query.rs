@@ -16,6 +16,9 @@ use seguimiento_projections::models::commitments::{self, CommitmentsReport};
 use seguimiento_projections::models::compliance::Compliance;
 use seguimiento_projections::models::correspondence::{self, Correspondence, CorrespondenceReport};
 use seguimiento_projections::models::petitions::{self, Petitions, PetitionsReport};
+use seguimiento_projections::models::press_conferences::{
+    self, ConferenceDoc, PeriodReport, PressConferences,
+};
 use seguimiento_projections::models::semaforo::{self, ExplainedItem, SemaforoReport};
 use seguimiento_projections::{Projector, Scope, View};
 use tokio::sync::SemaphorePermit;
@@ -267,6 +270,48 @@ impl QueryRoot {
             .into_iter()
             .map(|figures| AgencyTurns { figures })
             .collect())
+    }
+
+    /// The press conferences of a year ("Ruedas de Prensa"), oldest first, each with its
+    /// participants and interventions.
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
+    async fn press_conferences(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<Vec<ConferenceDoc>> {
+        principal(ctx)?;
+        let read = read_view(ctx, as_of, None, PressConferences::NAME).await?;
+        Ok(press_conferences::query_list(read.store, read.view, Some(year)).await?)
+    }
+
+    /// One press conference with its executive report ("Reporte de Conferencias de
+    /// Prensa": each participant's interventions and their topic); null if none has the id.
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
+    async fn press_conference(
+        &self,
+        ctx: &Context<'_>,
+        conference_id: uuid::Uuid,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<Option<ConferenceDoc>> {
+        principal(ctx)?;
+        let read = read_view(ctx, as_of, None, PressConferences::NAME).await?;
+        Ok(press_conferences::query_conference(read.store, read.view, conference_id).await?)
+    }
+
+    /// The period report of the press conferences of a year: conferences per month and
+    /// kind, and the topics most addressed.
+    #[graphql(complexity = "read_model_complexity(as_of.is_some(), child_complexity)")]
+    async fn press_conference_period(
+        &self,
+        ctx: &Context<'_>,
+        year: i32,
+        as_of: Option<DateTime<Utc>>,
+    ) -> ApiResult<PeriodReport> {
+        principal(ctx)?;
+        let read = read_view(ctx, as_of, None, PressConferences::NAME).await?;
+        Ok(press_conferences::query_period(read.store, read.view, year).await?)
     }
 
     /// Monthly petitions by topic and channel, tours, progress to the annual goal.

@@ -135,3 +135,130 @@ fn a_participant_of_no_conference_or_without_role_is_refused() {
         Err(DomainError::EmptyField("role"))
     );
 }
+
+fn exposition(speaker: &str) -> Command {
+    Command::RecordConferenceExposition(RecordConferenceExpositionInput {
+        conference_id: id(CONF),
+        speaker: s(speaker),
+        topic: s("Agua"),
+        ideas: s("El acueducto avanza."),
+    })
+}
+
+fn question(asked_by: &str, answered_by: &str) -> Command {
+    Command::RecordConferenceQuestion(question_input(asked_by, answered_by))
+}
+
+pub(super) fn question_input(asked_by: &str, answered_by: &str) -> RecordConferenceQuestionInput {
+    RecordConferenceQuestionInput {
+        conference_id: id(CONF),
+        asked_by: s(asked_by),
+        question: s("¿Cuándo concluye la obra?"),
+        answered_by: s(answered_by),
+        answer_summary: s("En diciembre."),
+    }
+}
+
+/// A conference of `kind` with two participants: a journalist and an official.
+fn with_participants(kind: ConferenceKind) -> Vec<DomainEvent> {
+    let mut history = held(kind);
+    for name in ["Lic. Ruiz", "Mtro. Gómez"] {
+        let events = when(&history, register(name)).unwrap();
+        history.extend(events);
+    }
+    history
+}
+
+fn field_of(result: Result<Vec<DomainEvent>, DomainError>) -> String {
+    match result {
+        Err(e) => e
+            .refused_field()
+            .map(|(f, _)| f.to_owned())
+            .unwrap_or_default(),
+        Ok(events) => panic!("expected a refused field, got {events:?}"),
+    }
+}
+
+#[test]
+fn a_speaker_of_the_presidents_conference_records_an_exposition() {
+    let history = with_participants(ConferenceKind::PresidentMorning);
+    assert_eq!(
+        when(&history, exposition(" Mtro. Gómez ")).unwrap(),
+        vec![DomainEvent::ConferenceExpositionRecorded {
+            speaker: s("Mtro. Gómez"),
+            topic: s("Agua"),
+            ideas: s("El acueducto avanza."),
+        }]
+    );
+}
+
+#[test]
+fn an_exposition_by_a_non_participant_or_at_the_governors_conference_is_refused() {
+    let history = with_participants(ConferenceKind::PresidentMorning);
+    assert_eq!(field_of(when(&history, exposition("Otro"))), "speaker");
+    // Without registered participants nobody may speak.
+    let bare = held(ConferenceKind::PresidentMorning);
+    assert_eq!(
+        when(&bare, exposition("Mtro. Gómez")),
+        Err(DomainError::NotListed {
+            field: "speaker",
+            list: "the participants of this conference",
+            value: s("Mtro. Gómez"),
+            valid: vec![],
+        })
+    );
+    let refused = when(&history, exposition("Otro")).unwrap_err();
+    assert_eq!(
+        refused.refused_field(),
+        Some(("speaker", Some(&[s("Lic. Ruiz"), s("Mtro. Gómez")][..])))
+    );
+    let governors = with_participants(ConferenceKind::Governor);
+    assert_eq!(
+        field_of(when(&governors, exposition("Mtro. Gómez"))),
+        "conferenceId"
+    );
+    assert_eq!(
+        when(&[], exposition("Mtro. Gómez")),
+        Err(DomainError::NotFound(conference_stream(id(CONF))))
+    );
+}
+
+#[test]
+fn a_question_at_the_governors_conference_records_who_asked_and_who_answered() {
+    let history = with_participants(ConferenceKind::Governor);
+    assert_eq!(
+        when(&history, question("Lic. Ruiz", "Mtro. Gómez")).unwrap(),
+        vec![DomainEvent::ConferenceQuestionRecorded {
+            asked_by: s("Lic. Ruiz"),
+            question: s("¿Cuándo concluye la obra?"),
+            answered_by: s("Mtro. Gómez"),
+            answer_summary: s("En diciembre."),
+        }]
+    );
+}
+
+#[test]
+fn a_question_asked_or_answered_by_a_non_participant_is_refused() {
+    let history = with_participants(ConferenceKind::Governor);
+    assert_eq!(
+        field_of(when(&history, question("Otro", "Mtro. Gómez"))),
+        "askedBy"
+    );
+    assert_eq!(
+        field_of(when(&history, question("Lic. Ruiz", "Otro"))),
+        "answeredBy"
+    );
+    let presidents = with_participants(ConferenceKind::PresidentMorning);
+    assert_eq!(
+        field_of(when(&presidents, question("Lic. Ruiz", "Mtro. Gómez"))),
+        "conferenceId"
+    );
+    let no_answer = Command::RecordConferenceQuestion(RecordConferenceQuestionInput {
+        answer_summary: s(""),
+        ..question_input("Lic. Ruiz", "Mtro. Gómez")
+    });
+    assert_eq!(
+        when(&history, no_answer),
+        Err(DomainError::EmptyField("answerSummary"))
+    );
+}

@@ -232,6 +232,17 @@ fn sample_events() -> Vec<DomainEvent> {
             role: "Reportera".into(),
             outlet: "El Imparcial".into(),
         },
+        ConferenceExpositionRecorded {
+            speaker: "Mtro. Gómez".into(),
+            topic: "Agua".into(),
+            ideas: "El acueducto avanza.".into(),
+        },
+        ConferenceQuestionRecorded {
+            asked_by: "Lic. Ruiz".into(),
+            question: "¿Cuándo?".into(),
+            answered_by: "Mtro. Gómez".into(),
+            answer_summary: "En diciembre.".into(),
+        },
     ]
 }
 
@@ -661,6 +672,16 @@ fn sample_commands() -> Vec<Command> {
         }),
         HoldPressConference(super::press_conference::hold(ConferenceKind::Governor)),
         RegisterConferenceParticipant(super::press_conference::participant("Lic. Ruiz")),
+        RecordConferenceExposition(RecordConferenceExpositionInput {
+            conference_id: id(60),
+            speaker: "Mtro. Gómez".into(),
+            topic: "Agua".into(),
+            ideas: "El acueducto avanza.".into(),
+        }),
+        RecordConferenceQuestion(super::press_conference::question_input(
+            "Lic. Ruiz",
+            "Mtro. Gómez",
+        )),
     ]
 }
 
