@@ -1255,6 +1255,7 @@ fn every_cli_report(db: &Db) {
         "cabinet",
         "correspondence",
         "petitions",
+        "press-conferences",
     ];
     let mut runs: Vec<Vec<String>> = Vec::new();
     for scope in scopes {
@@ -1277,7 +1278,14 @@ fn every_cli_report(db: &Db) {
         ] {
             runs.push(vec![scope.into(), flag.into(), at.into()]);
         }
-        if ["cabinet", "correspondence", "petitions"].contains(&scope) {
+        if [
+            "cabinet",
+            "correspondence",
+            "petitions",
+            "press-conferences",
+        ]
+        .contains(&scope)
+        {
             for year in ["-2147483648", "2147483647"] {
                 runs.push(vec![scope.into(), format!("--year={year}")]);
             }

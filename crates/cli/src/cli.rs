@@ -245,6 +245,8 @@ pub enum Scope {
     Correspondence,
     /// Monthly petitions.
     Petitions,
+    /// Press conferences of a year: per month and kind, topics, and the register.
+    PressConferences,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

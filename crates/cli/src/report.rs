@@ -13,7 +13,9 @@ use anyhow::Context as _;
 use chrono::{Datelike, Utc};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use seguimiento_projections::models::{cabinet, correspondence, petitions, semaforo};
+use seguimiento_projections::models::{
+    cabinet, correspondence, petitions, press_conferences, semaforo,
+};
 use seguimiento_projections::{Scope as SemaforoScope, View};
 use serde::Serialize;
 
@@ -99,6 +101,17 @@ pub async fn run(args: ReportArgs) -> anyhow::Result<ExitCode> {
             let r = petitions::query(store, view, year).await.map_err(fail)?;
             (to_json(&r)?, petitions_tables(&r))
         }
+        Scope::PressConferences => {
+            let period = press_conferences::query_period(store, view, year)
+                .await
+                .map_err(fail)?;
+            let register = press_conferences::query_list(store, view, Some(year))
+                .await
+                .map_err(fail)?;
+            let tables = press_conference_tables(&period, &register);
+            let json = serde_json::json!({"period": period, "conferences": register});
+            (to_json(&json)?, tables)
+        }
     };
     match args.format {
         Format::Json => {
@@ -129,6 +142,7 @@ fn projection_of(scope: Scope) -> &'static str {
     match scope {
         Scope::Correspondence => "correspondence",
         Scope::Petitions => "petitions",
+        Scope::PressConferences => "press_conferences",
         _ => "compliance",
     }
 }
@@ -391,6 +405,80 @@ fn petitions_tables(r: &petitions::PetitionsReport) -> Vec<Table> {
             title: format!("Peticiones por tema {}", r.year),
             headers: vec!["tipo", "valor", "total"],
             rows: breakdown,
+        },
+    ]
+}
+
+fn press_conference_tables(
+    period: &press_conferences::PeriodReport,
+    register: &[press_conferences::ConferenceDoc],
+) -> Vec<Table> {
+    let month = |label: Cell, m: &press_conferences::ConferenceMonth| {
+        vec![
+            label,
+            Cell::Int(m.president_morning),
+            Cell::Int(m.governor),
+            Cell::Int(m.total),
+        ]
+    };
+    let mut months: Vec<Vec<Cell>> = period
+        .months
+        .iter()
+        .map(|m| month(month_label(m.month), m))
+        .collect();
+    let (president, governor) = period.months.iter().fold((0, 0), |(p, g), m| {
+        (p + m.president_morning, g + m.governor)
+    });
+    months.push(vec![
+        t("TOTAL"),
+        Cell::Int(president),
+        Cell::Int(governor),
+        Cell::Int(period.total),
+    ]);
+    let topics = period
+        .topics
+        .iter()
+        .map(|c| vec![t(&c.topic), Cell::Int(c.conferences)])
+        .collect();
+    let conferences = register
+        .iter()
+        .map(|c| {
+            vec![
+                t(c.date.to_string()),
+                t(c.kind.code()),
+                t(&c.presided_by),
+                t(&c.topic),
+                t(&c.venue),
+                Cell::Int(u64::from(c.duration_minutes)),
+                Cell::Int(c.participants.len() as u64),
+                Cell::Int(c.interventions.len() as u64),
+            ]
+        })
+        .collect();
+    vec![
+        Table {
+            title: format!("Ruedas de prensa {}", period.year),
+            headers: vec!["mes", "presidente", "gobernador", "total"],
+            rows: months,
+        },
+        Table {
+            title: format!("Temas {}", period.year),
+            headers: vec!["tema", "conferencias"],
+            rows: topics,
+        },
+        Table {
+            title: format!("Conferencias {}", period.year),
+            headers: vec![
+                "fecha",
+                "tipo",
+                "preside",
+                "tema",
+                "sede",
+                "minutos",
+                "participantes",
+                "intervenciones",
+            ],
+            rows: conferences,
         },
     ]
 }

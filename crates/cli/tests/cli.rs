@@ -571,6 +571,35 @@ async fn generated_lines_import_without_rejections(db: &Db) {
         v["total"]["received"].as_u64().unwrap_or(0) > 100,
         "{petitions}"
     );
+    let conferences = ok(
+        db,
+        &[
+            "report",
+            "press-conferences",
+            "--year",
+            "2023",
+            "--format",
+            "json",
+        ],
+    )
+    .stdout;
+    let v: serde_json::Value = serde_json::from_str(&conferences).expect("json");
+    let total = v["period"]["total"].as_u64().unwrap_or(0);
+    assert!(total > 0, "{conferences}");
+    let register = v["conferences"].as_array().map_or(0, Vec::len);
+    assert_eq!(register as u64, total, "{conferences}");
+    // Every generated conference has its participants, and they spoke.
+    assert!(
+        v["conferences"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(
+                |c| c["participants"].as_array().is_some_and(|p| p.len() >= 2)
+                    && c["interventions"].as_array().is_some_and(|i| !i.is_empty())
+            ),
+        "{conferences}"
+    );
 }
 
 async fn tokens_are_created_listed_and_revoked(db: &Db) {
