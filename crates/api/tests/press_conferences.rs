@@ -87,12 +87,37 @@ async fn the_office_records_conferences_and_everyone_reads_their_reports(s: &Ser
                "ideas": "El acueducto avanza al 80 %."}),
     )
     .await;
+    // An instruction given at the Governor's conference, and its progress.
+    let instruction = "00000000-0000-4000-8000-00000000a001";
+    register_agency(s, "CEA", "Comisión Estatal del Agua", None).await;
+    s.must(
+        &s.admin,
+        "createAgreement",
+        json!({"agreementId": instruction, "kind": "INSTRUCTION", "origin": "PRESS_CONFERENCE",
+               "conferenceId": GOVERNOR, "description": "Concluir el acueducto",
+               "agencies": ["CEA"], "responsiblePerson": "Ing. López",
+               "issuer": "Gobernador", "issuedOn": "2023-03-06"}),
+    )
+    .await;
+    s.must(
+        &s.admin,
+        "changeAgreementStatus",
+        json!({"agreementId": instruction, "status": "IN_PROGRESS"}),
+    )
+    .await;
+    s.must(
+        &s.admin,
+        "reportAgreementProgress",
+        json!({"agreementId": instruction, "progress": "35", "note": null}),
+    )
+    .await;
     s.settle().await;
 
     let report = r#"query($id: UUID!, $asOf: DateTime) {
         pressConference(conferenceId: $id, asOf: $asOf) {
             kind topic durationMinutes participants { name role outlet }
-            interventions { kind participant role outlet text topic } } }"#;
+            interventions { kind participant role outlet text topic }
+            instructions { agreementId description status progressPct } } }"#;
     let d = s.ok(&s.viewer, report, json!({"id": GOVERNOR})).await;
     let c = &d["pressConference"];
     assert_eq!(c["kind"], "GOVERNOR");
@@ -106,6 +131,11 @@ async fn the_office_records_conferences_and_everyone_reads_their_reports(s: &Ser
             {"kind": "ANSWER", "participant": "Mtro. Gómez", "role": "Vocal ejecutivo",
              "outlet": "CEA", "text": "En diciembre.", "topic": "Agua"},
         ])
+    );
+    assert_eq!(
+        c["instructions"],
+        json!([{"agreementId": instruction, "description": "Concluir el acueducto",
+                "status": "IN_PROGRESS", "progressPct": "35.00"}])
     );
     // As it stood before the question was recorded.
     let d = s
@@ -141,12 +171,14 @@ async fn the_office_records_conferences_and_everyone_reads_their_reports(s: &Ser
     let d = s
         .ok(
             &s.viewer,
-            "{ pressConferencePeriod(year: 2023) { total months { month governor presidentMorning total } topics { topic conferences } } }",
+            "{ pressConferencePeriod(year: 2023) { total months { month governor presidentMorning total } topics { topic conferences } instructions instructionCompliancePct } }",
             json!({}),
         )
         .await;
     let p = &d["pressConferencePeriod"];
     assert_eq!(p["total"], 2);
+    assert_eq!(p["instructions"], 1);
+    assert_eq!(p["instructionCompliancePct"], "35.00");
     assert_eq!(
         p["months"][2],
         json!({"month": 3, "governor": 1, "presidentMorning": 1, "total": 2})

@@ -22,12 +22,11 @@ use seguimiento_domain::Aggregate as _;
 use seguimiento_domain::{
     self as domain,
     agency::AgencyCatalog,
-    cabinet::{CabinetState, MeetingState},
     command::Writer,
     commitment::CommitmentState,
     executor::{Decision, Loaded},
     validate::Check,
-    Command, Context, DomainEvent,
+    Command, Context, DomainEvent, StreamState,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, RecordedEvent};
 use sha2::{Digest, Sha256};
@@ -278,12 +277,13 @@ impl App {
         Ok(AgencyCatalog::from_events(&events))
     }
 
-    async fn meeting(&self, command: &Command) -> Result<Option<MeetingState>, AppError> {
-        let Some(id) = command.meeting_ref() else {
+    /// The stream the command's rules read besides its own, folded ([`Command::reference`]).
+    async fn referenced(&self, command: &Command) -> Result<Option<StreamState>, AppError> {
+        let Some(stream) = command.reference() else {
             return Ok(None);
         };
-        let events = decode(&self.load_stream(&domain::meeting_stream(id)).await?)?;
-        Ok(CabinetState::from_events(&events).meeting)
+        let events = decode(&self.load_stream(&stream).await?)?;
+        Ok(Some(domain::fold(&events)))
     }
 
     /// Runs one command through the single write path.
@@ -329,13 +329,13 @@ impl App {
                 }
             }
             let agencies = self.agency_catalog().await?;
-            let meeting = self.meeting(&req.command).await?;
+            let referenced = self.referenced(&req.command).await?;
             let loaded = Loaded {
                 history: &history,
                 ids: &stored_ids,
                 version: current,
             };
-            let ctx = Context::new(&agencies, Utc::now()).with_meeting(meeting.as_ref());
+            let ctx = Context::new(&agencies, Utc::now()).with_referenced(referenced.as_ref());
             let decided = domain::executor::execute(
                 &req.command,
                 loaded,

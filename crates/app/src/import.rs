@@ -54,8 +54,7 @@ use uuid::Uuid;
 
 use seguimiento_domain::Aggregate as _;
 use seguimiento_domain::{
-    self as domain, agency::AgencyCatalog, cabinet::CabinetState, executor::Loaded, Command,
-    Context, DomainEvent,
+    self as domain, agency::AgencyCatalog, executor::Loaded, Command, Context, DomainEvent,
 };
 use seguimiento_eventstore::{ExpectedVersion, Metadata, NewEvent, StoreError};
 
@@ -883,11 +882,10 @@ async fn validate(
             if applied.is_some() {
                 return Ok(Verdict::AlreadyImported);
             }
-            let meeting = match command.meeting_ref() {
-                Some(id) => {
-                    let ms = domain::meeting_stream(id);
-                    ws.load(&ms).await?;
-                    CabinetState::from_events(&ws.cached(&ms)?.history).meeting
+            let referenced = match command.reference() {
+                Some(r) => {
+                    ws.load(&r).await?;
+                    Some(domain::fold(&ws.cached(&r)?.history))
                 }
                 None => None,
             };
@@ -897,7 +895,7 @@ async fn validate(
                 ids: &cached.ids,
                 version: cached.version,
             };
-            let ctx = Context::new(&ws.catalog, now).with_meeting(meeting.as_ref());
+            let ctx = Context::new(&ws.catalog, now).with_referenced(referenced.as_ref());
             let decided =
                 domain::executor::execute(&command, loaded, ctx, Some(command_id), fresh_event_id)
                     .map_err(|e| refusal(AppError::from(e)))?;

@@ -452,6 +452,7 @@ fn press_conference_tables(
                 Cell::Int(u64::from(c.duration_minutes)),
                 Cell::Int(c.participants.len() as u64),
                 Cell::Int(c.interventions.len() as u64),
+                Cell::Int(c.instructions.len() as u64),
             ]
         })
         .collect();
@@ -477,8 +478,17 @@ fn press_conference_tables(
                 "minutos",
                 "participantes",
                 "intervenciones",
+                "instrucciones",
             ],
             rows: conferences,
+        },
+        Table {
+            title: format!("Instrucciones {}", period.year),
+            headers: vec!["instrucciones", "cumplimiento_pct"],
+            rows: vec![vec![
+                Cell::Int(period.instructions),
+                Cell::Num(period.instruction_compliance_pct.0),
+            ]],
         },
     ]
 }

@@ -30,6 +30,10 @@ input! {
         pub origin: Origin,
         /// Required when the origin is a cabinet meeting.
         pub meeting_id: Option<Uuid>,
+        /// The press conference an instruction was given at (origin press conference).
+        #[serde(default)]
+        #[cfg_attr(feature = "graphql", graphql(default))]
+        pub conference_id: Option<Uuid>,
         pub description: String,
         pub agencies: Vec<String>,
         pub responsible_person: String,
@@ -103,8 +107,12 @@ impl Route for CreateAgreementInput {
     fn agencies_touched(&self, _: &[DomainEvent], out: &mut Agencies) {
         out.extend(&self.agencies);
     }
-    fn meeting_ref(&self) -> Option<Uuid> {
-        self.meeting_id
+    fn reference(&self) -> Option<String> {
+        match (self.meeting_id, self.conference_id) {
+            (Some(m), _) => Some(crate::meeting_stream(m)),
+            (None, Some(c)) => Some(crate::press_conference::conference_stream(c)),
+            (None, None) => None,
+        }
     }
 }
 impl Route for ReassignAgreementInput {
@@ -200,6 +208,7 @@ impl Aggregate for AgreementState {
             issued_on,
             due_on,
             budget,
+            ..
         } = event
         {
             self.agreement = Some(Agreement {
@@ -290,7 +299,7 @@ pub fn decide(
             let (meeting_id, meeting_type) = match (i.origin, i.meeting_id) {
                 (_, Some(id)) => {
                     let m = ctx
-                        .meeting
+                        .meeting()
                         .filter(|m| m.meeting_id == id)
                         .ok_or(DomainError::UnknownMeeting(id))?;
                     (Some(id), Some(m.meeting_type.clone()))
@@ -298,12 +307,32 @@ pub fn decide(
                 (Origin::CabinetMeeting, None) => return Err(DomainError::EmptyField("meetingId")),
                 (_, None) => (None, None),
             };
+            let conference_id = match (i.origin, i.conference_id) {
+                (Origin::PressConference, Some(id)) => {
+                    ctx.conference()
+                        .filter(|c| c.conference_id == id)
+                        .ok_or_else(|| DomainError::InvalidField {
+                            field: "conferenceId".into(),
+                            reason: format!("no press conference {id} was held"),
+                        })?;
+                    Some(id)
+                }
+                (_, Some(_)) => {
+                    return Err(DomainError::InvalidField {
+                        field: "conferenceId".into(),
+                        reason: "only an item of origin PRESS_CONFERENCE comes from a conference"
+                            .into(),
+                    })
+                }
+                (_, None) => None,
+            };
             Ok(vec![DomainEvent::AgreementCreated {
                 agreement_id: i.agreement_id,
                 kind: i.kind,
                 origin: i.origin,
                 meeting_id,
                 meeting_type,
+                conference_id,
                 description,
                 agencies,
                 responsible_person,

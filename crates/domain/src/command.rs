@@ -7,8 +7,6 @@
 //! Ids of new things (agreementId, activityId, meetingId, petitionId, actionId) are chosen
 //! by the caller so a retried command is idempotent.
 
-use uuid::Uuid;
-
 use crate::event::DomainEvent;
 use crate::values::normalize_acronym;
 
@@ -46,9 +44,10 @@ pub trait Route {
     /// None by default, which leaves the command to the Office alone.
     fn agencies_touched(&self, _history: &[DomainEvent], _out: &mut Agencies) {}
 
-    /// The cabinet meeting whose state the application must load into
-    /// [`crate::Context::meeting`] before deciding.
-    fn meeting_ref(&self) -> Option<Uuid> {
+    /// The stream of another aggregate whose rules the command reads (the cabinet meeting
+    /// or press conference an agreement comes from): the application loads it into
+    /// [`crate::Context::referenced`] before deciding.
+    fn reference(&self) -> Option<String> {
         None
     }
 
@@ -196,11 +195,12 @@ macro_rules! commands {
                 out.into_vec()
             }
 
-            /// The cabinet meeting whose state the application must load into
-            /// [`Context::meeting`](crate::Context) before deciding.
-            pub fn meeting_ref(&self) -> Option<uuid::Uuid> {
+            /// The stream of another aggregate the command's rules read, which the
+            /// application loads into [`Context::referenced`](crate::Context) before
+            /// deciding.
+            pub fn reference(&self) -> Option<String> {
                 match self {
-                    $( Command::$variant(i) => $crate::command::Route::meeting_ref(i), )*
+                    $( Command::$variant(i) => $crate::command::Route::reference(i), )*
                 }
             }
 

@@ -28,7 +28,7 @@ pub fn current_schema_version(event_type: &str) -> Option<i32> {
         return None;
     }
     Some(match event_type {
-        "ActionRegistered" => 2,
+        "ActionRegistered" | "AgreementCreated" => 2,
         _ => 1,
     })
 }
@@ -216,12 +216,27 @@ fn upcast_error(event_type: &str, version: i32, reason: String) -> DomainError {
 fn upcast(event_type: &str, version: i32, payload: Value) -> Result<Value, DomainError> {
     match (event_type, version) {
         ("ActionRegistered", 1) => upcast_action_registered_v1(payload),
+        ("AgreementCreated", 1) => upcast_agreement_created_v1(payload),
         _ => Err(upcast_error(
             event_type,
             version,
             "no upcaster for this version".into(),
         )),
     }
+}
+
+/// v1 → v2 of `AgreementCreated`: v1 had no `conferenceId` (no agreement came from a
+/// recorded conference).
+fn upcast_agreement_created_v1(payload: Value) -> Result<Value, DomainError> {
+    let Value::Object(mut obj) = payload else {
+        return Err(upcast_error(
+            "AgreementCreated",
+            1,
+            "payload is not an object".into(),
+        ));
+    };
+    obj.entry("conferenceId").or_insert(Value::Null);
+    Ok(Value::Object(obj))
 }
 
 /// v1 → v2 of `ActionRegistered`: the spreadsheet import stored `investment` as a JSON

@@ -38,7 +38,8 @@
 //! ## Rules that span aggregates
 //! Agencies, and catalogue codes (tipos de gabinete, canales, temas, tipos de seguimiento,
 //! [`catalogue`]), are checked against the catalog in [`Context::agencies`]; an agreement from a
-//! cabinet meeting is checked against [`Context::meeting`] (see [`Command::meeting_ref`]);
+//! cabinet meeting or a press conference is checked against the stream it names
+//! ([`Command::reference`], loaded into [`Context::referenced`]);
 //! corrections name an event by its store id, checked against [`Context::event_ids`].
 //! No fact may take effect in the future of [`Context::now`].
 
@@ -68,6 +69,7 @@ use uuid::Uuid;
 
 use agency::AgencyCatalog;
 use cabinet::MeetingState;
+use press_conference::Conference;
 
 pub use aggregate::Aggregate;
 pub use command::Command;
@@ -108,8 +110,9 @@ pub fn petition_stream(petition_id: Uuid) -> String {
 pub struct Context<'a> {
     /// The folded `agencies` stream.
     pub agencies: &'a AgencyCatalog,
-    /// The meeting named by [`Command::meeting_ref`], folded from its stream, if it exists.
-    pub meeting: Option<&'a MeetingState>,
+    /// The stream named by [`Command::reference`] (a cabinet meeting, a press
+    /// conference), folded; `None` when the command names none.
+    pub referenced: Option<&'a StreamState>,
     /// Server clock; business times may not lie after it (beyond [`CLOCK_SKEW`]).
     pub now: DateTime<Utc>,
     /// Store ids of the stream's events, needed only to check that a correction names an
@@ -124,15 +127,31 @@ impl<'a> Context<'a> {
     pub fn new(agencies: &'a AgencyCatalog, now: DateTime<Utc>) -> Self {
         Context {
             agencies,
-            meeting: None,
+            referenced: None,
             now,
             event_ids: &[],
         }
     }
 
-    pub fn with_meeting(mut self, meeting: Option<&'a MeetingState>) -> Self {
-        self.meeting = meeting;
+    pub fn with_referenced(mut self, referenced: Option<&'a StreamState>) -> Self {
+        self.referenced = referenced;
         self
+    }
+
+    /// The referenced cabinet meeting, if the command names one that was held.
+    pub fn meeting(&self) -> Option<&'a MeetingState> {
+        match self.referenced {
+            Some(StreamState::CabinetMeeting(s)) => s.meeting.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The referenced press conference, if the command names one that was held.
+    pub fn conference(&self) -> Option<&'a Conference> {
+        match self.referenced {
+            Some(StreamState::PressConference(s)) => s.conference.as_ref(),
+            _ => None,
+        }
     }
 
     pub fn with_event_ids(mut self, event_ids: &'a [Uuid]) -> Self {

@@ -108,16 +108,18 @@ pub enum DomainEvent {
     },
 
     // ----- Acuerdo / instrucción (stream `agreement-<uuid>`) -----
-    /// Fields: `agreementId`, `kind`, `origin`, `meetingId`, `meetingType` (copied from the
-    /// meeting so projections need no join), `description`, `agencies`,
+    /// Schema v2. Fields: `agreementId`, `kind`, `origin`, `meetingId`, `meetingType`
+    /// (copied from the meeting so projections need no join), `conferenceId` (the press
+    /// conference it was given at, or null), `description`, `agencies`,
     /// `responsiblePerson`, `issuer`, `issuedOn`, `dueOn`, `budget`
-    /// (`[{"year": 2023, "amountMxn": "1000.00"}]`).
+    /// (`[{"year": 2023, "amountMxn": "1000.00"}]`). v1 had no `conferenceId`.
     AgreementCreated {
         agreement_id: Uuid,
         kind: ItemKind,
         origin: Origin,
         meeting_id: Option<Uuid>,
         meeting_type: Option<MeetingType>,
+        conference_id: Option<Uuid>,
         description: String,
         agencies: Vec<String>,
         responsible_person: String,

@@ -2,15 +2,21 @@
 //! and what was said in them, for the conference list, the executive report of one
 //! conference and the period report.
 //!
-//! Keys: `conference/<stream>`, one document per conference.
+//! Keys: `conference/<stream>`, one document per conference, with a summary of each
+//! instruction given at it; `instruction/<agreement stream>`, what those summaries are
+//! computed from (the instruction's status and progress facts, with corrections).
 
 use std::collections::BTreeMap;
 
 use chrono::{Datelike, NaiveDate};
-use seguimiento_domain::press_conference::ConferenceKind;
+use seguimiento_domain::press_conference::{conference_stream, ConferenceKind};
+use seguimiento_domain::values::{InstructionStage, Status};
 use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
+use serde::{Deserialize, Serialize};
 
+use super::item::Track;
+use super::{mean, round_half_up, Pct};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
 use crate::projector::Projector;
@@ -39,6 +45,141 @@ report! {
         /// What was said, in the order it was recorded.
         #[serde(default)]
         pub interventions: Vec<Intervention>,
+        /// The instructions given at the conference and where they stand.
+        #[serde(default)]
+        pub instructions: Vec<ConferenceInstruction>,
+    }
+}
+
+report! {
+    /// An instruction given at a conference, as it stands.
+    pub struct ConferenceInstruction as "PressConferenceInstruction" {
+        pub agreement_id: uuid::Uuid,
+        pub description: String,
+        /// The last stage recorded, if any.
+        pub stage: Option<InstructionStage>,
+        pub status: Status,
+        /// The progress it counts with: 100 concluded, 0 pending, else the last recorded
+        /// (50 when none), two decimals.
+        pub progress_pct: Pct,
+        pub cancelled: bool,
+    }
+}
+
+/// What an instruction given at a conference is summarized from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstructionLink {
+    /// The key of its conference's row.
+    pub conference: String,
+    pub agreement_id: uuid::Uuid,
+    pub description: String,
+    pub stage: Option<InstructionStage>,
+    pub cancelled: bool,
+    pub track: Track,
+}
+
+impl InstructionLink {
+    fn summary(&self) -> ConferenceInstruction {
+        ConferenceInstruction {
+            agreement_id: self.agreement_id,
+            description: self.description.clone(),
+            stage: self.stage,
+            status: self.track.status(),
+            progress_pct: Pct(round_half_up(self.track.progress_used(), 2)),
+            cancelled: self.cancelled,
+        }
+    }
+}
+
+/// A stored row of the projection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "row", rename_all = "camelCase")]
+pub enum PressRow {
+    Conference(ConferenceDoc),
+    Instruction(InstructionLink),
+}
+
+fn conference_mut<'a>(rows: &'a mut Rows<PressRow>, key: &str) -> Option<&'a mut ConferenceDoc> {
+    match rows.get_mut(key) {
+        Some(PressRow::Conference(c)) => Some(c),
+        _ => None,
+    }
+}
+
+fn conferences(rows: &Rows<PressRow>) -> impl Iterator<Item = &ConferenceDoc> {
+    rows.with_prefix("conference/")
+        .filter_map(|(_, r)| match r {
+            PressRow::Conference(c) => Some(c),
+            PressRow::Instruction(_) => None,
+        })
+}
+
+/// Folds an agreement's event into the instruction it tracks, if it was given at a
+/// conference, and refreshes that instruction's summary on the conference.
+fn apply_instruction(rows: &mut Rows<PressRow>, ev: &ProjectedEvent) {
+    use DomainEvent as E;
+    let key = format!("instruction/{}", ev.stream);
+    if let E::AgreementCreated {
+        agreement_id,
+        conference_id: Some(conference_id),
+        description,
+        due_on,
+        ..
+    } = &ev.event
+    {
+        let mut track = Track::default();
+        track.record(ev, Some(Status::Pending), None, *due_on);
+        let link = InstructionLink {
+            conference: format!("conference/{}", conference_stream(*conference_id)),
+            agreement_id: *agreement_id,
+            description: description.clone(),
+            stage: None,
+            cancelled: false,
+            track,
+        };
+        rows.insert(key.clone(), PressRow::Instruction(link));
+    } else {
+        let Some(PressRow::Instruction(link)) = rows.get_mut(&key) else {
+            return;
+        };
+        match &ev.event {
+            E::InstructionStageChanged { stage } => link.stage = Some(*stage),
+            E::ProgressReported { progress, .. } => {
+                link.track.record(ev, None, Some(*progress), None)
+            }
+            E::StatusChanged { status } => link.track.record(ev, Some(*status), None, None),
+            E::AgreementCancelled { .. } => link.cancelled = true,
+            E::EventCorrected {
+                corrected_event_id,
+                status,
+                progress,
+                due_on,
+                description,
+                ..
+            } => {
+                link.track
+                    .correct(*corrected_event_id, *status, *progress, *due_on);
+                if let Some(d) = description {
+                    link.description.clone_from(d);
+                }
+            }
+            _ => return,
+        }
+    }
+    let Some(PressRow::Instruction(link)) = rows.get(&key) else {
+        return;
+    };
+    let (conference, summary) = (link.conference.clone(), link.summary());
+    if let Some(c) = conference_mut(rows, &conference) {
+        match c
+            .instructions
+            .iter_mut()
+            .find(|i| i.agreement_id == summary.agreement_id)
+        {
+            Some(i) => *i = summary,
+            None => c.instructions.push(summary),
+        }
     }
 }
 
@@ -80,10 +221,15 @@ report! {
 
 impl Projector for PressConferences {
     const NAME: &'static str = "press_conferences";
-    const READS: &'static [AggregateKind] = &[AggregateKind::PressConference];
-    type Row = ConferenceDoc;
+    const READS: &'static [AggregateKind] =
+        &[AggregateKind::PressConference, AggregateKind::Agreement];
+    type Row = PressRow;
 
-    fn apply(rows: &mut Rows<ConferenceDoc>, ev: &ProjectedEvent) -> Result<()> {
+    fn apply(rows: &mut Rows<PressRow>, ev: &ProjectedEvent) -> Result<()> {
+        if ev.event.aggregate_kind() == AggregateKind::Agreement {
+            apply_instruction(rows, ev);
+            return Ok(());
+        }
         let key = format!("conference/{}", ev.stream);
         match &ev.event {
             DomainEvent::PressConferenceHeld {
@@ -97,7 +243,7 @@ impl Projector for PressConferences {
                 duration_minutes,
             } => rows.insert(
                 key,
-                ConferenceDoc {
+                PressRow::Conference(ConferenceDoc {
                     conference_id: *conference_id,
                     stream: ev.stream.clone(),
                     kind: *kind,
@@ -109,10 +255,11 @@ impl Projector for PressConferences {
                     duration_minutes: duration_minutes.0,
                     participants: Vec::new(),
                     interventions: Vec::new(),
-                },
+                    instructions: Vec::new(),
+                }),
             ),
             DomainEvent::ConferenceParticipantRegistered { name, role, outlet } => {
-                if let Some(c) = rows.get_mut(&key) {
+                if let Some(c) = conference_mut(rows, &key) {
                     c.participants.push(Participant {
                         name: name.clone(),
                         role: role.clone(),
@@ -125,7 +272,7 @@ impl Projector for PressConferences {
                 topic,
                 ideas,
             } => {
-                if let Some(c) = rows.get_mut(&key) {
+                if let Some(c) = conference_mut(rows, &key) {
                     c.intervene(InterventionKind::Exposition, speaker, ideas, topic.clone());
                 }
             }
@@ -135,7 +282,7 @@ impl Projector for PressConferences {
                 answered_by,
                 answer_summary,
             } => {
-                if let Some(c) = rows.get_mut(&key) {
+                if let Some(c) = conference_mut(rows, &key) {
                     let topic = c.topic.clone();
                     c.intervene(
                         InterventionKind::Question,
@@ -152,8 +299,12 @@ impl Projector for PressConferences {
     }
 
     fn scopes(ev: &ProjectedEvent) -> Vec<String> {
+        // An agreement's event matters only when it is an instruction given at a
+        // conference, which the event alone does not say: report it as possibly changed.
         match ev.event.aggregate_kind() {
-            AggregateKind::PressConference => vec!["PRESS_CONFERENCES".to_owned()],
+            AggregateKind::PressConference | AggregateKind::Agreement => {
+                vec!["PRESS_CONFERENCES".to_owned()]
+            }
             _ => Vec::new(),
         }
     }
@@ -191,16 +342,16 @@ impl ConferenceDoc {
 }
 
 /// One conference by id, with its executive report (its interventions).
-pub fn conference(rows: &Rows<ConferenceDoc>, conference_id: uuid::Uuid) -> Option<ConferenceDoc> {
-    let stream = seguimiento_domain::press_conference::conference_stream(conference_id);
-    rows.get(&format!("conference/{stream}")).cloned()
+pub fn conference(rows: &Rows<PressRow>, conference_id: uuid::Uuid) -> Option<ConferenceDoc> {
+    match rows.get(&format!("conference/{}", conference_stream(conference_id))) {
+        Some(PressRow::Conference(c)) => Some(c.clone()),
+        _ => None,
+    }
 }
 
 /// The conferences of a year (every year when `None`), oldest first.
-pub fn list(rows: &Rows<ConferenceDoc>, year: Option<i32>) -> Vec<ConferenceDoc> {
-    let mut out: Vec<ConferenceDoc> = rows
-        .with_prefix("conference/")
-        .map(|(_, c)| c)
+pub fn list(rows: &Rows<PressRow>, year: Option<i32>) -> Vec<ConferenceDoc> {
+    let mut out: Vec<ConferenceDoc> = conferences(rows)
         .filter(|c| year.is_none_or(|y| c.date.year() == y))
         .cloned()
         .collect();
@@ -235,10 +386,14 @@ report! {
         pub total: u64,
         /// Most addressed first; ties by topic.
         pub topics: Vec<TopicCount>,
+        /// Instructions given at the year's conferences (cancelled ones aside).
+        pub instructions: u64,
+        /// Their compliance: the mean progress they count with, two decimals.
+        pub instruction_compliance_pct: Pct,
     }
 }
 
-pub fn period_report(rows: &Rows<ConferenceDoc>, year: i32) -> PeriodReport {
+pub fn period_report(rows: &Rows<PressRow>, year: i32) -> PeriodReport {
     let mut months: Vec<ConferenceMonth> = (1..=12)
         .map(|month| ConferenceMonth {
             month,
@@ -273,11 +428,19 @@ pub fn period_report(rows: &Rows<ConferenceDoc>, year: i32) -> PeriodReport {
             .cmp(&a.conferences)
             .then(a.topic.cmp(&b.topic))
     });
+    let given: Vec<&ConferenceInstruction> = conferences
+        .iter()
+        .flat_map(|c| &c.instructions)
+        .filter(|i| !i.cancelled)
+        .collect();
+    let sum = given.iter().map(|i| i.progress_pct.0).sum();
     PeriodReport {
         year,
         months,
         total: conferences.len() as u64,
         topics,
+        instructions: given.len() as u64,
+        instruction_compliance_pct: Pct(round_half_up(mean(sum, given.len() as u64), 2)),
     }
 }
 
@@ -428,6 +591,97 @@ mod tests {
         );
         assert_eq!(c.interventions[1].role, "Secretario");
         assert!(conference(&rows, Uuid::from_u128(2)).is_none());
+    }
+
+    fn agreement_event(stream: &str, version: u64, event: DomainEvent) -> ProjectedEvent {
+        let at = Utc.with_ymd_and_hms(2023, 12, 31, 0, 0, 0).unwrap();
+        ProjectedEvent {
+            id: Uuid::from_u128(5000 + u128::from(version) + 100 * u128::from(stream.len() as u64)),
+            stream: stream.to_owned(),
+            version,
+            position: 100 + version,
+            actor: "oficina".into(),
+            recorded_at: at,
+            effective_at: at,
+            event,
+        }
+    }
+
+    fn created(agreement: u128, conference: Option<u128>) -> DomainEvent {
+        use seguimiento_domain::values::{ItemKind, Origin};
+        DomainEvent::AgreementCreated {
+            agreement_id: Uuid::from_u128(agreement),
+            kind: ItemKind::Instruction,
+            origin: Origin::PressConference,
+            meeting_id: None,
+            meeting_type: None,
+            conference_id: conference.map(Uuid::from_u128),
+            description: "Rehabilitar pozos".into(),
+            agencies: vec!["CEA".into()],
+            responsible_person: "Ing. López".into(),
+            issuer: "Gobernador".into(),
+            issued_on: NaiveDate::from_ymd_opt(2023, 1, 10).unwrap(),
+            due_on: None,
+            budget: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn a_conference_shows_its_instructions_as_they_stand() {
+        let a = "agreement-a";
+        let progress = |p: &str| DomainEvent::ProgressReported {
+            progress: p.parse().unwrap(),
+            note: None,
+        };
+        let mut events = vec![
+            held(1, ConferenceKind::Governor, (2023, 1, 10), "Agua"),
+            agreement_event(a, 0, created(70, Some(1))),
+            agreement_event("agreement-b", 0, created(71, None)),
+            agreement_event(
+                a,
+                1,
+                DomainEvent::InstructionStageChanged {
+                    stage: InstructionStage::MesaTrabajo,
+                },
+            ),
+            agreement_event(
+                a,
+                2,
+                DomainEvent::StatusChanged {
+                    status: Status::InProgress,
+                },
+            ),
+            agreement_event(a, 3, progress("30")),
+        ];
+        let reported = events[5].id;
+        events.push(agreement_event(
+            a,
+            4,
+            DomainEvent::EventCorrected {
+                corrected_event_id: reported,
+                reason: "capturado mal".into(),
+                status: None,
+                progress: Some("40".parse().unwrap()),
+                due_on: None,
+                description: None,
+            },
+        ));
+        let rows = fold::<PressConferences>(&events).unwrap();
+        let c = conference(&rows, Uuid::from_u128(1)).unwrap();
+        assert_eq!(
+            c.instructions,
+            vec![ConferenceInstruction {
+                agreement_id: Uuid::from_u128(70),
+                description: "Rehabilitar pozos".into(),
+                stage: Some(InstructionStage::MesaTrabajo),
+                status: Status::InProgress,
+                progress_pct: Pct("40".parse().unwrap()),
+                cancelled: false,
+            }]
+        );
+        let r = period_report(&rows, 2023);
+        assert_eq!(r.instructions, 1);
+        assert_eq!(r.instruction_compliance_pct.to_string(), "40.00");
     }
 
     #[test]

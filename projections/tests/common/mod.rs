@@ -133,6 +133,7 @@ pub fn op(sim: &Simulator, (k, a, b, d): (u8, u8, u8, u8)) -> DemoCommand {
                 Origin::SpecialProject
             },
             meeting_id: (b % 2 == 0).then(|| uid("meeting")),
+            conference_id: None,
             description: format!("Acuerdo {a}"),
             agencies: vec![AGENCIES[b as usize % 3].into()],
             responsible_person: "Titular".into(),

@@ -13,6 +13,7 @@ fn create_input() -> CreateAgreementInput {
         kind: ItemKind::Agreement,
         origin: Origin::CabinetMeeting,
         meeting_id: Some(id(900)),
+        conference_id: None,
         description: s("Rehabilitar el acueducto de Hermosillo"),
         agencies: vec![s("cea"), s("SIDUR")],
         responsible_person: s("Ing. Pedro López"),
@@ -513,6 +514,6 @@ fn agencies_touched_by_a_progress_report_are_the_assigned_ones() {
         progress("10").agencies_touched(&history),
         vec![s("CEA"), s("SIDUR")]
     );
-    assert_eq!(create().meeting_ref(), Some(id(900)));
+    assert_eq!(create().reference(), Some(crate::meeting_stream(id(900))));
     assert_eq!(progress("10").stream_id(), format!("agreement-{}", id(AG)));
 }

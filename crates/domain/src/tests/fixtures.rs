@@ -5,10 +5,10 @@ use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use uuid::Uuid;
 
 use crate::agency::AgencyCatalog;
-use crate::cabinet::MeetingState;
+use crate::cabinet::{CabinetState, MeetingState};
 use crate::catalogue::Catalogue;
 use crate::values::MeetingType;
-use crate::{decide, Command, Context, DomainError, DomainEvent};
+use crate::{decide, Command, Context, DomainError, DomainEvent, StreamState};
 
 pub fn id(n: u128) -> Uuid {
     Uuid::from_u128(n)
@@ -93,11 +93,18 @@ pub fn meeting() -> MeetingState {
     }
 }
 
+/// The standard meeting's stream, as a command referencing it finds it.
+pub fn meeting_stream_state() -> StreamState {
+    StreamState::CabinetMeeting(CabinetState {
+        meeting: Some(meeting()),
+    })
+}
+
 /// Decides with the standard catalog, the standard meeting and no event ids.
 pub fn when(history: &[DomainEvent], cmd: Command) -> Result<Vec<DomainEvent>, DomainError> {
     let cat = catalog();
-    let m = meeting();
-    let ctx = Context::new(&cat, now()).with_meeting(Some(&m));
+    let m = meeting_stream_state();
+    let ctx = Context::new(&cat, now()).with_referenced(Some(&m));
     decide(history, &cmd, &ctx)
 }
 

@@ -1,7 +1,8 @@
 use super::fixtures::*;
 use crate::command::*;
 use crate::press_conference::{conference_stream, ConferenceKind, Minutes};
-use crate::{DomainError, DomainEvent};
+use crate::values::{ItemKind, Origin};
+use crate::{decide, Aggregate as _, Context, DomainError, DomainEvent, StreamState};
 
 const CONF: u128 = 60;
 
@@ -260,5 +261,69 @@ fn a_question_asked_or_answered_by_a_non_participant_is_refused() {
     assert_eq!(
         when(&history, no_answer),
         Err(DomainError::EmptyField("answerSummary"))
+    );
+}
+
+fn instruction(origin: Origin, conference: u128) -> Command {
+    Command::CreateAgreement(CreateAgreementInput {
+        agreement_id: id(70),
+        kind: ItemKind::Instruction,
+        origin,
+        meeting_id: None,
+        conference_id: Some(id(conference)),
+        description: s("Rehabilitar pozos"),
+        agencies: vec![s("CEA")],
+        responsible_person: s("Ing. López"),
+        issuer: s("Gobernador"),
+        issued_on: day(2023, 8, 1),
+        due_on: None,
+        budget: vec![],
+    })
+}
+
+/// Decides `cmd` with the stream it references as `referenced`.
+fn when_referencing(
+    referenced: &[DomainEvent],
+    cmd: Command,
+) -> Result<Vec<DomainEvent>, DomainError> {
+    let cat = catalog();
+    let state = StreamState::PressConference(
+        crate::press_conference::ConferenceState::from_events(referenced),
+    );
+    decide(
+        &[],
+        &cmd,
+        &Context::new(&cat, now()).with_referenced(Some(&state)),
+    )
+}
+
+#[test]
+fn an_instruction_given_at_a_held_conference_links_to_it() {
+    let cmd = instruction(Origin::PressConference, CONF);
+    assert_eq!(cmd.reference(), Some(conference_stream(id(CONF))));
+    let events = when_referencing(&held(ConferenceKind::Governor), cmd).unwrap();
+    assert!(matches!(
+        events.as_slice(),
+        [DomainEvent::AgreementCreated { conference_id: Some(c), .. }] if *c == id(CONF)
+    ));
+}
+
+#[test]
+fn an_instruction_of_an_unheld_conference_or_another_origin_is_refused() {
+    let held = held(ConferenceKind::Governor);
+    for cmd in [
+        instruction(Origin::PressConference, CONF + 1),
+        instruction(Origin::SpecialProject, CONF),
+    ] {
+        let refused = when_referencing(&held, cmd).unwrap_err();
+        assert_eq!(
+            refused.refused_field().map(|(f, _)| f),
+            Some("conferenceId")
+        );
+    }
+    let refused = when_referencing(&[], instruction(Origin::PressConference, CONF)).unwrap_err();
+    assert_eq!(
+        refused.refused_field().map(|(f, _)| f),
+        Some("conferenceId")
     );
 }

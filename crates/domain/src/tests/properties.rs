@@ -49,13 +49,13 @@ fn agency() -> impl Strategy<Value = String> {
 /// 1001, 1002…; returns the history and, per accepted command, its events.
 fn run(cmds: Vec<Command>) -> (Vec<DomainEvent>, Vec<Vec<DomainEvent>>) {
     let cat = catalog();
-    let m = meeting();
+    let m = meeting_stream_state();
     let mut history = Vec::new();
     let mut accepted = Vec::new();
     for cmd in cmds {
         let ids: Vec<_> = (0..history.len() as u128).map(|n| id(1001 + n)).collect();
         let ctx = Context::new(&cat, now())
-            .with_meeting(Some(&m))
+            .with_referenced(Some(&m))
             .with_event_ids(&ids);
         if let Ok(events) = decide(&history, &cmd, &ctx) {
             history.extend(events.clone());
@@ -132,6 +132,7 @@ fn create_agreement(instruction: bool) -> Command {
         },
         origin: Origin::CabinetMeeting,
         meeting_id: Some(id(900)),
+        conference_id: None,
         description: s("Acueducto"),
         agencies: vec![s("CEA")],
         responsible_person: s("Ing. López"),

@@ -81,6 +81,7 @@ fn sample_events() -> Vec<DomainEvent> {
             origin: Origin::SpecialProject,
             meeting_id: None,
             meeting_type: None,
+            conference_id: None,
             description: s("Plan Sonora"),
             agencies: vec![s("SIDUR"), s("CEA")],
             responsible_person: s("Ing. López"),
@@ -376,6 +377,31 @@ fn stored_payloads_use_camel_case_fields_and_decimal_strings() {
 }
 
 #[test]
+fn a_v1_agreement_created_reads_as_given_at_no_conference() {
+    let v1 = json!({
+        "agreementId": id(1), "kind": "INSTRUCTION", "origin": "PRESS_CONFERENCE",
+        "meetingId": null, "meetingType": null, "description": "Plan Sonora",
+        "agencies": ["SIDUR"], "responsiblePerson": "Ing. López", "issuer": "Gobernador",
+        "issuedOn": "2023-01-10", "dueOn": null, "budget": []
+    });
+    for e in [
+        DomainEvent::from_stored("AgreementCreated", 1, v1.clone()).unwrap(),
+        DomainEvent::from_stored_json("AgreementCreated", 1, &v1.to_string()).unwrap(),
+    ] {
+        assert!(matches!(
+            e,
+            DomainEvent::AgreementCreated {
+                conference_id: None,
+                ..
+            }
+        ));
+        let (_, v, p) = e.to_stored();
+        assert_eq!(v, 2);
+        assert_eq!(p["conferenceId"], serde_json::Value::Null);
+    }
+}
+
+#[test]
 fn a_v1_action_registered_is_upcast_with_its_investment_exact() {
     let v1 = json!({
         "actionId": id(7),
@@ -513,6 +539,7 @@ fn sample_commands() -> Vec<Command> {
             kind: ItemKind::Agreement,
             origin: Origin::CabinetMeeting,
             meeting_id: Some(id(900)),
+            conference_id: None,
             description: s("d"),
             agencies: vec![s("CEA")],
             responsible_person: s("p"),
