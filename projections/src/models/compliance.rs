@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 use super::catalogue::{self, EntryDoc};
-use super::item::Track;
+use super::item::{fold_agreement_event, Track};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
 use crate::projector::Projector;
@@ -224,8 +224,7 @@ impl Projector for Compliance {
                 due_on,
                 ..
             } => {
-                let mut track = Track::default();
-                track.record(ev, Some(Status::Pending), None, *due_on);
+                let track = Track::created(ev, *due_on);
                 rows.insert(
                     agreement_key(&ev.stream),
                     ComplianceRow::Agreement(AgreementDoc {
@@ -241,40 +240,17 @@ impl Projector for Compliance {
                     }),
                 );
             }
-            E::ProgressReported { progress, .. } => {
+            E::ProgressReported { .. }
+            | E::StatusChanged { .. }
+            | E::AgreementCancelled { .. }
+            | E::EventCorrected { .. } => {
                 if let Some(a) = agreement_mut(rows, &ev.stream) {
-                    a.track.record(ev, None, Some(*progress), None);
-                }
-            }
-            E::StatusChanged { status } => {
-                if let Some(a) = agreement_mut(rows, &ev.stream) {
-                    a.track.record(ev, Some(*status), None, None);
+                    fold_agreement_event(&mut a.track, &mut a.description, &mut a.cancelled, ev);
                 }
             }
             E::AgreementReassigned { agencies, .. } => {
                 if let Some(a) = agreement_mut(rows, &ev.stream) {
                     a.agencies.clone_from(agencies);
-                }
-            }
-            E::AgreementCancelled { .. } => {
-                if let Some(a) = agreement_mut(rows, &ev.stream) {
-                    a.cancelled = true;
-                }
-            }
-            E::EventCorrected {
-                corrected_event_id,
-                status,
-                progress,
-                due_on,
-                description,
-                ..
-            } => {
-                if let Some(a) = agreement_mut(rows, &ev.stream) {
-                    a.track
-                        .correct(*corrected_event_id, *status, *progress, *due_on);
-                    if let Some(d) = description {
-                        a.description.clone_from(d);
-                    }
                 }
             }
             E::CommitmentRegistered { number, text } => rows.insert(

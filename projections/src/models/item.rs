@@ -30,6 +30,38 @@ pub struct Fact {
     pub corrected: bool,
 }
 
+/// Folds an agreement's later event (status, progress, cancellation, a correction, which
+/// may also correct the description) the one way every projection that follows agreements
+/// reads it. Returns `false` for an event that changes none of them.
+pub fn fold_agreement_event(
+    track: &mut Track,
+    description: &mut String,
+    cancelled: &mut bool,
+    ev: &ProjectedEvent,
+) -> bool {
+    use seguimiento_domain::DomainEvent as E;
+    match &ev.event {
+        E::ProgressReported { progress, .. } => track.record(ev, None, Some(*progress), None),
+        E::StatusChanged { status } => track.record(ev, Some(*status), None, None),
+        E::AgreementCancelled { .. } => *cancelled = true,
+        E::EventCorrected {
+            corrected_event_id,
+            status,
+            progress,
+            due_on,
+            description: corrected,
+            ..
+        } => {
+            track.correct(*corrected_event_id, *status, *progress, *due_on);
+            if let Some(d) = corrected {
+                description.clone_from(d);
+            }
+        }
+        _ => return false,
+    }
+    true
+}
+
 report! {
     /// Where a figure came from: the id and log position of an event.
     #[derive(Copy)]
@@ -67,6 +99,13 @@ impl Track {
             due_on,
             corrected: false,
         });
+    }
+
+    /// The facts of an item just created: pending, with its due date.
+    pub fn created(ev: &ProjectedEvent, due_on: Option<NaiveDate>) -> Self {
+        let mut track = Track::default();
+        track.record(ev, Some(Status::Pending), None, due_on);
+        track
     }
 
     /// Applies a correction to the fact of `event_id`: each given value replaces the

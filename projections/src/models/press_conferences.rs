@@ -15,7 +15,7 @@ use seguimiento_domain::{AggregateKind, DomainEvent};
 use seguimiento_eventstore::EventStore;
 use serde::{Deserialize, Serialize};
 
-use super::item::Track;
+use super::item::{fold_agreement_event, Track};
 use super::{mean, round_half_up, Pct};
 use crate::error::Result;
 use crate::event::ProjectedEvent;
@@ -128,8 +128,7 @@ fn apply_instruction(rows: &mut Rows<PressRow>, ev: &ProjectedEvent) {
         ..
     } = &ev.event
     {
-        let mut track = Track::default();
-        track.record(ev, Some(Status::Pending), None, *due_on);
+        let track = Track::created(ev, *due_on);
         let link = InstructionLink {
             conference: format!("conference/{}", conference_stream(*conference_id)),
             agreement_id: *agreement_id,
@@ -143,28 +142,15 @@ fn apply_instruction(rows: &mut Rows<PressRow>, ev: &ProjectedEvent) {
         let Some(PressRow::Instruction(link)) = rows.get_mut(&key) else {
             return;
         };
-        match &ev.event {
-            E::InstructionStageChanged { stage } => link.stage = Some(*stage),
-            E::ProgressReported { progress, .. } => {
-                link.track.record(ev, None, Some(*progress), None)
-            }
-            E::StatusChanged { status } => link.track.record(ev, Some(*status), None, None),
-            E::AgreementCancelled { .. } => link.cancelled = true,
-            E::EventCorrected {
-                corrected_event_id,
-                status,
-                progress,
-                due_on,
-                description,
-                ..
-            } => {
-                link.track
-                    .correct(*corrected_event_id, *status, *progress, *due_on);
-                if let Some(d) = description {
-                    link.description.clone_from(d);
-                }
-            }
-            _ => return,
+        if let E::InstructionStageChanged { stage } = &ev.event {
+            link.stage = Some(*stage);
+        } else if !fold_agreement_event(
+            &mut link.track,
+            &mut link.description,
+            &mut link.cancelled,
+            ev,
+        ) {
+            return;
         }
     }
     let Some(PressRow::Instruction(link)) = rows.get(&key) else {
@@ -296,17 +282,6 @@ impl Projector for PressConferences {
             _ => {}
         }
         Ok(())
-    }
-
-    fn scopes(ev: &ProjectedEvent) -> Vec<String> {
-        // An agreement's event matters only when it is an instruction given at a
-        // conference, which the event alone does not say: report it as possibly changed.
-        match ev.event.aggregate_kind() {
-            AggregateKind::PressConference | AggregateKind::Agreement => {
-                vec!["PRESS_CONFERENCES".to_owned()]
-            }
-            _ => Vec::new(),
-        }
     }
 }
 
