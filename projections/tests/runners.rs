@@ -401,9 +401,13 @@ async fn an_undecodable_event_stops_the_projection_instead_of_being_skipped(stor
 }
 
 /// Whether [`Picky`] can fold the stream `poison` yet (the "fix" of a release).
-static POISON_FIXED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+/// The `poison-…` streams whose cause was fixed. Keyed by stream, so the scenario's
+/// SQLite and PostgreSQL runs, which run at once, never fix each other's poison.
+static POISON_FIXED: std::sync::Mutex<std::collections::BTreeSet<String>> =
+    std::sync::Mutex::new(std::collections::BTreeSet::new());
 
-/// Counts events, and cannot fold those of stream `poison` until [`POISON_FIXED`].
+/// Counts events, and cannot fold those of a `poison-…` stream until it is in
+/// [`POISON_FIXED`].
 struct Picky;
 
 impl seguimiento_projections::Projector for Picky {
@@ -416,7 +420,12 @@ impl seguimiento_projections::Projector for Picky {
         rows: &mut seguimiento_projections::Rows<u64>,
         ev: &seguimiento_projections::ProjectedEvent,
     ) -> seguimiento_projections::Result<()> {
-        if ev.stream == "poison" && !POISON_FIXED.load(std::sync::atomic::Ordering::SeqCst) {
+        let fixed = || {
+            POISON_FIXED
+                .lock()
+                .is_ok_and(|fixed| fixed.contains(&ev.stream))
+        };
+        if ev.stream.starts_with("poison-") && !fixed() {
             return Err(seguimiento_projections::ProjectionError::InvalidArgument(
                 "cannot fold this event".into(),
             ));
@@ -430,7 +439,7 @@ impl seguimiento_projections::Projector for Picky {
 async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_once_fixed(
     store: EventStore,
 ) {
-    POISON_FIXED.store(false, std::sync::atomic::Ordering::SeqCst);
+    let poison = format!("poison-{}", uuid::Uuid::new_v4());
     let events = some_events();
     let third = events.len() / 3;
     append_all(&store, &events[..third], 10).await;
@@ -460,7 +469,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_on
         .remove(0);
     store
         .append(
-            "poison",
+            &poison,
             ExpectedVersion::Any,
             vec![NewEvent {
                 id: uid("poison"),
@@ -485,7 +494,7 @@ async fn a_projection_that_cannot_fold_an_event_stops_there_alone_and_resumes_on
     assert_eq!(runner.fault(Compliance::NAME), None);
 
     // Once the cause is fixed, it resumes by itself and the fault is cleared.
-    POISON_FIXED.store(true, std::sync::atomic::Ordering::SeqCst);
+    POISON_FIXED.lock().expect("poison set").insert(poison);
     let deadline = std::time::Instant::now() + Duration::from_secs(30);
     while runner.committed_position("picky") != Some(head) {
         assert!(std::time::Instant::now() < deadline, "picky did not resume");
